@@ -1,0 +1,21 @@
+//! Rust core of `kubeproxy-config`: the configuration layer of a Kubernetes service proxy.
+//!
+//! [`engine`] is pure Rust (source multiplexing, per-source stores, the merged persistent state and
+//! delivery to handlers) and is tested with `cargo test --no-default-features`, without libpython.
+//! `py` holds the PyO3 bindings and is compiled only with the default `python` feature.
+
+pub mod engine;
+
+#[cfg(feature = "python")]
+mod py;
+
+/// The native module `kubeproxy_config._core`: it only lists exports, the code lives in `py`.
+#[cfg(feature = "python")]
+#[pyo3::pymodule(gil_used = false)]
+mod _core {
+    #[pymodule_export]
+    use crate::py::objects::{
+        PyEndpoint, PyEndpointAddress, PyEndpointPort, PyEndpointSlice, PyEndpointSubset,
+        PyEndpoints, PyService, PyServicePort,
+    };
+}
