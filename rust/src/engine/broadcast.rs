@@ -1,0 +1,387 @@
+//! Delivery of merged state to handlers: one thread and one latest-value slot per handler.
+//!
+//! Producers and the merger never wait for handlers. The merger folds each new version into every
+//! slot (O(changes) per handler, under the slot's own short lock); a handler thread takes the newest
+//! snapshot with the exact changes since its previous call, then calls the handler holding no lock.
+//! A busy handler therefore gets only the newest state next, coalesced, and its slot holds at most
+//! one entry per changed key: memory O(state), never O(updates).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::object::Object;
+use super::ratelimit::{Clock, RateLimiter};
+use super::snapshot::{ChangeSet, Changes, Snapshot};
+use super::stats::Stats;
+
+/// What a handler call reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler returned normally.
+    Ok,
+    /// The handler raised; it was logged by the sink and is counted here. Delivery goes on.
+    Failed,
+    /// The handler can no longer be called (the interpreter is shutting down): stop its thread.
+    Stop,
+}
+
+/// The receiving end of one registration; called only from that registration's thread.
+pub trait Sink<T>: Send + Sync + 'static {
+    /// Deliver a snapshot whose `changes` are relative to what this handler saw last.
+    fn deliver(&self, snapshot: Snapshot<T>) -> Outcome;
+    /// The config became synced and this handler has received state covering it; called once.
+    fn synced(&self) -> Outcome;
+}
+
+struct SlotState<T> {
+    latest: Arc<Snapshot<T>>,
+    pending: ChangeSet<T>,
+    /// The next call carries everything as `added` (first delivery of this handler).
+    first: bool,
+    /// Versions folded in since the last call (more than one means a coalesced delivery).
+    folded: u64,
+    ever_delivered: bool,
+    /// Version at which the config became synced, once it has.
+    synced_at: Option<u64>,
+    synced_done: bool,
+    stopped: bool,
+}
+
+struct Slot<T> {
+    id: u64,
+    state: Mutex<SlotState<T>>,
+    wake: Condvar,
+    /// Version whose state this handler has fully received (read by flush without the slot lock).
+    delivered: AtomicU64,
+    finished: AtomicBool,
+    /// The delivery thread, so a flush from inside this handler does not wait for itself.
+    thread: OnceLock<ThreadId>,
+}
+
+impl<T: Object> Slot<T> {
+    fn fold(&self, snap: &Arc<Snapshot<T>>) {
+        let mut st = self.state.lock();
+        if st.stopped || snap.version <= st.latest.version {
+            return;
+        }
+        if !st.first {
+            for obj in &snap.changes.added {
+                st.pending.record(obj.key(), None);
+            }
+            for (old, _) in &snap.changes.updated {
+                st.pending.record(old.key(), Some(Arc::clone(old)));
+            }
+            for old in &snap.changes.removed {
+                st.pending.record(old.key(), Some(Arc::clone(old)));
+            }
+        }
+        st.latest = Arc::clone(snap);
+        st.folded += 1;
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    fn mark_synced(&self, version: u64) {
+        let mut st = self.state.lock();
+        if st.synced_at.is_none() {
+            st.synced_at = Some(version);
+            if !st.ever_delivered {
+                // Tell a handler that has seen nothing yet the (possibly empty) synced state.
+                st.first = true;
+            }
+        }
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    fn stop(&self) {
+        self.state.lock().stopped = true;
+        self.wake.notify_one();
+    }
+}
+
+/// Handlers of one config and their delivery threads.
+pub struct Broadcaster<T> {
+    name: String,
+    min_interval: Duration,
+    clock: Arc<dyn Clock>,
+    stats: Arc<Stats>,
+    slots: Mutex<Vec<(Arc<Slot<T>>, Option<JoinHandle<()>>)>>,
+    next_id: AtomicU64,
+    /// Flush waiters sleep here; delivery threads notify after each call (lock order: progress,
+    /// then no other lock — `delivered` is atomic so checking it needs no slot lock).
+    progress: Mutex<()>,
+    progressed: Condvar,
+}
+
+impl<T: Object> Broadcaster<T> {
+    /// A broadcaster with no handlers.
+    pub fn new(
+        name: impl Into<String>,
+        min_interval: Duration,
+        clock: Arc<dyn Clock>,
+        stats: Arc<Stats>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            name: name.into(),
+            min_interval,
+            clock,
+            stats,
+            slots: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            progress: Mutex::new(()),
+            progressed: Condvar::new(),
+        })
+    }
+
+    /// Register a handler. `current` is called under the registration lock and returns the newest
+    /// published snapshot and the version at which the config became synced, if it has.
+    ///
+    /// The handler receives that snapshot promptly unless it is the empty version 0, and
+    /// `on_synced` once the config is synced. Publishers must store a version where `current`
+    /// reads it *before* calling [`Broadcaster::publish`]: then a registration either reads the new
+    /// version or is in the list when it is published, and no version is missed.
+    pub fn register(
+        self: &Arc<Self>,
+        sink: Box<dyn Sink<T>>,
+        current: impl FnOnce() -> (Arc<Snapshot<T>>, Option<u64>),
+    ) -> u64 {
+        let mut slots = self.slots.lock();
+        let (current, synced_at) = current();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let first = current.version > 0 || synced_at.is_some();
+        let slot = Arc::new(Slot {
+            id,
+            delivered: AtomicU64::new(if first { 0 } else { current.version }),
+            state: Mutex::new(SlotState {
+                latest: current,
+                pending: ChangeSet::default(),
+                first,
+                folded: u64::from(first),
+                ever_delivered: false,
+                synced_at,
+                synced_done: false,
+                stopped: false,
+            }),
+            wake: Condvar::new(),
+            finished: AtomicBool::new(false),
+            thread: OnceLock::new(),
+        });
+        let this = Arc::clone(self);
+        let thread_slot = Arc::clone(&slot);
+        let handle = std::thread::Builder::new()
+            .name(format!("{}-handler-{id}", self.name))
+            .spawn(move || this.run(&thread_slot, sink.as_ref()));
+        let handle = if let Ok(h) = handle {
+            Some(h)
+        } else {
+            // No thread could be started: the registration exists but never delivers.
+            slot.finished.store(true, Ordering::Release);
+            None
+        };
+        slots.push((slot, handle));
+        id
+    }
+
+    /// Stop delivering to registration `id`. Safe from inside the handler itself (no join).
+    pub fn cancel(&self, id: u64) -> bool {
+        let mut slots = self.slots.lock();
+        let Some(pos) = slots.iter().position(|(s, _)| s.id == id) else {
+            return false;
+        };
+        let (slot, _handle) = slots.remove(pos);
+        drop(slots);
+        slot.stop();
+        self.notify_progress();
+        true
+    }
+
+    /// Number of live registrations.
+    pub fn len(&self) -> usize {
+        self.slots.lock().len()
+    }
+
+    /// True when no handler is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fold a newly published version into every handler's slot. Called by the merger only.
+    pub fn publish(&self, snap: &Arc<Snapshot<T>>) {
+        for (slot, _) in self.slots.lock().iter() {
+            slot.fold(snap);
+        }
+    }
+
+    /// The config became synced at `version`: each handler gets `on_synced` after state covering it.
+    pub fn mark_synced(&self, version: u64) {
+        for (slot, _) in self.slots.lock().iter() {
+            slot.mark_synced(version);
+        }
+    }
+
+    /// True once every registered handler has received state at least as new as `version`.
+    ///
+    /// The calling handler's own registration is skipped: it cannot receive anything while it is
+    /// still inside its call.
+    pub fn delivered_all(&self, version: u64) -> bool {
+        let me = std::thread::current().id();
+        self.slots.lock().iter().all(|(s, _)| {
+            s.finished.load(Ordering::Acquire)
+                || s.delivered.load(Ordering::Acquire) >= version
+                || s.thread.get() == Some(&me)
+        })
+    }
+
+    /// Wait until [`Broadcaster::delivered_all`] holds or `deadline` passes; returns whether it holds.
+    pub fn wait_delivered(&self, version: u64, deadline: Instant) -> bool {
+        let mut guard = self.progress.lock();
+        loop {
+            if self.delivered_all(version) {
+                return true;
+            }
+            if self.progressed.wait_until(&mut guard, deadline).timed_out() {
+                return self.delivered_all(version);
+            }
+        }
+    }
+
+    /// Stop every delivery thread and wait until `deadline` for them to end.
+    ///
+    /// A handler stuck in a call cannot be interrupted; its thread is left to finish on its own
+    /// and this returns false.
+    pub fn close(&self, deadline: Instant) -> bool {
+        let slots: Vec<_> = std::mem::take(&mut *self.slots.lock());
+        for (slot, _) in &slots {
+            slot.stop();
+        }
+        self.notify_progress();
+        let mut guard = self.progress.lock();
+        for (slot, _) in &slots {
+            while !slot.finished.load(Ordering::Acquire) {
+                if self.progressed.wait_until(&mut guard, deadline).timed_out() {
+                    break;
+                }
+            }
+        }
+        // Join without the progress lock: a finishing thread takes it to announce its end.
+        drop(guard);
+        let mut all = true;
+        for (slot, handle) in slots {
+            if !slot.finished.load(Ordering::Acquire) {
+                all = false;
+            } else if let Some(h) = handle {
+                let _ = h.join();
+            }
+        }
+        all
+    }
+
+    fn notify_progress(&self) {
+        let _guard = self.progress.lock();
+        self.progressed.notify_all();
+    }
+
+    fn run(&self, slot: &Slot<T>, sink: &dyn Sink<T>) {
+        struct Finished<'a, T: Object>(&'a Broadcaster<T>, &'a Slot<T>);
+        impl<T: Object> Drop for Finished<'_, T> {
+            fn drop(&mut self) {
+                self.1.finished.store(true, Ordering::Release);
+                self.0.notify_progress();
+            }
+        }
+        let _finished = Finished(self, slot);
+        let _ = slot.thread.set(std::thread::current().id());
+        let mut limiter = RateLimiter::new(self.min_interval);
+        loop {
+            let mut st = slot.state.lock();
+            let work = loop {
+                if st.stopped {
+                    return;
+                }
+                let update_due = st.first || !st.pending.is_empty();
+                let sync_due = !st.synced_done
+                    && st.synced_at.is_some_and(|v| st.ever_delivered && st.latest.version >= v);
+                if update_due {
+                    let now = self.clock.now();
+                    if let Some(wait) = limiter.wait_before(now) {
+                        slot.wake.wait_for(&mut st, wait);
+                        continue;
+                    }
+                    if let Some(update) = take_update(&mut st) {
+                        break Work::Update(update, now);
+                    }
+                    // The versions folded in changed nothing for this handler (say, an object
+                    // added then removed): nothing to call, but its view is now current.
+                }
+                if sync_due {
+                    st.synced_done = true;
+                    break Work::Synced;
+                }
+                if slot.delivered.load(Ordering::Acquire) != st.latest.version {
+                    slot.delivered.store(st.latest.version, Ordering::Release);
+                    // Never take the progress lock while holding a slot lock (flush holds
+                    // progress, then slots, then a slot: see `delivered_all`).
+                    MutexGuard::unlocked(&mut st, || self.notify_progress());
+                    continue;
+                }
+                slot.wake.wait(&mut st);
+            };
+            drop(st);
+            let outcome = match work {
+                Work::Update((snapshot, coalesced), started) => {
+                    limiter.record(started);
+                    let version = snapshot.version;
+                    let outcome = sink.deliver(snapshot);
+                    self.stats.deliveries.fetch_add(1, Ordering::Relaxed);
+                    if coalesced {
+                        self.stats.coalesced_deliveries.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let mut st = slot.state.lock();
+                    st.ever_delivered = true;
+                    drop(st);
+                    slot.delivered.store(version, Ordering::Release);
+                    self.notify_progress();
+                    outcome
+                }
+                Work::Synced => sink.synced(),
+            };
+            match outcome {
+                Outcome::Ok => {}
+                Outcome::Failed => {
+                    self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Stop => return,
+            }
+        }
+    }
+}
+
+enum Work<T> {
+    Update((Snapshot<T>, bool), Instant),
+    Synced,
+}
+
+fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> {
+    let latest = Arc::clone(&st.latest);
+    let first = st.first;
+    let changes = if first {
+        Changes::all_added(&latest.items)
+    } else {
+        st.pending.resolve(&latest.items)
+    };
+    st.pending = ChangeSet::default();
+    st.first = false;
+    let coalesced = st.folded > 1;
+    st.folded = 0;
+    if !first && changes.is_empty() {
+        return None;
+    }
+    let snapshot =
+        Snapshot { version: latest.version, items: latest.items.clone(), changes: Arc::new(changes) };
+    Some((snapshot, coalesced))
+}

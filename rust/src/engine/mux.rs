@@ -1,0 +1,302 @@
+//! The mux: named sources feeding one merger thread, which publishes snapshots to the broadcaster.
+//!
+//! Producers only push onto an unbounded lock-free queue (crossbeam), so they never wait for the
+//! merger or for handlers. One merger thread per config applies operations in queue order (so the
+//! updates of one source are applied in the order sent), publishes one snapshot per drained batch
+//! (O(1): the persistent map is shared), and folds it into each handler's slot.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Condvar, Mutex};
+
+use super::broadcast::{Broadcaster, Sink};
+use super::error::CoreError;
+use super::object::Object;
+use super::ratelimit::Clock;
+use super::snapshot::Snapshot;
+use super::stats::Stats;
+use super::store::{Op, Store};
+
+/// Most messages applied before a version is published, so a flood still publishes regularly.
+const MAX_BATCH: usize = 1024;
+
+enum Msg<T> {
+    Apply(usize, Op<T>),
+    Synced(usize),
+    Flush(Sender<u64>),
+    Shutdown,
+}
+
+struct SourceEntry {
+    name: String,
+    synced: bool,
+}
+
+#[derive(Default)]
+struct Registry {
+    sources: Vec<SourceEntry>,
+    synced: bool,
+    /// Version at which the config first became synced.
+    synced_at: Option<u64>,
+}
+
+struct Shared<T> {
+    current: ArcSwap<Snapshot<T>>,
+    registry: Mutex<Registry>,
+    synced_changed: Condvar,
+    broadcaster: Arc<Broadcaster<T>>,
+    stats: Arc<Stats>,
+}
+
+/// One config's engine: sources, merger thread, current state and handlers.
+pub struct Mux<T: Object> {
+    name: String,
+    tx: Sender<Msg<T>>,
+    shared: Arc<Shared<T>>,
+    merger: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
+}
+
+impl<T: Object> Mux<T> {
+    /// Start a config named `name` whose handlers are called at most once per `min_interval`.
+    pub fn new(name: &str, min_interval: Duration, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
+        let stats = Arc::new(Stats::default());
+        let shared = Arc::new(Shared {
+            current: ArcSwap::from_pointee(Snapshot::empty()),
+            registry: Mutex::new(Registry::default()),
+            synced_changed: Condvar::new(),
+            broadcaster: Broadcaster::new(name, min_interval, clock, Arc::clone(&stats)),
+            stats,
+        });
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let merger_shared = Arc::clone(&shared);
+        let merger = std::thread::Builder::new()
+            .name(format!("{name}-merger"))
+            .spawn(move || merge_loop(&merger_shared, &rx))
+            .map_err(|e| CoreError::Closed(format!("{name} (no merger thread: {e})")))?;
+        Ok(Self {
+            name: name.to_owned(),
+            tx,
+            shared,
+            merger: Mutex::new(Some(merger)),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The config's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The index of source `name`, creating it (unsynced) on first use. Creation order is priority.
+    pub fn source(&self, name: &str) -> Result<usize, CoreError> {
+        self.check_open()?;
+        let mut reg = self.shared.registry.lock();
+        if let Some(i) = reg.sources.iter().position(|s| s.name == name) {
+            return Ok(i);
+        }
+        reg.sources.push(SourceEntry { name: name.to_owned(), synced: false });
+        reg.synced = false;
+        Ok(reg.sources.len() - 1)
+    }
+
+    /// Source names in creation order.
+    pub fn source_names(&self) -> Vec<String> {
+        self.shared.registry.lock().sources.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Queue an operation of `source`; returns at once, never waiting for the merger or handlers.
+    pub fn send(&self, source: usize, op: Op<T>) -> Result<(), CoreError> {
+        self.check_open()?;
+        self.tx.send(Msg::Apply(source, op)).map_err(|_| self.closed_error())
+    }
+
+    /// Mark `source` synced without a SET (after the merger reaches this point of its queue).
+    pub fn mark_synced(&self, source: usize) -> Result<(), CoreError> {
+        self.check_open()?;
+        self.tx.send(Msg::Synced(source)).map_err(|_| self.closed_error())
+    }
+
+    /// The newest published snapshot (O(1)).
+    pub fn state(&self) -> Arc<Snapshot<T>> {
+        self.shared.current.load_full()
+    }
+
+    /// Ask the merger to apply everything queued so far; returns the resulting version, or `None`
+    /// if `deadline` passed first.
+    pub fn merged_version(&self, deadline: Instant) -> Result<Option<u64>, CoreError> {
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+        if self.tx.send(Msg::Flush(reply_tx)).is_err() {
+            // Closed: everything sent before was merged by the final drain.
+            return Ok(Some(self.state().version));
+        }
+        match reply_rx.recv_deadline(deadline) {
+            Ok(v) => Ok(Some(v)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Ok(Some(self.state().version)),
+        }
+    }
+
+    /// Wait until every handler has received state at least as new as `version`.
+    pub fn wait_delivered(&self, version: u64, deadline: Instant) -> bool {
+        self.shared.broadcaster.wait_delivered(version, deadline)
+    }
+
+    /// True when at least one source exists and every source has sent a SET or been marked synced.
+    pub fn synced(&self) -> bool {
+        self.shared.registry.lock().synced
+    }
+
+    /// Wait until [`Mux::synced`] or `deadline`; returns whether synced.
+    pub fn wait_synced(&self, deadline: Instant) -> bool {
+        let mut reg = self.shared.registry.lock();
+        while !reg.synced {
+            if self.shared.synced_changed.wait_until(&mut reg, deadline).timed_out() {
+                return reg.synced;
+            }
+        }
+        true
+    }
+
+    /// Register a handler (see [`Broadcaster::register`]).
+    pub fn register(&self, sink: Box<dyn Sink<T>>) -> Result<u64, CoreError> {
+        self.check_open()?;
+        let shared = &self.shared;
+        Ok(shared.broadcaster.register(sink, || {
+            (shared.current.load_full(), shared.registry.lock().synced_at)
+        }))
+    }
+
+    /// Stop delivering to registration `id`.
+    pub fn cancel(&self, id: u64) -> bool {
+        self.shared.broadcaster.cancel(id)
+    }
+
+    /// Number of registered handlers.
+    pub fn handler_count(&self) -> usize {
+        self.shared.broadcaster.len()
+    }
+
+    /// Counters by name.
+    pub fn stats(&self) -> [(&'static str, u64); 7] {
+        self.shared.stats.to_pairs()
+    }
+
+    /// True once [`Mux::close`] has started.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Merge what was queued, stop the merger, then stop the delivery threads, waiting for them
+    /// until `deadline`. Idempotent. Returns false if a handler was still inside a call.
+    pub fn close(&self, deadline: Instant) -> bool {
+        self.closed.store(true, Ordering::Release);
+        let _ = self.tx.send(Msg::Shutdown);
+        if let Some(merger) = self.merger.lock().take() {
+            // The merger never calls into Python nor waits on anything but its queue.
+            let _ = merger.join();
+        }
+        self.shared.broadcaster.close(deadline)
+    }
+
+    fn check_open(&self) -> Result<(), CoreError> {
+        if self.is_closed() {
+            Err(self.closed_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn closed_error(&self) -> CoreError {
+        CoreError::Closed(self.name.clone())
+    }
+}
+
+impl<T: Object> Drop for Mux<T> {
+    fn drop(&mut self) {
+        // Threads must not outlive their config; a handler still inside a call finishes alone.
+        self.close(Instant::now());
+    }
+}
+
+fn merge_loop<T: Object>(shared: &Shared<T>, rx: &Receiver<Msg<T>>) {
+    let mut store = Store::new();
+    let mut newly_synced: Vec<usize> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        let mut applied = 0;
+        let mut shutdown = false;
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Apply(source, op) => {
+                    let is_set = matches!(op, Op::Set(_));
+                    store.apply(source, op);
+                    shared.stats.updates.fetch_add(1, Ordering::Relaxed);
+                    if is_set {
+                        newly_synced.push(source);
+                    }
+                }
+                Msg::Synced(source) => newly_synced.push(source),
+                Msg::Flush(reply) => {
+                    publish(shared, &mut store, &mut newly_synced);
+                    let _ = reply.send(store.version());
+                }
+                Msg::Shutdown => {
+                    shutdown = true;
+                    break;
+                }
+            }
+            applied += 1;
+            if applied < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        publish(shared, &mut store, &mut newly_synced);
+        if shutdown {
+            return;
+        }
+    }
+}
+
+/// Publish the batch's changes as one version, then any sync transition it caused.
+fn publish<T: Object>(shared: &Shared<T>, store: &mut Store<T>, newly_synced: &mut Vec<usize>) {
+    let counters = store.counters();
+    shared.stats.objects_merged.store(counters.objects_merged, Ordering::Relaxed);
+    shared.stats.conflicts.store(counters.conflicts, Ordering::Relaxed);
+    if let Some(snap) = store.commit() {
+        let snap = Arc::new(snap);
+        // Store before folding into slots: see `Broadcaster::register` for why this order.
+        shared.current.store(Arc::clone(&snap));
+        shared.stats.versions.fetch_add(1, Ordering::Relaxed);
+        shared.broadcaster.publish(&snap);
+    }
+    if newly_synced.is_empty() {
+        return;
+    }
+    let mut reg = shared.registry.lock();
+    for source in newly_synced.drain(..) {
+        if let Some(entry) = reg.sources.get_mut(source) {
+            entry.synced = true;
+        }
+    }
+    let now_synced = reg.sources.iter().all(|s| s.synced) && !reg.sources.is_empty();
+    let mut first_sync = None;
+    if now_synced && !reg.synced {
+        reg.synced = true;
+        if reg.synced_at.is_none() {
+            reg.synced_at = Some(store.version());
+            first_sync = reg.synced_at;
+        }
+        shared.synced_changed.notify_all();
+    }
+    drop(reg);
+    // Outside the registry lock: registration holds the slots lock, then reads the registry.
+    if let Some(version) = first_sync {
+        shared.broadcaster.mark_synced(version);
+    }
+}

@@ -1,0 +1,206 @@
+//! Per-source stores and the merged state: SET / ADD / UPDATE / REMOVE with the conflict rule.
+//!
+//! Single-threaded by design: only the merger thread owns a [`Store`]; readers see the
+//! [`Snapshot`]s it publishes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::object::{ObjKey, Object};
+use super::snapshot::{same, ChangeSet, Changes, Items, Snapshot};
+
+/// An operation on one source, with already-validated objects.
+#[derive(Debug)]
+pub enum Op<T> {
+    /// Replace everything the source had (an empty SET clears it).
+    Set(Vec<Arc<T>>),
+    /// Add or replace the given objects (ADD and UPDATE).
+    Add(Vec<Arc<T>>),
+    /// Delete the given keys; absent ones are ignored.
+    Remove(Vec<ObjKey>),
+}
+
+impl<T> Op<T> {
+    /// Number of objects or keys the operation carries.
+    pub fn len(&self) -> usize {
+        match self {
+            Op::Set(v) | Op::Add(v) => v.len(),
+            Op::Remove(v) => v.len(),
+        }
+    }
+
+    /// True when the operation carries nothing (an empty SET still clears its source).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counters kept by the store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StoreCounters {
+    /// Objects written into a source while another source held the same key.
+    pub conflicts: u64,
+    /// Objects or keys carried by applied operations.
+    pub objects_merged: u64,
+}
+
+/// The per-source maps and the merged persistent map.
+///
+/// Sources are indexed in channel-creation order; for a key held by several sources the lowest
+/// index wins, and when it lets go the next one's object shows.
+#[derive(Debug)]
+pub struct Store<T> {
+    sources: Vec<HashMap<ObjKey, Arc<T>>>,
+    merged: Items<T>,
+    version: u64,
+    pending: ChangeSet<T>,
+    counters: StoreCounters,
+}
+
+impl<T> Default for Store<T> {
+    fn default() -> Self {
+        Self {
+            sources: Vec::new(),
+            merged: Items::new(),
+            version: 0,
+            pending: ChangeSet::default(),
+            counters: StoreCounters::default(),
+        }
+    }
+}
+
+impl<T: Object> Store<T> {
+    /// An empty store with no sources.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Current version (bumped only by [`Store::commit`] after a real change).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The merged items as of the last applied operation (committed or not).
+    pub fn items(&self) -> &Items<T> {
+        &self.merged
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> StoreCounters {
+        self.counters
+    }
+
+    /// Make sure source `source` exists (sources are created in index order).
+    pub fn ensure_source(&mut self, source: usize) {
+        if self.sources.len() <= source {
+            self.sources.resize_with(source + 1, HashMap::new);
+        }
+    }
+
+    /// Apply one operation of one source. Changes accumulate until [`Store::commit`].
+    pub fn apply(&mut self, source: usize, op: Op<T>) {
+        self.ensure_source(source);
+        self.counters.objects_merged += op.len() as u64;
+        match op {
+            Op::Add(objs) => {
+                for obj in objs {
+                    self.put(source, obj);
+                }
+            }
+            Op::Remove(keys) => {
+                for key in keys {
+                    self.delete(source, &key);
+                }
+            }
+            Op::Set(objs) => {
+                let mut incoming: HashMap<ObjKey, Arc<T>> = HashMap::with_capacity(objs.len());
+                for obj in objs {
+                    incoming.insert(obj.key(), obj);
+                }
+                let gone: Vec<ObjKey> = self.sources[source]
+                    .keys()
+                    .filter(|k| !incoming.contains_key(*k))
+                    .cloned()
+                    .collect();
+                for key in gone {
+                    self.delete(source, &key);
+                }
+                for (_, obj) in incoming {
+                    self.put(source, obj);
+                }
+            }
+        }
+    }
+
+    /// Publish the accumulated changes as a new version, or `None` if nothing changed.
+    pub fn commit(&mut self) -> Option<Snapshot<T>> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let changes = pending.resolve(&self.merged);
+        if changes.is_empty() {
+            // e.g. added then removed within one batch: no new version.
+            return None;
+        }
+        self.version += 1;
+        Some(Snapshot {
+            version: self.version,
+            items: self.merged.clone(),
+            changes: Arc::new(changes),
+        })
+    }
+
+    /// The committed state as a snapshot whose `changes` are all `added` (for tests and seeding).
+    pub fn snapshot_all(&self) -> Snapshot<T> {
+        Snapshot {
+            version: self.version,
+            items: self.merged.clone(),
+            changes: Arc::new(Changes::all_added(&self.merged)),
+        }
+    }
+
+    fn holder_below(&self, source: usize, key: &ObjKey) -> bool {
+        self.sources[..source].iter().any(|s| s.contains_key(key))
+    }
+
+    fn put(&mut self, source: usize, obj: Arc<T>) {
+        let key = obj.key();
+        if let Some(old) = self.sources[source].get(&key) {
+            if same(old, &obj) {
+                return;
+            }
+        }
+        if self.sources.iter().enumerate().any(|(i, s)| i != source && s.contains_key(&key)) {
+            self.counters.conflicts += 1;
+        }
+        self.sources[source].insert(key.clone(), Arc::clone(&obj));
+        if !self.holder_below(source, &key) {
+            self.set_merged(key, Some(obj));
+        }
+    }
+
+    fn delete(&mut self, source: usize, key: &ObjKey) {
+        if self.sources[source].remove(key).is_none() || self.holder_below(source, key) {
+            return;
+        }
+        let next = self.sources[source + 1..].iter().find_map(|s| s.get(key)).cloned();
+        self.set_merged(key.clone(), next);
+    }
+
+    fn set_merged(&mut self, key: ObjKey, value: Option<Arc<T>>) {
+        let before = match value {
+            Some(obj) => {
+                if self.merged.get(&key).is_some_and(|old| same(old, &obj)) {
+                    return;
+                }
+                self.merged.insert(key.clone(), obj)
+            }
+            None => match self.merged.remove(&key) {
+                Some(old) => Some(old),
+                None => return,
+            },
+        };
+        self.pending.record(key, before);
+    }
+}
