@@ -18,4 +18,13 @@ mod _core {
         PyEndpoint, PyEndpointAddress, PyEndpointPort, PyEndpointSlice, PyEndpointSubset,
         PyEndpoints, PyService, PyServicePort,
     };
+
+    #[pymodule_export]
+    use crate::py::channel::PySourceChannel;
+
+    #[pymodule_export]
+    use crate::py::config::PyConfig;
+
+    #[pymodule_export]
+    use crate::py::snapshot::{PyChanges, PySnapshot, SnapshotIter};
 }

@@ -111,6 +111,8 @@ pub struct Broadcaster<T> {
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
     slots: Mutex<Vec<(Arc<Slot<T>>, Option<JoinHandle<()>>)>>,
+    /// Stopped registrations whose threads have not been joined yet.
+    closing: Mutex<Vec<(Arc<Slot<T>>, Option<JoinHandle<()>>)>>,
     next_id: AtomicU64,
     /// Flush waiters sleep here; delivery threads notify after each call (lock order: progress,
     /// then no other lock — `delivered` is atomic so checking it needs no slot lock).
@@ -132,6 +134,7 @@ impl<T: Object> Broadcaster<T> {
             clock,
             stats,
             slots: Mutex::new(Vec::new()),
+            closing: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             progress: Mutex::new(()),
             progressed: Condvar::new(),
@@ -250,35 +253,42 @@ impl<T: Object> Broadcaster<T> {
         }
     }
 
-    /// Stop every delivery thread and wait until `deadline` for them to end.
+    /// Stop every delivery thread and wait until `deadline` for them to end. Calling it again
+    /// keeps waiting for the threads still running, so a caller can wait in slices.
     ///
-    /// A handler stuck in a call cannot be interrupted; its thread is left to finish on its own
-    /// and this returns false.
+    /// A handler stuck in a call cannot be interrupted; its thread ends when the call returns,
+    /// and this returns false until then.
     pub fn close(&self, deadline: Instant) -> bool {
-        let slots: Vec<_> = std::mem::take(&mut *self.slots.lock());
-        for (slot, _) in &slots {
+        let stopping: Vec<_> = std::mem::take(&mut *self.slots.lock());
+        for (slot, _) in &stopping {
             slot.stop();
         }
+        self.closing.lock().extend(stopping);
         self.notify_progress();
+        let all_finished = |closing: &[(Arc<Slot<T>>, Option<JoinHandle<()>>)]| {
+            closing.iter().all(|(s, _)| s.finished.load(Ordering::Acquire))
+        };
         let mut guard = self.progress.lock();
-        for (slot, _) in &slots {
-            while !slot.finished.load(Ordering::Acquire) {
-                if self.progressed.wait_until(&mut guard, deadline).timed_out() {
-                    break;
-                }
+        while !all_finished(&self.closing.lock()) {
+            if self.progressed.wait_until(&mut guard, deadline).timed_out() {
+                break;
             }
         }
         // Join without the progress lock: a finishing thread takes it to announce its end.
         drop(guard);
-        let mut all = true;
-        for (slot, handle) in slots {
+        let mut closing = self.closing.lock();
+        let me = std::thread::current().id();
+        closing.retain_mut(|(slot, handle)| {
             if !slot.finished.load(Ordering::Acquire) {
-                all = false;
-            } else if let Some(h) = handle {
+                // A handler closing its own config cannot wait for itself.
+                return slot.thread.get() != Some(&me);
+            }
+            if let Some(h) = handle.take() {
                 let _ = h.join();
             }
-        }
-        all
+            false
+        });
+        closing.is_empty()
     }
 
     fn notify_progress(&self) {

@@ -1,5 +1,14 @@
 //! Pure-Rust engine: objects, parsing, merge and delivery. Never names pyo3.
 #![warn(missing_docs)]
 
+pub mod broadcast;
 pub mod error;
+pub mod json;
+pub mod model;
+pub mod mux;
 pub mod object;
+pub mod ratelimit;
+pub mod snapshot;
+pub mod stats;
+pub mod store;
+pub mod validate;

@@ -127,15 +127,19 @@ impl<T: Object> Mux<T> {
         self.shared.current.load_full()
     }
 
-    /// Ask the merger to apply everything queued so far; returns the resulting version, or `None`
-    /// if `deadline` passed first.
-    pub fn merged_version(&self, deadline: Instant) -> Result<Option<u64>, CoreError> {
+    /// Ask the merger to apply everything queued so far: the receiver gets the resulting version.
+    /// `None` when the config is closed (its final drain merged everything sent before).
+    pub fn request_flush(&self) -> Option<Receiver<u64>> {
         let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
-        if self.tx.send(Msg::Flush(reply_tx)).is_err() {
-            // Closed: everything sent before was merged by the final drain.
+        self.tx.send(Msg::Flush(reply_tx)).ok().map(|()| reply_rx)
+    }
+
+    /// [`Mux::request_flush`] and wait for it: the merged version, or `None` if `deadline` passed.
+    pub fn merged_version(&self, deadline: Instant) -> Result<Option<u64>, CoreError> {
+        let Some(reply) = self.request_flush() else {
             return Ok(Some(self.state().version));
-        }
-        match reply_rx.recv_deadline(deadline) {
+        };
+        match reply.recv_deadline(deadline) {
             Ok(v) => Ok(Some(v)),
             Err(RecvTimeoutError::Timeout) => Ok(None),
             Err(RecvTimeoutError::Disconnected) => Ok(Some(self.state().version)),

@@ -1,5 +1,11 @@
 //! PyO3 bindings: the only part of the crate that names pyo3.
 
+pub mod channel;
+pub mod config;
 pub mod convert;
+pub mod delivery;
 pub mod errors;
 pub mod objects;
+pub mod snapshot;
+pub mod subobjects;
+pub mod wait;

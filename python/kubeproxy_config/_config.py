@@ -1,0 +1,199 @@
+"""ServiceConfig, EndpointsConfig and EndpointSliceConfig: thin classes over the Rust engine.
+
+Everything per update (queueing, merging, diffing, delivery) runs in ``_core.Config``; this layer
+adapts handlers, provides the context manager and asyncio iteration, and closes configs left open
+at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import weakref
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any, ClassVar, Generic, TypeVar
+
+from kubeproxy_config import _core
+from kubeproxy_config._core import Endpoint, EndpointSlice, Endpoints, Service, Snapshot
+from kubeproxy_config._core import SourceChannel as SourceChannel
+
+T = TypeVar("T", Service, Endpoints, EndpointSlice)
+
+# Configs still open, closed at exit before the interpreter finalizes (a delivery thread must not
+# try to enter a finalizing interpreter). Weak, so an unreferenced config is collected normally.
+_open_configs: weakref.WeakSet[_BaseConfig[Any]] = weakref.WeakSet()
+_EXIT_CLOSE_TIMEOUT = 1.0
+
+
+@atexit.register
+def _close_open_configs() -> None:
+    for config in list(_open_configs):
+        config.close(timeout=_EXIT_CLOSE_TIMEOUT)
+
+
+class Registration:
+    """A registered handler; ``cancel()`` stops deliveries to it."""
+
+    __slots__ = ("__weakref__", "_config", "_id", "handler")
+
+    def __init__(self, config: _core.Config, registration_id: int, handler: object) -> None:
+        self._config = config
+        self._id = registration_id
+        self.handler = handler
+
+    def cancel(self) -> bool:
+        """Stop delivering to this handler (a call in progress finishes); False if already done.
+
+        Safe to call from inside the handler itself.
+        """
+        return self._config.cancel(self._id)
+
+    def __repr__(self) -> str:
+        return f"Registration({self.handler!r}, config={self._config.name!r})"
+
+
+class _BaseConfig(Generic[T]):
+    _kind: ClassVar[str]
+    _method: ClassVar[str]
+
+    def __init__(self, *, min_interval: float, name: str) -> None:
+        self._core = _core.Config(self._kind, name=name, min_interval=min_interval)
+        self._closers: list[Callable[[], None]] = []
+        _open_configs.add(self)
+
+    @property
+    def name(self) -> str:
+        """The config's name (used for its thread names)."""
+        return self._core.name
+
+    def channel(self, source: str) -> SourceChannel:
+        """The channel of source ``source``, created on first use: the same object for the same
+        name. Sources created earlier win conflicts over a key. ``""`` raises ValueError."""
+        return self._core.channel(source)
+
+    def register_handler(self, handler: Any) -> Registration:
+        """Register ``handler``: an object with ``{method}(snapshot)`` (and optionally
+        ``on_synced()``), or a plain callable taking the snapshot.
+
+        Calls happen on a thread owned by this config, one at a time, in increasing version; a busy
+        handler next gets only the newest snapshot with ``changes`` covering everything since.
+        """
+        update = getattr(handler, self._method, None)
+        if update is None:
+            if not callable(handler):
+                raise TypeError(
+                    f"a handler must have a {self._method}() method or be callable, "
+                    f"got {type(handler).__name__}"
+                )
+            update = handler
+        synced = getattr(handler, "on_synced", None)
+        registration_id = self._core.register(update, synced)
+        return Registration(self._core, registration_id, handler)
+
+    def state(self) -> Snapshot[T]:
+        """The current merged state, O(1); its ``changes`` are relative to the version before."""
+        return self._core.state()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until everything sent before the call is merged and delivered to every handler;
+        False on timeout. Releases the GIL; Ctrl-C interrupts it."""
+        return self._core.flush(timeout)
+
+    @property
+    def synced(self) -> bool:
+        """False while no channel exists; True once every channel created so far has sent a SET
+        or called ``mark_synced()``."""
+        return self._core.synced
+
+    def wait_synced(self, timeout: float | None = None) -> bool:
+        """Block until ``synced``; False on timeout."""
+        return self._core.wait_synced(timeout)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Source names in channel-creation order."""
+        return self._core.sources
+
+    def stats(self) -> dict[str, int]:
+        """Counters: updates, objects_merged, versions, deliveries, coalesced_deliveries,
+        handler_errors, conflicts, handlers."""
+        return self._core.stats()
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` has been called."""
+        return self._core.closed
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Stop accepting sends (they raise ClosedError), merge what was queued and stop the
+        delivery threads, waiting for a handler inside a call until ``timeout`` (None: as long as
+        it takes). Idempotent; False if a handler was still running at the timeout."""
+        for closer in self._closers:
+            closer()
+        self._closers.clear()
+        _open_configs.discard(self)
+        return self._core.close(timeout)
+
+    def snapshots(self) -> AsyncIterator[Snapshot[T]]:
+        """``async for snap in config.snapshots()``: coalesced snapshots as a handler gets them;
+        ends when the config closes."""
+        from kubeproxy_config.aio import iterate_snapshots
+
+        return iterate_snapshots(self._core, self._closers)
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = self._core.state()
+        return (
+            f"{type(self).__name__}(name={self.name!r}, sources={self.sources!r}, "
+            f"version={state.version}, objects={len(state)})"
+        )
+
+
+_C = TypeVar("_C", bound=_BaseConfig[Any])
+
+
+class ServiceConfig(_BaseConfig[Service]):
+    """Services from named sources, merged and delivered to handlers (``on_service_update``)."""
+
+    _kind = "services"
+    _method = "on_service_update"
+
+    def __init__(self, *, min_interval: float = 0.0, name: str = "services") -> None:
+        super().__init__(min_interval=min_interval, name=name)
+
+
+class EndpointsConfig(_BaseConfig[Endpoints]):
+    """Endpoints from named sources, merged and delivered to handlers (``on_endpoints_update``)."""
+
+    _kind = "endpoints"
+    _method = "on_endpoints_update"
+
+    def __init__(self, *, min_interval: float = 0.0, name: str = "endpoints") -> None:
+        super().__init__(min_interval=min_interval, name=name)
+
+
+class EndpointSliceConfig(_BaseConfig[EndpointSlice]):
+    """EndpointSlices from named sources, merged and delivered to handlers
+    (``on_endpoint_slices_update``)."""
+
+    _kind = "endpointslices"
+    _method = "on_endpoint_slices_update"
+
+    def __init__(self, *, min_interval: float = 0.0, name: str = "endpointslices") -> None:
+        super().__init__(min_interval=min_interval, name=name)
+
+    def endpoints_for(self, service_key: str) -> tuple[Endpoint, ...]:
+        """The endpoints of every slice of ``service_key`` ("namespace/name"), merged and
+        de-duplicated by address (the first slice, in name order, wins)."""
+        return self._core.endpoints_for(service_key)

@@ -1,0 +1,241 @@
+//! Endpoints (core/v1) from and to JSON; also the parts shared with `EndpointSlice` (ports,
+//! target references).
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use super::read::{
+    check, object, opt_array, opt_enum, opt_nonempty, opt_object, opt_port, opt_str, Path,
+};
+use super::{object_head, parse_meta, put_list, put_str, root_object, Kind, NameRule};
+use crate::engine::error::CoreError;
+use crate::engine::model::{
+    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Interner, ObjectMeta, Protocol,
+    TargetRef, Uid,
+};
+use crate::engine::validate;
+
+impl Kind for Endpoints {
+    const KIND: &'static str = "Endpoints";
+
+    fn from_value(v: &Value, interner: &mut Interner) -> Result<Self, CoreError> {
+        let root = root_object(v, Self::KIND)?;
+        let meta = parse_meta(root, NameRule::Dns1123Subdomain, interner)?;
+        let key = meta.key().to_string();
+        parse(root, meta, interner).map_err(|e| e.with_key(Some(&key)))
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = object_head("v1", Self::KIND, &self.meta);
+        put_list(
+            &mut m,
+            "subsets",
+            self.subsets.iter().map(subset_to_value).collect(),
+        );
+        Value::Object(m)
+    }
+}
+
+fn parse(
+    root: &Map<String, Value>,
+    meta: ObjectMeta,
+    interner: &mut Interner,
+) -> Result<Endpoints, CoreError> {
+    let top = Path::Root;
+    let list = top.field("subsets");
+    let items = opt_array(root, "subsets", &top)?;
+    let mut subsets = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let p = list.index(i);
+        let m = object(item, &p)?;
+        subsets.push(EndpointSubset {
+            addresses: addresses(m, "addresses", &p, interner)?.into(),
+            not_ready_addresses: addresses(m, "notReadyAddresses", &p, interner)?.into(),
+            ports: endpoint_ports(m, &p, interner, true)?.into(),
+        });
+    }
+    Ok(Endpoints {
+        meta,
+        subsets: subsets.into(),
+    })
+}
+
+fn addresses(
+    m: &Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+    interner: &mut Interner,
+) -> Result<Vec<EndpointAddress>, CoreError> {
+    let list = p.field(key);
+    let items = opt_array(m, key, p)?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ap = list.index(i);
+        let a = object(item, &ap)?;
+        let ip = match opt_nonempty(a, "ip", &ap)? {
+            Some(s) => validate::ip(s).map_err(|r| ap.field("ip").err(r))?,
+            None => {
+                return Err(ap
+                    .field("ip")
+                    .err("required: expected an IPv4 or IPv6 address"))
+            }
+        };
+        out.push(EndpointAddress {
+            ip,
+            hostname: hostname(a, &ap)?,
+            node_name: node_name(a, &ap, interner)?,
+            target_ref: target_ref(a, &ap, interner)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Optional `hostname` (an RFC 1123 label).
+pub(super) fn hostname(
+    m: &Map<String, Value>,
+    p: &Path<'_>,
+) -> Result<Option<crate::engine::model::Str>, CoreError> {
+    let Some(h) = opt_nonempty(m, "hostname", p)? else {
+        return Ok(None);
+    };
+    check(&p.field("hostname"), validate::dns1123_label(h))?;
+    Ok(Some(h.into()))
+}
+
+/// Optional `nodeName` (an RFC 1123 subdomain), interned.
+pub(super) fn node_name(
+    m: &Map<String, Value>,
+    p: &Path<'_>,
+    interner: &mut Interner,
+) -> Result<Option<crate::engine::model::Str>, CoreError> {
+    let Some(n) = opt_nonempty(m, "nodeName", p)? else {
+        return Ok(None);
+    };
+    check(&p.field("nodeName"), validate::dns1123_subdomain(n))?;
+    Ok(Some(interner.intern(n)))
+}
+
+/// Optional `targetRef`: kind and namespace interned, the name and UID kept per address.
+pub(super) fn target_ref(
+    m: &Map<String, Value>,
+    p: &Path<'_>,
+    interner: &mut Interner,
+) -> Result<Option<TargetRef>, CoreError> {
+    let Some(r) = opt_object(m, "targetRef", p)? else {
+        return Ok(None);
+    };
+    let rp = p.field("targetRef");
+    Ok(Some(TargetRef {
+        kind: opt_nonempty(r, "kind", &rp)?.map(|s| interner.intern(s)),
+        namespace: opt_nonempty(r, "namespace", &rp)?.map(|s| interner.intern(s)),
+        name: opt_nonempty(r, "name", &rp)?.map(Into::into),
+        uid: opt_nonempty(r, "uid", &rp)?.map(Uid::parse),
+    }))
+}
+
+/// `ports` of a subset or slice. In Endpoints (`require_port`) each port needs a number and, when
+/// there are several, a name; names are unique RFC 1123 labels.
+pub(super) fn endpoint_ports(
+    m: &Map<String, Value>,
+    p: &Path<'_>,
+    interner: &mut Interner,
+    require_port: bool,
+) -> Result<Vec<EndpointPort>, CoreError> {
+    let list = p.field("ports");
+    let items = opt_array(m, "ports", p)?;
+    let mut out = Vec::with_capacity(items.len());
+    let mut names = HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let pp = list.index(i);
+        let e = object(item, &pp)?;
+        let name = opt_str(e, "name", &pp)?.unwrap_or("");
+        if name.is_empty() {
+            if require_port && items.len() > 1 {
+                return Err(pp
+                    .field("name")
+                    .err("required when there is more than one port"));
+            }
+        } else {
+            check(&pp.field("name"), validate::dns1123_label(name))?;
+            if !names.insert(name) {
+                return Err(pp
+                    .field("name")
+                    .err(format!("duplicate port name {name:?}")));
+            }
+        }
+        let port = opt_port(e, "port", &pp, false)?;
+        if port.is_none() && require_port {
+            return Err(pp
+                .field("port")
+                .err("required: expected a port number 1-65535"));
+        }
+        out.push(EndpointPort {
+            name: interner.intern(name),
+            port,
+            protocol: opt_enum(e, "protocol", &pp, Protocol::parse, Protocol::VALUES)?
+                .unwrap_or(Protocol::Tcp),
+            app_protocol: opt_nonempty(e, "appProtocol", &pp)?.map(|s| interner.intern(s)),
+        });
+    }
+    Ok(out)
+}
+
+/// One subset in API shape.
+pub fn subset_to_value(s: &EndpointSubset) -> Value {
+    let mut m = Map::new();
+    put_list(
+        &mut m,
+        "addresses",
+        s.addresses.iter().map(address_to_value).collect(),
+    );
+    put_list(
+        &mut m,
+        "notReadyAddresses",
+        s.not_ready_addresses.iter().map(address_to_value).collect(),
+    );
+    put_list(
+        &mut m,
+        "ports",
+        s.ports.iter().map(endpoint_port_to_value).collect(),
+    );
+    Value::Object(m)
+}
+
+/// One Endpoints address in API shape.
+pub fn address_to_value(a: &EndpointAddress) -> Value {
+    let mut m = Map::new();
+    m.insert("ip".into(), Value::from(a.ip.to_string()));
+    put_str(&mut m, "hostname", a.hostname.as_deref());
+    put_str(&mut m, "nodeName", a.node_name.as_deref());
+    if let Some(r) = &a.target_ref {
+        m.insert("targetRef".into(), target_ref_to_value(r));
+    }
+    Value::Object(m)
+}
+
+/// A `targetRef` in API shape.
+pub(super) fn target_ref_to_value(r: &TargetRef) -> Value {
+    let mut m = Map::new();
+    put_str(&mut m, "kind", r.kind.as_deref());
+    put_str(&mut m, "namespace", r.namespace.as_deref());
+    put_str(&mut m, "name", r.name.as_deref());
+    if let Some(uid) = &r.uid {
+        m.insert("uid".into(), Value::from(uid.to_string()));
+    }
+    Value::Object(m)
+}
+
+/// One Endpoints or `EndpointSlice` port in API shape.
+pub fn endpoint_port_to_value(p: &EndpointPort) -> Value {
+    let mut m = Map::new();
+    if !p.name.is_empty() {
+        m.insert("name".into(), Value::from(&*p.name));
+    }
+    if let Some(port) = p.port {
+        m.insert("port".into(), Value::from(port));
+    }
+    m.insert("protocol".into(), Value::from(p.protocol.as_str()));
+    put_str(&mut m, "appProtocol", p.app_protocol.as_deref());
+    Value::Object(m)
+}

@@ -1,0 +1,290 @@
+//! Typed reads from a JSON map with the JSON path of each field, for error messages.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::engine::error::CoreError;
+use crate::engine::model::{Interner, StrMap};
+use crate::engine::validate;
+
+/// A JSON path built on the stack while walking; rendered only when an error is reported.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'a> {
+    /// The object itself.
+    Root,
+    /// A field of the parent.
+    Field(&'a Path<'a>, &'a str),
+    /// An element of the parent array.
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    /// The path of field `name` below this one.
+    pub(crate) fn field(&'a self, name: &'a str) -> Path<'a> {
+        Path::Field(self, name)
+    }
+
+    /// The path of element `i` below this one.
+    pub(crate) fn index(&'a self, i: usize) -> Path<'a> {
+        Path::Index(self, i)
+    }
+
+    /// `spec.ports[0].port`.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Field(parent, name) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Path::Index(parent, i) => {
+                parent.write(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+
+    /// An invalid-object error at this path.
+    pub(crate) fn err(&self, reason: impl Into<String>) -> CoreError {
+        CoreError::invalid(self.render(), reason)
+    }
+}
+
+/// "a string", "an integer", … for "expected X, got Y" messages.
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn expected(p: &Path<'_>, what: &str, got: &Value) -> CoreError {
+    p.err(format!("expected {what}, got {}", type_name(got)))
+}
+
+/// A field's value; `null` counts as absent.
+pub(crate) fn get<'v>(m: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    m.get(key).filter(|v| !v.is_null())
+}
+
+/// `v` as an object.
+pub(crate) fn object<'v>(v: &'v Value, p: &Path<'_>) -> Result<&'v Map<String, Value>, CoreError> {
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(expected(p, "an object", other)),
+    }
+}
+
+/// `v` as a string.
+pub(crate) fn string<'v>(v: &'v Value, p: &Path<'_>) -> Result<&'v str, CoreError> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => Err(expected(p, "a string", other)),
+    }
+}
+
+/// `v` as an integer (an integral float such as `80.0` is accepted).
+pub(crate) fn integer(v: &Value, p: &Path<'_>) -> Result<i64, CoreError> {
+    let n = match v {
+        Value::Number(n) => n,
+        other => return Err(expected(p, "an integer", other)),
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        #[allow(clippy::float_cmp)]
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ if n.is_u64() => Err(p.err(format!("expected an integer in range, got {n}"))),
+        _ => Err(p.err(format!("expected an integer, got {n}"))),
+    }
+}
+
+/// Optional string field.
+pub(crate) fn opt_str<'v>(
+    m: &'v Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+) -> Result<Option<&'v str>, CoreError> {
+    get(m, key).map(|v| string(v, &p.field(key))).transpose()
+}
+
+/// Optional string field where `""` also means absent.
+pub(crate) fn opt_nonempty<'v>(
+    m: &'v Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+) -> Result<Option<&'v str>, CoreError> {
+    Ok(opt_str(m, key, p)?.filter(|s| !s.is_empty()))
+}
+
+/// Optional integer field.
+pub(crate) fn opt_int(
+    m: &Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+) -> Result<Option<i64>, CoreError> {
+    get(m, key).map(|v| integer(v, &p.field(key))).transpose()
+}
+
+/// Optional boolean field.
+pub(crate) fn opt_bool(
+    m: &Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+) -> Result<Option<bool>, CoreError> {
+    match get(m, key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(expected(&p.field(key), "a boolean", other)),
+    }
+}
+
+/// Optional object field.
+pub(crate) fn opt_object<'v>(
+    m: &'v Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+) -> Result<Option<&'v Map<String, Value>>, CoreError> {
+    get(m, key).map(|v| object(v, &p.field(key))).transpose()
+}
+
+/// Optional array field; absent reads as empty.
+pub(crate) fn opt_array<'v>(
+    m: &'v Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+) -> Result<&'v [Value], CoreError> {
+    match get(m, key) {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(other) => Err(expected(&p.field(key), "an array", other)),
+    }
+}
+
+/// Optional port field (1–65535). With `zero_unset`, `0` reads as absent (Go's zero value).
+pub(crate) fn opt_port(
+    m: &Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+    zero_unset: bool,
+) -> Result<Option<u16>, CoreError> {
+    match opt_int(m, key, p)? {
+        None => Ok(None),
+        Some(0) if zero_unset => Ok(None),
+        Some(n) => validate::port(n).map(Some).map_err(|r| p.field(key).err(r)),
+    }
+}
+
+/// Optional API enum field; `""` reads as absent.
+pub(crate) fn opt_enum<E>(
+    m: &Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+    parse: fn(&str) -> Option<E>,
+    values: &[&str],
+) -> Result<Option<E>, CoreError> {
+    let Some(s) = opt_nonempty(m, key, p)? else {
+        return Ok(None);
+    };
+    parse(s).map(Some).ok_or_else(|| {
+        let list: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+        p.field(key)
+            .err(format!("expected one of {}, got {s:?}", list.join(", ")))
+    })
+}
+
+/// Optional string list field, each element checked by `each`.
+pub(crate) fn str_list<T>(
+    m: &Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+    mut each: impl FnMut(&str, &Path<'_>) -> Result<T, CoreError>,
+) -> Result<Vec<T>, CoreError> {
+    let field = p.field(key);
+    let items = opt_array(m, key, p)?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ip = field.index(i);
+        out.push(each(string(item, &ip)?, &ip)?);
+    }
+    Ok(out)
+}
+
+/// Optional string-to-string map field (labels, annotations, selector).
+pub(crate) fn str_map(
+    m: &Map<String, Value>,
+    key: &str,
+    p: &Path<'_>,
+    mut interner: Option<&mut Interner>,
+) -> Result<StrMap, CoreError> {
+    let Some(map) = opt_object(m, key, p)? else {
+        return Ok(StrMap::default());
+    };
+    let field = p.field(key);
+    let mut pairs = Vec::with_capacity(map.len());
+    for (k, v) in map {
+        let s = match v {
+            Value::String(s) => s.as_str(),
+            // A null value is dropped, as the API server does for map[string]string.
+            Value::Null => continue,
+            other => return Err(expected(&field.field(k), "a string", other)),
+        };
+        pairs.push(match interner.as_deref_mut() {
+            Some(i) => (i.intern(k), i.intern(s)),
+            None => (k.as_str().into(), s.into()),
+        });
+    }
+    Ok(StrMap::from_pairs(pairs))
+}
+
+/// Check a value against a name rule, as an error at `p`.
+pub(crate) fn check(p: &Path<'_>, rule: validate::Check) -> Result<(), CoreError> {
+    rule.map_err(|r| p.err(r))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_render() {
+        let root = Path::Root;
+        let spec = root.field("spec");
+        let ports = spec.field("ports");
+        let first = ports.index(0);
+        assert_eq!(first.field("port").render(), "spec.ports[0].port");
+        assert_eq!(root.index(3).render(), "[3]");
+    }
+
+    #[test]
+    fn integers() {
+        let root = Path::Root;
+        assert_eq!(integer(&json!(80), &root), Ok(80));
+        assert_eq!(integer(&json!(80.0), &root), Ok(80));
+        assert!(integer(&json!(80.5), &root).is_err());
+        assert!(integer(&json!(u64::MAX), &root).is_err());
+        let err = integer(&json!("80"), &root.field("port")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid object at port: expected an integer, got a string"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! `EndpointSlice` (discovery.k8s.io/v1) from and to JSON.
+
+use serde_json::{Map, Value};
+
+use super::endpoints::{
+    endpoint_port_to_value, endpoint_ports, hostname, node_name, target_ref, target_ref_to_value,
+};
+use super::read::{
+    check, object, opt_array, opt_bool, opt_enum, opt_nonempty, opt_object, str_list, Path,
+};
+use super::{object_head, parse_meta, put_list, put_str, root_object, Kind, NameRule};
+use crate::engine::error::CoreError;
+use crate::engine::model::{
+    AddressType, Conditions, Endpoint, EndpointSlice, Interner, ObjectMeta, SliceAddr,
+};
+use crate::engine::validate;
+
+/// The API server's limit on addresses per endpoint.
+const MAX_ADDRESSES: usize = 100;
+
+impl Kind for EndpointSlice {
+    const KIND: &'static str = "EndpointSlice";
+
+    fn from_value(v: &Value, interner: &mut Interner) -> Result<Self, CoreError> {
+        let root = root_object(v, Self::KIND)?;
+        let meta = parse_meta(root, NameRule::Dns1123Subdomain, interner)?;
+        let key = meta.key().to_string();
+        parse(root, meta, interner).map_err(|e| e.with_key(Some(&key)))
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = object_head("discovery.k8s.io/v1", Self::KIND, &self.meta);
+        m.insert(
+            "addressType".into(),
+            Value::from(self.address_type.as_str()),
+        );
+        let endpoints = self.endpoints.iter().map(endpoint_to_value).collect();
+        m.insert("endpoints".into(), Value::Array(endpoints));
+        put_list(
+            &mut m,
+            "ports",
+            self.ports.iter().map(endpoint_port_to_value).collect(),
+        );
+        Value::Object(m)
+    }
+}
+
+fn parse(
+    root: &Map<String, Value>,
+    meta: ObjectMeta,
+    interner: &mut Interner,
+) -> Result<EndpointSlice, CoreError> {
+    let top = Path::Root;
+    let Some(address_type) = opt_enum(
+        root,
+        "addressType",
+        &top,
+        AddressType::parse,
+        AddressType::VALUES,
+    )?
+    else {
+        return Err(top
+            .field("addressType")
+            .err("required: expected one of \"IPv4\", \"IPv6\", \"FQDN\""));
+    };
+    let list = top.field("endpoints");
+    let items = opt_array(root, "endpoints", &top)?;
+    let mut endpoints = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        endpoints.push(endpoint(item, &list.index(i), address_type, interner)?);
+    }
+    Ok(EndpointSlice {
+        meta,
+        address_type,
+        endpoints: endpoints.into(),
+        ports: endpoint_ports(root, &top, interner, false)?.into(),
+    })
+}
+
+fn address(s: &str, p: &Path<'_>, address_type: AddressType) -> Result<SliceAddr, CoreError> {
+    match address_type {
+        AddressType::Fqdn => {
+            check(p, validate::dns1123_subdomain(s))?;
+            Ok(SliceAddr::Fqdn(s.into()))
+        }
+        AddressType::IPv4 | AddressType::IPv6 => {
+            let ip = validate::ip(s).map_err(|r| p.err(r))?;
+            if ip.is_ipv4() == (address_type == AddressType::IPv4) {
+                Ok(SliceAddr::Ip(ip))
+            } else {
+                Err(p.err(format!(
+                    "expected an {} address, got {s:?}",
+                    address_type.as_str()
+                )))
+            }
+        }
+    }
+}
+
+fn endpoint(
+    v: &Value,
+    p: &Path<'_>,
+    address_type: AddressType,
+    interner: &mut Interner,
+) -> Result<Endpoint, CoreError> {
+    let m = object(v, p)?;
+    let addresses = str_list(m, "addresses", p, |s, ap| address(s, ap, address_type))?;
+    if addresses.is_empty() || addresses.len() > MAX_ADDRESSES {
+        return Err(p.field("addresses").err(format!(
+            "expected 1 to {MAX_ADDRESSES} addresses, got {}",
+            addresses.len()
+        )));
+    }
+    let conditions = match opt_object(m, "conditions", p)? {
+        None => Conditions::default(),
+        Some(c) => {
+            let cp = p.field("conditions");
+            Conditions {
+                ready: opt_bool(c, "ready", &cp)?,
+                serving: opt_bool(c, "serving", &cp)?,
+                terminating: opt_bool(c, "terminating", &cp)?,
+            }
+        }
+    };
+    Ok(Endpoint {
+        addresses: addresses.into(),
+        conditions,
+        hostname: hostname(m, p)?,
+        node_name: node_name(m, p, interner)?,
+        zone: opt_nonempty(m, "zone", p)?.map(|z| interner.intern(z)),
+        target_ref: target_ref(m, p, interner)?,
+        hints_for_zones: zone_hints(m, p, interner)?.into(),
+    })
+}
+
+fn zone_hints(
+    m: &Map<String, Value>,
+    p: &Path<'_>,
+    interner: &mut Interner,
+) -> Result<Vec<crate::engine::model::Str>, CoreError> {
+    let Some(hints) = opt_object(m, "hints", p)? else {
+        return Ok(Vec::new());
+    };
+    let hp = p.field("hints");
+    let list = hp.field("forZones");
+    let items = opt_array(hints, "forZones", &hp)?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let zp = list.index(i);
+        match opt_nonempty(object(item, &zp)?, "name", &zp)? {
+            Some(name) => out.push(interner.intern(name)),
+            None => return Err(zp.field("name").err("required: expected a zone name")),
+        }
+    }
+    Ok(out)
+}
+
+/// One `EndpointSlice` endpoint in API shape.
+pub fn endpoint_to_value(e: &Endpoint) -> Value {
+    let mut m = Map::new();
+    let addresses = e
+        .addresses
+        .iter()
+        .map(|a| Value::from(a.to_string()))
+        .collect();
+    m.insert("addresses".into(), Value::Array(addresses));
+    let mut c = Map::new();
+    for (key, value) in [
+        ("ready", e.conditions.ready),
+        ("serving", e.conditions.serving),
+        ("terminating", e.conditions.terminating),
+    ] {
+        if let Some(b) = value {
+            c.insert(key.into(), Value::Bool(b));
+        }
+    }
+    m.insert("conditions".into(), Value::Object(c));
+    put_str(&mut m, "hostname", e.hostname.as_deref());
+    put_str(&mut m, "nodeName", e.node_name.as_deref());
+    put_str(&mut m, "zone", e.zone.as_deref());
+    if let Some(r) = &e.target_ref {
+        m.insert("targetRef".into(), target_ref_to_value(r));
+    }
+    if !e.hints_for_zones.is_empty() {
+        let zones: Vec<Value> = e
+            .hints_for_zones
+            .iter()
+            .map(|z| serde_json::json!({ "name": &**z }))
+            .collect();
+        m.insert("hints".into(), serde_json::json!({ "forZones": zones }));
+    }
+    Value::Object(m)
+}

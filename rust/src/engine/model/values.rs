@@ -1,0 +1,243 @@
+//! Value types the objects are made of: shared strings, the batch [`Interner`], allocation-free
+//! empty [`List`]s, sorted [`StrMap`]s and compact [`Uid`]s.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// A shared, immutable string.
+pub type Str = Arc<str>;
+
+/// Shares equal strings within one parse batch (namespaces, node names, `"Pod"`, port names, …).
+#[derive(Debug, Default)]
+pub struct Interner {
+    set: HashSet<Str>,
+}
+
+impl Interner {
+    /// An empty interner.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The shared copy of `s`, created on first use.
+    pub fn intern(&mut self, s: &str) -> Str {
+        if let Some(shared) = self.set.get(s) {
+            return shared.clone();
+        }
+        let shared: Str = Arc::from(s);
+        self.set.insert(shared.clone());
+        shared
+    }
+}
+
+/// An immutable list that costs no allocation when empty (most optional lists are).
+///
+/// Empty is always stored as `None`, so derived equality and hashing are by content.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct List<T>(Option<Arc<[T]>>);
+
+impl<T> List<T> {
+    /// The empty list.
+    pub const fn empty() -> Self {
+        Self(None)
+    }
+
+    /// The items as a slice.
+    pub fn as_slice(&self) -> &[T] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl<T> From<Vec<T>> for List<T> {
+    fn from(items: Vec<T>) -> Self {
+        if items.is_empty() {
+            Self(None)
+        } else {
+            Self(Some(Arc::from(items)))
+        }
+    }
+}
+
+impl<T> FromIterator<T> for List<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Self::from(iter.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl<T> Deref for List<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+/// A string-to-string map (labels, annotations, selector), sorted by key.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct StrMap(List<(Str, Str)>);
+
+impl StrMap {
+    /// A map from pairs in any order; for a repeated key the last pair wins.
+    pub fn from_pairs(mut pairs: Vec<(Str, Str)>) -> Self {
+        // Stable sort keeps input order among equal keys; keep the last of each run.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(Str, Str)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match out.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => out.push(pair),
+            }
+        }
+        Self(List::from(out))
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&Str> {
+        let pairs = self.0.as_slice();
+        pairs
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .map(|i| &pairs[i].1)
+    }
+
+    /// The pairs, sorted by key.
+    pub fn pairs(&self) -> &[(Str, Str)] {
+        self.0.as_slice()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for StrMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.pairs().iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
+
+/// An object UID: 16 bytes when it is a canonical lowercase UUID (as the API server makes them),
+/// else the string as given.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Uid {
+    /// A canonical UUID `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lowercase hex).
+    Uuid([u8; 16]),
+    /// Anything else, kept verbatim.
+    Other(Str),
+}
+
+impl Uid {
+    /// Read a UID; never fails.
+    pub fn parse(s: &str) -> Self {
+        Self::parse_uuid(s).map_or_else(|| Self::Other(Arc::from(s)), Self::Uuid)
+    }
+
+    fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut nibbles = 0usize;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let v = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => return None,
+            };
+            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
+            nibbles += 1;
+        }
+        Some(out)
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Other(s) => f.write_str(s),
+            Self::Uuid(b) => {
+                for (i, byte) in b.iter().enumerate() {
+                    if matches!(i, 4 | 6 | 8 | 10) {
+                        f.write_str("-")?;
+                    }
+                    write!(f, "{byte:02x}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_round_trips() {
+        let text = "0f8e7c4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+        let uid = Uid::parse(text);
+        assert!(matches!(uid, Uid::Uuid(_)));
+        assert_eq!(uid.to_string(), text);
+        let odd = Uid::parse("0F8E7C4A-1B2C-4D5E-8F90-A1B2C3D4E5F6");
+        assert!(matches!(odd, Uid::Other(_)));
+        assert_eq!(Uid::parse("x").to_string(), "x");
+    }
+
+    #[test]
+    fn strmap_sorts_and_keeps_last() {
+        let m = StrMap::from_pairs(vec![
+            ("b".into(), "1".into()),
+            ("a".into(), "2".into()),
+            ("b".into(), "3".into()),
+        ]);
+        assert_eq!(m.pairs().len(), 2);
+        assert_eq!(m.get("b").map(|s| &**s), Some("3"));
+        assert_eq!(m.get("a").map(|s| &**s), Some("2"));
+        assert!(m.get("c").is_none());
+    }
+
+    #[test]
+    fn empty_list_is_unallocated_and_equal() {
+        let a: List<u8> = Vec::new().into();
+        assert_eq!(a, List::empty());
+        assert!(a.0.is_none());
+    }
+
+    #[test]
+    fn interner_shares() {
+        let mut i = Interner::new();
+        let a = i.intern("Pod");
+        let b = i.intern("Pod");
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}

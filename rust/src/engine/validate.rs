@@ -1,0 +1,170 @@
+//! Name and value rules of the API server for the fields we keep; each returns the reason text.
+
+use std::net::IpAddr;
+
+/// A rule check: `Ok(())` or the reason, phrased as what was expected.
+pub type Check = Result<(), String>;
+
+fn label_chars_ok(label: &[u8], first_must_be_letter: bool) -> bool {
+    let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
+        return false;
+    };
+    let first_ok = if first_must_be_letter {
+        first.is_ascii_lowercase()
+    } else {
+        is_lower_alnum(first)
+    };
+    first_ok && is_lower_alnum(last) && label.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+}
+
+fn is_lower_alnum(c: u8) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+/// RFC 1123 label (namespaces, port names, hostnames): at most 63 characters, lowercase letters,
+/// digits and '-', starting and ending with a letter or digit.
+pub fn dns1123_label(s: &str) -> Check {
+    if s.len() <= 63 && label_chars_ok(s.as_bytes(), false) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a lowercase RFC 1123 label (at most 63 characters: lowercase letters, digits \
+             and '-', starting and ending with a letter or digit), got {s:?}"
+        ))
+    }
+}
+
+/// RFC 1035 label (Service names): like an RFC 1123 label but starting with a letter.
+pub fn dns1035_label(s: &str) -> Check {
+    if s.len() <= 63 && label_chars_ok(s.as_bytes(), true) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a lowercase RFC 1035 label (at most 63 characters: lowercase letters, digits \
+             and '-', starting with a letter and ending with a letter or digit), got {s:?}"
+        ))
+    }
+}
+
+/// RFC 1123 subdomain (object names, node names): at most 253 characters, dot-separated labels.
+pub fn dns1123_subdomain(s: &str) -> Check {
+    if s.len() <= 253
+        && s.split('.')
+            .all(|label| label_chars_ok(label.as_bytes(), false))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a lowercase RFC 1123 subdomain (at most 253 characters: lowercase letters, \
+             digits, '-' and '.', starting and ending with a letter or digit), got {s:?}"
+        ))
+    }
+}
+
+/// IANA service name (a named `targetPort`): at most 15 characters, lowercase letters, digits and
+/// '-', at least one letter, no leading, trailing or doubled '-'.
+pub fn iana_svc_name(s: &str) -> Check {
+    let b = s.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 15
+        && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.first() != Some(&b'-')
+        && b.last() != Some(&b'-')
+        && !s.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a port number 1-65535 or an IANA service name (at most 15 characters: \
+             lowercase letters, digits and '-', at least one letter, no leading, trailing or \
+             doubled '-'), got {s:?}"
+        ))
+    }
+}
+
+/// A port number 1–65535.
+pub fn port(n: i64) -> Result<u16, String> {
+    match u16::try_from(n) {
+        Ok(p) if p != 0 => Ok(p),
+        _ => Err(format!("expected a port number 1-65535, got {n}")),
+    }
+}
+
+/// An `IPv4` or `IPv6` address in its usual text form.
+pub fn ip(s: &str) -> Result<IpAddr, String> {
+    s.parse::<IpAddr>()
+        .map_err(|_| format!("expected an IPv4 or IPv6 address, got {s:?}"))
+}
+
+/// A CIDR `address/prefix` (`loadBalancerSourceRanges`).
+pub fn cidr(s: &str) -> Check {
+    let ok = s.split_once('/').is_some_and(|(addr, prefix)| {
+        let max = match addr.parse::<IpAddr>() {
+            Ok(IpAddr::V4(_)) => 32,
+            Ok(IpAddr::V6(_)) => 128,
+            Err(_) => return false,
+        };
+        !prefix.is_empty()
+            && prefix.bytes().all(|c| c.is_ascii_digit())
+            && prefix.parse::<u32>().is_ok_and(|p| p <= max)
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("expected a CIDR such as \"10.0.0.0/8\", got {s:?}"))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert!(dns1123_label("web-1").is_ok());
+        assert!(dns1123_label("1web").is_ok());
+        assert!(dns1123_label("Web").is_err());
+        assert!(dns1123_label("-web").is_err());
+        assert!(dns1123_label("web-").is_err());
+        assert!(dns1123_label("").is_err());
+        assert!(dns1123_label(&"a".repeat(64)).is_err());
+        assert!(dns1035_label("web").is_ok());
+        assert!(dns1035_label("1web").is_err());
+    }
+
+    #[test]
+    fn subdomains() {
+        assert!(dns1123_subdomain("web.example.com").is_ok());
+        assert!(dns1123_subdomain("web..com").is_err());
+        assert!(dns1123_subdomain(".web").is_err());
+        assert!(dns1123_subdomain("web_1").is_err());
+        assert!(dns1123_subdomain(&"a".repeat(254)).is_err());
+    }
+
+    #[test]
+    fn svc_names() {
+        assert!(iana_svc_name("http").is_ok());
+        assert!(iana_svc_name("http-alt").is_ok());
+        assert!(iana_svc_name("8080").is_err());
+        assert!(iana_svc_name("a--b").is_err());
+        assert!(iana_svc_name("abcdefghijklmnop").is_err());
+    }
+
+    #[test]
+    fn ports_and_addresses() {
+        assert_eq!(port(80), Ok(80));
+        assert!(port(0).is_err());
+        assert!(port(65536).is_err());
+        assert!(port(-1).is_err());
+        assert!(ip("10.0.0.1").is_ok());
+        assert!(ip("fd00::1").is_ok());
+        assert!(ip("10.0.0.256").is_err());
+        assert!(cidr("10.0.0.0/8").is_ok());
+        assert!(cidr("fd00::/64").is_ok());
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr("10.0.0.0").is_err());
+        assert!(cidr("10.0.0.0/+8").is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! Calling Python handlers from the engine's delivery threads.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+use crate::engine::broadcast::{Outcome, Sink};
+use crate::engine::snapshot::Snapshot;
+use crate::py::objects::PyKind;
+use crate::py::snapshot::{PySnapshot, SnapshotView};
+
+static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `logging.getLogger("kubeproxy_config")`, looked up once.
+fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    LOGGER
+        .get_or_try_init(py, || {
+            Ok(py.import("logging")?.call_method1("getLogger", ("kubeproxy_config",))?.unbind())
+        })
+        .map(|l| l.bind(py))
+}
+
+/// Log a handler's exception with its traceback, while attached (never ship a `PyErr` across
+/// threads, and normalise it here before anything formats it).
+fn log_failure(py: Python<'_>, what: &str, handler: &Py<PyAny>, err: &PyErr) {
+    let exc = err.value(py);
+    let logged = logger(py).and_then(|log| {
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("exc_info", exc)?;
+        log.call_method("error", ("%s %r raised %r", what, handler.bind(py), exc), Some(&kwargs))
+    });
+    if logged.is_err() {
+        // Logging itself failed (e.g. during shutdown): fall back to the unraisable hook.
+        err.clone_ref(py).write_unraisable(py, Some(handler.bind(py)));
+    }
+}
+
+/// A registered Python handler: the update callable and the optional `on_synced`.
+pub struct PySink<K> {
+    pub update: Py<PyAny>,
+    pub synced: Option<Py<PyAny>>,
+    pub what: &'static str,
+    pub kind: PhantomData<fn() -> K>,
+}
+
+impl<K> PySink<K> {
+    fn call(&self, f: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> Outcome {
+        // `try_attach` is None once the interpreter is finalizing: stop this thread quietly.
+        Python::try_attach(|py| match f(py) {
+            Ok(_) => Outcome::Ok,
+            Err(err) => {
+                log_failure(py, self.what, &self.update, &err);
+                Outcome::Failed
+            }
+        })
+        .unwrap_or(Outcome::Stop)
+    }
+}
+
+impl<K: PyKind> Sink<K> for PySink<K> {
+    fn deliver(&self, snapshot: Snapshot<K>) -> Outcome {
+        let view = Arc::new(SnapshotView::new(snapshot));
+        self.call(|py| {
+            let snap = Py::new(py, PySnapshot::new(view))?;
+            self.update.call1(py, (snap,))
+        })
+    }
+
+    fn synced(&self) -> Outcome {
+        match &self.synced {
+            Some(cb) => self.call(|py| cb.call0(py)),
+            None => Outcome::Ok,
+        }
+    }
+}

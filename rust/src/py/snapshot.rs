@@ -1,0 +1,249 @@
+//! `Snapshot` and `Changes`: read-only Python views over an engine snapshot, built in O(1).
+
+use std::sync::{Arc, OnceLock};
+
+use pyo3::exceptions::{PyIndexError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyTuple, PyType};
+
+use crate::engine::object::ObjKey;
+use crate::engine::snapshot::{Changes, Snapshot};
+use crate::py::objects::PyKind;
+
+/// The kind-erased side of a snapshot, so one Python class serves every object kind.
+pub trait DynSnapshot: Send + Sync {
+    fn version(&self) -> u64;
+    fn len(&self) -> usize;
+    fn item(&self, py: Python<'_>, index: usize) -> PyResult<Option<Py<PyAny>>>;
+    fn get(&self, py: Python<'_>, key: &ObjKey) -> PyResult<Option<Py<PyAny>>>;
+    fn contains(&self, key: &ObjKey) -> bool;
+    fn changes(&self) -> Arc<dyn DynChanges>;
+}
+
+/// The kind-erased side of `Changes`.
+pub trait DynChanges: Send + Sync {
+    fn added(&self, py: Python<'_>) -> PyResult<Py<PyTuple>>;
+    fn updated(&self, py: Python<'_>) -> PyResult<Py<PyTuple>>;
+    fn removed(&self, py: Python<'_>) -> PyResult<Py<PyTuple>>;
+    fn counts(&self) -> (usize, usize, usize);
+}
+
+/// An engine snapshot plus its items in order, materialised on first positional access only.
+pub struct SnapshotView<K> {
+    snap: Snapshot<K>,
+    ordered: OnceLock<Vec<Arc<K>>>,
+}
+
+impl<K: PyKind> SnapshotView<K> {
+    pub fn new(snap: Snapshot<K>) -> Self {
+        Self { snap, ordered: OnceLock::new() }
+    }
+
+    /// The view of a shared published snapshot (the structure is shared, not copied).
+    pub fn of(snap: &Snapshot<K>) -> Self {
+        Self::new(Snapshot {
+            version: snap.version,
+            items: snap.items.clone(),
+            changes: Arc::clone(&snap.changes),
+        })
+    }
+}
+
+impl<K: PyKind> DynSnapshot for SnapshotView<K> {
+    fn version(&self) -> u64 {
+        self.snap.version
+    }
+
+    fn len(&self) -> usize {
+        self.snap.items.len()
+    }
+
+    fn item(&self, py: Python<'_>, index: usize) -> PyResult<Option<Py<PyAny>>> {
+        let ordered = self.ordered.get_or_init(|| self.snap.items.values().cloned().collect());
+        ordered.get(index).map(|o| K::wrap(py, Arc::clone(o))).transpose()
+    }
+
+    fn get(&self, py: Python<'_>, key: &ObjKey) -> PyResult<Option<Py<PyAny>>> {
+        self.snap.items.get(key).map(|o| K::wrap(py, Arc::clone(o))).transpose()
+    }
+
+    fn contains(&self, key: &ObjKey) -> bool {
+        self.snap.items.contains_key(key)
+    }
+
+    fn changes(&self) -> Arc<dyn DynChanges> {
+        Arc::new(ChangesView(Arc::clone(&self.snap.changes)))
+    }
+}
+
+struct ChangesView<K>(Arc<Changes<K>>);
+
+fn wrap_all<K: PyKind>(py: Python<'_>, objs: &[Arc<K>]) -> PyResult<Py<PyTuple>> {
+    let items = objs.iter().map(|o| K::wrap(py, Arc::clone(o))).collect::<PyResult<Vec<_>>>()?;
+    Ok(PyTuple::new(py, items)?.unbind())
+}
+
+impl<K: PyKind> DynChanges for ChangesView<K> {
+    fn added(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        wrap_all(py, &self.0.added)
+    }
+
+    fn updated(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        let pairs = self
+            .0
+            .updated
+            .iter()
+            .map(|(old, new)| {
+                let pair = (K::wrap(py, Arc::clone(old))?, K::wrap(py, Arc::clone(new))?);
+                Ok(PyTuple::new(py, [pair.0, pair.1])?.unbind())
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyTuple::new(py, pairs)?.unbind())
+    }
+
+    fn removed(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        wrap_all(py, &self.0.removed)
+    }
+
+    fn counts(&self) -> (usize, usize, usize) {
+        (self.0.added.len(), self.0.updated.len(), self.0.removed.len())
+    }
+}
+
+/// Merged state at one version: an immutable sequence sorted by (namespace, name).
+#[pyclass(name = "Snapshot", module = "kubeproxy_config", frozen, sequence)]
+pub struct PySnapshot {
+    inner: Arc<dyn DynSnapshot>,
+}
+
+impl PySnapshot {
+    pub fn new(inner: Arc<dyn DynSnapshot>) -> Self {
+        Self { inner }
+    }
+}
+
+/// A `namespace/name` key from `key`, or from `(namespace, name)`.
+fn key_from(key: &str, name: Option<&str>) -> ObjKey {
+    match name {
+        Some(name) => ObjKey::new(key, name),
+        None => ObjKey::parse(key),
+    }
+}
+
+#[pymethods]
+impl PySnapshot {
+    /// Monotonic version of the merged state (0 for the empty config).
+    #[getter]
+    fn version(&self) -> u64 {
+        self.inner.version()
+    }
+
+    /// What changed since the state the receiver saw before (the previous version for `state()`).
+    #[getter]
+    fn changes(&self) -> PyChanges {
+        PyChanges { inner: self.inner.changes() }
+    }
+
+    /// The object at `key` (`"namespace/name"`), or at `(namespace, name)`; None if absent.
+    #[pyo3(signature = (key, name = None, /))]
+    fn get(&self, py: Python<'_>, key: &str, name: Option<&str>) -> PyResult<Option<Py<PyAny>>> {
+        self.inner.get(py, &key_from(key, name))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __getitem__(&self, py: Python<'_>, index: isize) -> PyResult<Py<PyAny>> {
+        let len = self.inner.len() as isize;
+        let i = if index < 0 { index + len } else { index };
+        if i < 0 || i >= len {
+            return Err(PyIndexError::new_err("snapshot index out of range"));
+        }
+        self.inner.item(py, i as usize)?.ok_or_else(|| PyIndexError::new_err("snapshot index out of range"))
+    }
+
+    fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        if let Ok(s) = key.extract::<&str>() {
+            return Ok(self.inner.contains(&ObjKey::parse(s)));
+        }
+        // An object: contained when its key is present.
+        match key.getattr("key").and_then(|k| k.extract::<String>()) {
+            Ok(k) => Ok(self.inner.contains(&ObjKey::parse(&k))),
+            Err(_) => Err(PyTypeError::new_err("a key \"namespace/name\" or an object is expected")),
+        }
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> SnapshotIter {
+        SnapshotIter { snap: Arc::clone(&slf.get().inner), next: std::sync::atomic::AtomicUsize::new(0) }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Snapshot(version={}, objects={})", self.inner.version(), self.inner.len())
+    }
+
+    #[classmethod]
+    fn __class_getitem__(cls: &Bound<'_, PyType>, _item: &Bound<'_, PyAny>) -> Py<PyType> {
+        cls.clone().unbind()
+    }
+}
+
+/// Iterator over a snapshot, in key order.
+#[pyclass(module = "kubeproxy_config", frozen)]
+pub struct SnapshotIter {
+    snap: Arc<dyn DynSnapshot>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+#[pymethods]
+impl SnapshotIter {
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.snap.item(py, i)
+    }
+}
+
+/// `Changes(added, updated, removed)`: the exact difference between two states.
+#[pyclass(name = "Changes", module = "kubeproxy_config", frozen)]
+pub struct PyChanges {
+    inner: Arc<dyn DynChanges>,
+}
+
+#[pymethods]
+impl PyChanges {
+    /// Objects present now and absent before, sorted by key.
+    #[getter]
+    fn added(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        self.inner.added(py)
+    }
+
+    /// `(old, new)` pairs of objects whose content changed, sorted by key.
+    #[getter]
+    fn updated(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        self.inner.updated(py)
+    }
+
+    /// Objects present before and absent now, as they were last seen.
+    #[getter]
+    fn removed(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        self.inner.removed(py)
+    }
+
+    fn __bool__(&self) -> bool {
+        self.inner.counts() != (0, 0, 0)
+    }
+
+    fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let t = PyTuple::new(py, [self.added(py)?, self.updated(py)?, self.removed(py)?])?;
+        Ok(t.as_any().try_iter()?.into_any().unbind())
+    }
+
+    fn __repr__(&self) -> String {
+        let (a, u, r) = self.inner.counts();
+        format!("Changes(added={a}, updated={u}, removed={r})")
+    }
+}
