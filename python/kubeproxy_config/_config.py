@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import atexit
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -18,6 +18,9 @@ from kubeproxy_config._core import Endpoint, EndpointSlice, Endpoints, Service, 
 from kubeproxy_config._core import SourceChannel as SourceChannel
 
 T = TypeVar("T", Service, Endpoints, EndpointSlice)
+
+# A snapshot is an immutable sequence sorted by key (the native class cannot inherit the ABC).
+Sequence.register(Snapshot)
 
 # Configs still open, closed at exit before the interpreter finalizes (a delivery thread must not
 # try to enter a finalizing interpreter). Weak, so an unreferenced config is collected normally.

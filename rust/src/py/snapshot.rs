@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use pyo3::exceptions::{PyIndexError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyTuple, PyType};
+use pyo3::types::{PySlice, PyTuple, PyType};
 
 use crate::engine::object::ObjKey;
 use crate::engine::snapshot::{Changes, Snapshot};
@@ -154,13 +154,24 @@ impl PySnapshot {
         self.inner.len()
     }
 
-    fn __getitem__(&self, py: Python<'_>, index: isize) -> PyResult<Py<PyAny>> {
-        let len = self.inner.len() as isize;
-        let i = if index < 0 { index + len } else { index };
-        if i < 0 || i >= len {
-            return Err(PyIndexError::new_err("snapshot index out of range"));
+    fn __getitem__(&self, py: Python<'_>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let len = self.inner.len();
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let ind = slice.indices(len as isize)?;
+            let mut out = Vec::with_capacity(ind.slicelength);
+            let mut i = ind.start;
+            for _ in 0..ind.slicelength {
+                if let Some(obj) = self.inner.item(py, i as usize)? {
+                    out.push(obj);
+                }
+                i += ind.step;
+            }
+            return Ok(PyTuple::new(py, out)?.into_any().unbind());
         }
-        self.inner.item(py, i as usize)?.ok_or_else(|| PyIndexError::new_err("snapshot index out of range"))
+        let index: isize = index.extract()?;
+        let i = if index < 0 { index + len as isize } else { index };
+        let found = if i < 0 { None } else { self.inner.item(py, i as usize)? };
+        found.ok_or_else(|| PyIndexError::new_err("snapshot index out of range"))
     }
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -183,7 +194,8 @@ impl PySnapshot {
     }
 
     #[classmethod]
-    fn __class_getitem__(cls: &Bound<'_, PyType>, _item: &Bound<'_, PyAny>) -> Py<PyType> {
+    fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> Py<PyType> {
+        let _ = item;
         cls.clone().unbind()
     }
 }
