@@ -1,0 +1,32 @@
+"""Shared pytest fixtures.
+
+Fixtures for ``kubeproxy_config.testing.FakeAPIServer``: ``fake_apiserver`` (a running server
+on 127.0.0.1, fast bookmarks) and ``fake_api_client`` (an official ``kubernetes`` ApiClient for
+it, closed afterwards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kubeproxy_config.testing import FakeAPIServer
+
+
+@pytest.fixture
+def fake_apiserver() -> Iterator[FakeAPIServer]:
+    """A running fake API server (plain HTTP, no token, bookmarks every 0.1 s)."""
+    with FakeAPIServer(bookmark_interval=0.1) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_api_client(fake_apiserver: FakeAPIServer) -> Iterator[Any]:
+    """A ``kubernetes.client.ApiClient`` for ``fake_apiserver``."""
+    client: Any = fake_apiserver.api_client()  # the client's methods are not fully typed
+    try:
+        yield client
+    finally:
+        client.close()
