@@ -240,6 +240,30 @@ impl PySourceChannel {
         self.config.send_json(py, self.index, op, bytes)
     }
 
+    /// Apply complete lines of a watch stream, parsed in Rust: ADDED/MODIFIED add, DELETED
+    /// removes, BOOKMARK only advances the version. The chunk is validated whole first.
+    ///
+    /// Returns `(resource_version, error_status, events)`: the last version seen (to resume
+    /// from), the `Status` of an ERROR event (events after it are not applied) and the count.
+    fn apply_watch_events(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyBytes>,
+    ) -> PyResult<crate::py::config::WatchOutcome> {
+        self.check_open()?;
+        self.config.apply_watch(py, self.index, data.as_bytes().to_vec())
+    }
+
+    /// Parse one page of a list response (bytes) into `(objects, resource_version, continue)`;
+    /// nothing is sent. Pages are gathered and then `set()` as one SET.
+    fn parse_list(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyBytes>,
+    ) -> PyResult<crate::py::config::ListOutcome> {
+        self.config.parse_list(py, data.as_bytes().to_vec())
+    }
+
     /// Mark this source synced without a SET (say, after an initial list that was streamed as ADDs).
     fn mark_synced(&self) -> PyResult<()> {
         self.check_open()?;

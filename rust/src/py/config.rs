@@ -14,10 +14,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::engine::error::CoreError;
+use crate::engine::json::watch::{parse_list_page, parse_watch_events};
 use crate::engine::model::{EndpointSlice, Endpoints, Service};
 use crate::engine::mux::Mux;
 use crate::engine::ratelimit::SystemClock;
 use crate::py::channel::{KindOps, OpCode, PySourceChannel};
+use crate::py::convert::value_to_py;
 use crate::py::delivery::PySink;
 use crate::py::objects::PyKind;
 use crate::py::snapshot::{DynSnapshot, PySnapshot, SnapshotView};
@@ -45,7 +47,14 @@ pub trait DynConfig: Send + Sync {
     fn is_closed(&self) -> bool;
     fn handler_count(&self) -> usize;
     fn endpoints_for(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyTuple>>;
+    fn apply_watch(&self, py: Python<'_>, source: usize, data: Vec<u8>) -> PyResult<WatchOutcome>;
+    fn parse_list(&self, py: Python<'_>, data: Vec<u8>) -> PyResult<ListOutcome>;
 }
+
+/// `(resource_version, error_status, events)` of a chunk of watch events.
+pub type WatchOutcome = (Option<String>, Option<Py<PyAny>>, usize);
+/// `(objects, resource_version, continue_token)` of a list page.
+pub type ListOutcome = (Vec<Py<PyAny>>, Option<String>, Option<String>);
 
 struct Typed<K: PyKind> {
     mux: Mux<K>,
@@ -111,6 +120,19 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
     }
     fn endpoints_for(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyTuple>> {
         K::endpoints_for(py, &self.mux.state(), key)
+    }
+    fn apply_watch(&self, py: Python<'_>, source: usize, data: Vec<u8>) -> PyResult<WatchOutcome> {
+        let batch = py.detach(move || parse_watch_events::<K>(&data))?;
+        for op in batch.ops {
+            self.mux.send(source, op)?;
+        }
+        let error = batch.error.map(|v| value_to_py(py, &v).map(Bound::unbind)).transpose()?;
+        Ok((batch.resource_version, error, batch.events))
+    }
+    fn parse_list(&self, py: Python<'_>, data: Vec<u8>) -> PyResult<ListOutcome> {
+        let page = py.detach(move || parse_list_page::<K>(&data))?;
+        let objs = page.items.into_iter().map(|o| K::wrap(py, Arc::new(o))).collect::<PyResult<_>>()?;
+        Ok((objs, page.resource_version, page.continue_token))
     }
 }
 

@@ -9,6 +9,7 @@ mod endpoints;
 mod read;
 mod service;
 mod slice;
+pub mod watch;
 
 use serde_json::{Map, Value};
 
