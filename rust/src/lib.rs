@@ -2,7 +2,7 @@
 //!
 //! [`engine`] is pure Rust (source multiplexing, per-source stores, the merged persistent state and
 //! delivery to handlers) and is tested with `cargo test --no-default-features`, without libpython.
-//! `py` holds the PyO3 bindings and is compiled only with the default `python` feature.
+//! `py` holds the `PyO3` bindings and is compiled only with the default `python` feature.
 
 pub mod engine;
 

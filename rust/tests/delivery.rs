@@ -1,4 +1,5 @@
 //! Delivery through the mux and broadcaster with a Rust sink: coalescing, exact changes,
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 //! isolation, flush, sync, cancel and `min_interval` on a manual clock. No timing assertions.
 
 mod common;
@@ -41,8 +42,13 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(log: &Arc<Log>) -> Box<Self> {
-        Box::new(Self { log: Arc::clone(log), entered: None, gate: None, fail: false })
+    fn boxed(log: &Arc<Log>) -> Box<dyn Sink<Obj>> {
+        Box::new(Self {
+            log: Arc::clone(log),
+            entered: None,
+            gate: None,
+            fail: false,
+        })
     }
 }
 
@@ -58,9 +64,21 @@ impl Sink<Obj> for Recorder {
         self.log.calls.lock().unwrap().push(Call {
             version: snap.version,
             added: c.added.iter().map(|o| o.key.to_string()).collect(),
-            updated: c.updated.iter().map(|(a, b)| (a.key.to_string(), a.value, b.value)).collect(),
-            removed: c.removed.iter().map(|o| (o.key.to_string(), o.value)).collect(),
-            state: snap.items.values().map(|o| (o.key.to_string(), o.value)).collect(),
+            updated: c
+                .updated
+                .iter()
+                .map(|(a, b)| (a.key.to_string(), a.value, b.value))
+                .collect(),
+            removed: c
+                .removed
+                .iter()
+                .map(|o| (o.key.to_string(), o.value))
+                .collect(),
+            state: snap
+                .items
+                .values()
+                .map(|o| (o.key.to_string(), o.value))
+                .collect(),
         });
         if self.fail {
             Outcome::Failed
@@ -93,9 +111,10 @@ fn stat(m: &Mux<Obj>, name: &str) -> u64 {
 fn first_delivery_has_everything_added_then_exact_changes() {
     let m = mux();
     let log = Arc::new(Log::default());
-    m.register(Recorder::new(&log)).unwrap();
+    m.register(Recorder::boxed(&log)).unwrap();
     let s = m.source("api").unwrap();
-    m.send(s, Op::Add(vec![obj("ns/a", 1), obj("ns/b", 1)])).unwrap();
+    m.send(s, Op::Add(vec![obj("ns/a", 1), obj("ns/b", 1)]))
+        .unwrap();
     flush(&m);
     m.send(s, Op::Remove(vec![key("ns/a")])).unwrap();
     flush(&m);
@@ -113,10 +132,19 @@ fn busy_handler_gets_the_newest_state_with_accumulated_changes() {
     let log = Arc::new(Log::default());
     let (entered_tx, entered_rx) = crossbeam_channel::unbounded();
     let (gate_tx, gate_rx) = crossbeam_channel::unbounded();
-    let rec = Recorder { log: Arc::clone(&log), entered: Some(entered_tx), gate: Some(gate_rx), fail: false };
+    let rec = Recorder {
+        log: Arc::clone(&log),
+        entered: Some(entered_tx),
+        gate: Some(gate_rx),
+        fail: false,
+    };
     m.register(Box::new(rec)).unwrap();
     let s = m.source("api").unwrap();
-    m.send(s, Op::Add(vec![obj("ns/keep", 1), obj("ns/upd", 1), obj("ns/gone", 1)])).unwrap();
+    m.send(
+        s,
+        Op::Add(vec![obj("ns/keep", 1), obj("ns/upd", 1), obj("ns/gone", 1)]),
+    )
+    .unwrap();
     // The handler is now inside its first call and held there.
     entered_rx.recv_timeout(WAIT).unwrap();
     for (i, op) in [
@@ -137,7 +165,11 @@ fn busy_handler_gets_the_newest_state_with_accumulated_changes() {
     gate_tx.send(()).unwrap();
     flush(&m);
     let calls = log.calls.lock().unwrap().clone();
-    assert_eq!(calls.len(), 2, "versions 2..=5 coalesce into one call: {calls:?}");
+    assert_eq!(
+        calls.len(),
+        2,
+        "versions 2..=5 coalesce into one call: {calls:?}"
+    );
     let second = &calls[1];
     assert_eq!(second.version, 5);
     assert_eq!(second.added, ["ns/new"]);
@@ -151,14 +183,29 @@ fn slow_and_failing_handlers_do_not_hold_up_others() {
     let m = mux();
     let slow_log = Arc::new(Log::default());
     let (gate_tx, gate_rx) = crossbeam_channel::unbounded();
-    let slow = Recorder { log: Arc::clone(&slow_log), entered: None, gate: Some(gate_rx), fail: false };
+    let slow = Recorder {
+        log: Arc::clone(&slow_log),
+        entered: None,
+        gate: Some(gate_rx),
+        fail: false,
+    };
     m.register(Box::new(slow)).unwrap();
     let bad_log = Arc::new(Log::default());
-    let bad = Recorder { log: Arc::clone(&bad_log), entered: None, gate: None, fail: true };
+    let bad = Recorder {
+        log: Arc::clone(&bad_log),
+        entered: None,
+        gate: None,
+        fail: true,
+    };
     m.register(Box::new(bad)).unwrap();
     let good_log = Arc::new(Log::default());
     let (good_tx, good_rx) = crossbeam_channel::unbounded();
-    let good = Recorder { log: Arc::clone(&good_log), entered: Some(good_tx), gate: None, fail: false };
+    let good = Recorder {
+        log: Arc::clone(&good_log),
+        entered: Some(good_tx),
+        gate: None,
+        fail: false,
+    };
     m.register(Box::new(good)).unwrap();
 
     let s = m.source("api").unwrap();
@@ -175,8 +222,14 @@ fn slow_and_failing_handlers_do_not_hold_up_others() {
     let bad_calls = bad_log.calls.lock().unwrap().len() as u64;
     assert!(bad_calls >= 1);
     assert_eq!(stat(&m, "handler_errors"), bad_calls);
-    assert_eq!(bad_log.calls.lock().unwrap().last().unwrap().state, [("ns/a".to_owned(), 3)]);
-    assert_eq!(slow_log.calls.lock().unwrap().last().unwrap().state, [("ns/a".to_owned(), 3)]);
+    assert_eq!(
+        bad_log.calls.lock().unwrap().last().unwrap().state,
+        [("ns/a".to_owned(), 3)]
+    );
+    assert_eq!(
+        slow_log.calls.lock().unwrap().last().unwrap().state,
+        [("ns/a".to_owned(), 3)]
+    );
 }
 
 #[test]
@@ -187,7 +240,7 @@ fn late_registration_gets_current_state_and_synced_once() {
     m.send(s, Op::Set(vec![obj("ns/a", 1)])).unwrap();
     assert!(m.wait_synced(Instant::now() + WAIT));
     let log = Arc::new(Log::default());
-    m.register(Recorder::new(&log)).unwrap();
+    m.register(Recorder::boxed(&log)).unwrap();
     flush(&m);
     assert_eq!(log.calls.lock().unwrap()[0].added, ["ns/a"]);
     // on_synced comes after the first delivery; flush does not cover it, so wait for it.
@@ -206,7 +259,7 @@ fn late_registration_gets_current_state_and_synced_once() {
 fn sync_of_an_empty_config_delivers_the_empty_state() {
     let m = mux();
     let log = Arc::new(Log::default());
-    m.register(Recorder::new(&log)).unwrap();
+    m.register(Recorder::boxed(&log)).unwrap();
     let a = m.source("a").unwrap();
     let b = m.source("b").unwrap();
     m.mark_synced(a).unwrap();
@@ -229,7 +282,7 @@ fn sync_of_an_empty_config_delivers_the_empty_state() {
 fn cancelled_handler_gets_nothing_more_and_sends_after_close_fail() {
     let m = mux();
     let log = Arc::new(Log::default());
-    let id = m.register(Recorder::new(&log)).unwrap();
+    let id = m.register(Recorder::boxed(&log)).unwrap();
     let s = m.source("api").unwrap();
     m.send(s, Op::Add(vec![obj("ns/a", 1)])).unwrap();
     flush(&m);
@@ -256,11 +309,14 @@ impl Clock for ManualClock {
 
 #[test]
 fn min_interval_holds_changes_until_the_interval_ends() {
-    let clock = Arc::new(ManualClock { start: Instant::now(), offset_ms: AtomicU64::new(0) });
+    let clock = Arc::new(ManualClock {
+        start: Instant::now(),
+        offset_ms: AtomicU64::new(0),
+    });
     // A long interval on the manual clock: no real time passes that could release it.
     let m: Mux<Obj> = Mux::new("rl", Duration::from_secs(3600), clock.clone()).unwrap();
     let log = Arc::new(Log::default());
-    m.register(Recorder::new(&log)).unwrap();
+    m.register(Recorder::boxed(&log)).unwrap();
     let s = m.source("api").unwrap();
     m.send(s, Op::Add(vec![obj("ns/a", 1)])).unwrap();
     flush(&m);

@@ -1,4 +1,5 @@
 //! Merge rules of the store, without threads: SET / ADD / REMOVE, conflicts, no-ops, exact changes.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 mod common;
 
@@ -13,7 +14,10 @@ fn keys(objs: &[Arc<Obj>]) -> Vec<String> {
 }
 
 fn state(snap: &Snapshot<Obj>) -> Vec<(String, u32)> {
-    snap.items.values().map(|o| (o.key.to_string(), o.value)).collect()
+    snap.items
+        .values()
+        .map(|o| (o.key.to_string(), o.value))
+        .collect()
 }
 
 fn commit(store: &mut Store<Obj>) -> Snapshot<Obj> {
@@ -34,7 +38,10 @@ fn add_update_remove_produce_exact_changes() {
     assert_eq!(v2.version, 2);
     assert!(v2.changes.added.is_empty());
     assert_eq!(v2.changes.updated.len(), 1);
-    assert_eq!((v2.changes.updated[0].0.value, v2.changes.updated[0].1.value), (1, 2));
+    assert_eq!(
+        (v2.changes.updated[0].0.value, v2.changes.updated[0].1.value),
+        (1, 2)
+    );
     assert_eq!(keys(&v2.changes.removed), ["ns/b"]);
     assert_eq!(state(&v2), [("ns/a".to_owned(), 2)]);
 }
@@ -46,7 +53,10 @@ fn set_replaces_the_source_and_empty_set_clears_it() {
     commit(&mut store);
     store.apply(0, Op::Set(vec![obj("ns/b", 2), obj("ns/c", 1)]));
     let snap = commit(&mut store);
-    assert_eq!(state(&snap), [("ns/b".to_owned(), 2), ("ns/c".to_owned(), 1)]);
+    assert_eq!(
+        state(&snap),
+        [("ns/b".to_owned(), 2), ("ns/c".to_owned(), 1)]
+    );
     assert_eq!(keys(&snap.changes.added), ["ns/c"]);
     assert_eq!(keys(&snap.changes.removed), ["ns/a"]);
     assert_eq!(snap.changes.updated.len(), 1);
@@ -87,7 +97,10 @@ fn first_source_wins_and_the_other_shows_when_it_lets_go() {
     store.apply(0, Op::Add(vec![obj("ns/a", 1)]));
     store.apply(1, Op::Add(vec![obj("ns/a", 2), obj("ns/b", 2)]));
     let snap = commit(&mut store);
-    assert_eq!(state(&snap), [("ns/a".to_owned(), 1), ("ns/b".to_owned(), 2)]);
+    assert_eq!(
+        state(&snap),
+        [("ns/a".to_owned(), 1), ("ns/b".to_owned(), 2)]
+    );
     assert_eq!(store.counters().conflicts, 1);
 
     // The loser's updates do not show while the winner holds the key.
@@ -96,9 +109,18 @@ fn first_source_wins_and_the_other_shows_when_it_lets_go() {
 
     store.apply(0, Op::Remove(vec![key("ns/a")]));
     let snap = commit(&mut store);
-    assert_eq!(state(&snap), [("ns/a".to_owned(), 3), ("ns/b".to_owned(), 2)]);
+    assert_eq!(
+        state(&snap),
+        [("ns/a".to_owned(), 3), ("ns/b".to_owned(), 2)]
+    );
     assert_eq!(snap.changes.updated.len(), 1);
-    assert_eq!((snap.changes.updated[0].0.value, snap.changes.updated[0].1.value), (1, 3));
+    assert_eq!(
+        (
+            snap.changes.updated[0].0.value,
+            snap.changes.updated[0].1.value
+        ),
+        (1, 3)
+    );
 
     // The loser removing a key it lost has no visible effect... and when it is the last holder, it goes.
     store.apply(1, Op::Remove(vec![key("ns/a")]));
@@ -133,7 +155,15 @@ fn loser_removal_is_invisible() {
 #[test]
 fn snapshots_sort_by_namespace_then_name() {
     let mut store = Store::new();
-    store.apply(0, Op::Add(vec![obj("a-b/x", 1), obj("a/y", 1), obj("a/x", 1), obj("b/a", 1)]));
+    store.apply(
+        0,
+        Op::Add(vec![
+            obj("a-b/x", 1),
+            obj("a/y", 1),
+            obj("a/x", 1),
+            obj("b/a", 1),
+        ]),
+    );
     let snap = commit(&mut store);
     let order: Vec<String> = snap.items.keys().map(ToString::to_string).collect();
     assert_eq!(order, ["a/x", "a/y", "a-b/x", "b/a"]);
@@ -152,7 +182,10 @@ fn old_snapshots_never_change() {
 #[test]
 fn change_set_keeps_the_first_base_value() {
     let mut store = Store::new();
-    store.apply(0, Op::Add(vec![obj("ns/keep", 1), obj("ns/upd", 1), obj("ns/gone", 1)]));
+    store.apply(
+        0,
+        Op::Add(vec![obj("ns/keep", 1), obj("ns/upd", 1), obj("ns/gone", 1)]),
+    );
     let base = commit(&mut store);
 
     let mut acc = ChangeSet::default();
@@ -167,7 +200,10 @@ fn change_set_keeps_the_first_base_value() {
             acc.record(old.key.clone(), Some(Arc::clone(old)));
         }
     };
-    store.apply(0, Op::Add(vec![obj("ns/upd", 2), obj("ns/new", 1), obj("ns/flash", 1)]));
+    store.apply(
+        0,
+        Op::Add(vec![obj("ns/upd", 2), obj("ns/new", 1), obj("ns/flash", 1)]),
+    );
     fold(&commit(&mut store));
     store.apply(0, Op::Add(vec![obj("ns/gone", 2)]));
     fold(&commit(&mut store));
@@ -179,8 +215,14 @@ fn change_set_keeps_the_first_base_value() {
     let changes: Changes<Obj> = acc.resolve(&last.items);
     assert_eq!(keys(&changes.added), ["ns/new"]);
     assert_eq!(keys(&changes.removed), ["ns/gone"]);
-    assert_eq!(changes.removed[0].value, 1, "removed carries the object as the handler last saw it");
+    assert_eq!(
+        changes.removed[0].value, 1,
+        "removed carries the object as the handler last saw it"
+    );
     assert_eq!(changes.updated.len(), 1);
-    assert_eq!((changes.updated[0].0.value, changes.updated[0].1.value), (1, 3));
+    assert_eq!(
+        (changes.updated[0].0.value, changes.updated[0].1.value),
+        (1, 3)
+    );
     assert_eq!(base.items.len(), 3);
 }

@@ -37,6 +37,10 @@ pub trait Sink<T>: Send + Sync + 'static {
     fn synced(&self) -> Outcome;
 }
 
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of one handler's state machine"
+)]
 struct SlotState<T> {
     latest: Arc<Snapshot<T>>,
     pending: ChangeSet<T>,
@@ -104,15 +108,18 @@ impl<T: Object> Slot<T> {
     }
 }
 
+/// A registration and its delivery thread (absent if the thread could not start).
+type Entry<T> = (Arc<Slot<T>>, Option<JoinHandle<()>>);
+
 /// Handlers of one config and their delivery threads.
 pub struct Broadcaster<T> {
     name: String,
     min_interval: Duration,
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
-    slots: Mutex<Vec<(Arc<Slot<T>>, Option<JoinHandle<()>>)>>,
+    slots: Mutex<Vec<Entry<T>>>,
     /// Stopped registrations whose threads have not been joined yet.
-    closing: Mutex<Vec<(Arc<Slot<T>>, Option<JoinHandle<()>>)>>,
+    closing: Mutex<Vec<Entry<T>>>,
     next_id: AtomicU64,
     /// Flush waiters sleep here; delivery threads notify after each call (lock order: progress,
     /// then no other lock — `delivered` is atomic so checking it needs no slot lock).
@@ -265,8 +272,10 @@ impl<T: Object> Broadcaster<T> {
         }
         self.closing.lock().extend(stopping);
         self.notify_progress();
-        let all_finished = |closing: &[(Arc<Slot<T>>, Option<JoinHandle<()>>)]| {
-            closing.iter().all(|(s, _)| s.finished.load(Ordering::Acquire))
+        let all_finished = |closing: &[Entry<T>]| {
+            closing
+                .iter()
+                .all(|(s, _)| s.finished.load(Ordering::Acquire))
         };
         let mut guard = self.progress.lock();
         while !all_finished(&self.closing.lock()) {
@@ -315,7 +324,9 @@ impl<T: Object> Broadcaster<T> {
                 }
                 let update_due = st.first || !st.pending.is_empty();
                 let sync_due = !st.synced_done
-                    && st.synced_at.is_some_and(|v| st.ever_delivered && st.latest.version >= v);
+                    && st
+                        .synced_at
+                        .is_some_and(|v| st.ever_delivered && st.latest.version >= v);
                 if update_due {
                     let now = self.clock.now();
                     if let Some(wait) = limiter.wait_before(now) {
@@ -349,7 +360,9 @@ impl<T: Object> Broadcaster<T> {
                     let outcome = sink.deliver(snapshot);
                     self.stats.deliveries.fetch_add(1, Ordering::Relaxed);
                     if coalesced {
-                        self.stats.coalesced_deliveries.fetch_add(1, Ordering::Relaxed);
+                        self.stats
+                            .coalesced_deliveries
+                            .fetch_add(1, Ordering::Relaxed);
                     }
                     let mut st = slot.state.lock();
                     st.ever_delivered = true;
@@ -391,7 +404,10 @@ fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> 
     if !first && changes.is_empty() {
         return None;
     }
-    let snapshot =
-        Snapshot { version: latest.version, items: latest.items.clone(), changes: Arc::new(changes) };
+    let snapshot = Snapshot {
+        version: latest.version,
+        items: latest.items.clone(),
+        changes: Arc::new(changes),
+    };
     Some((snapshot, coalesced))
 }

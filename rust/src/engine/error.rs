@@ -22,31 +22,38 @@ pub enum CoreError {
 }
 
 fn invalid_message(key: Option<&str>, path: &str, reason: &str) -> String {
-    let mut out = String::from("invalid object");
-    if let Some(key) = key {
-        out.push_str(&format!(" {key:?}"));
-    }
-    if !path.is_empty() {
-        out.push_str(&format!(" at {path}"));
-    }
-    out.push_str(": ");
-    out.push_str(reason);
-    out
+    let key = key.map(|k| format!(" {k:?}")).unwrap_or_default();
+    let at = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {path}")
+    };
+    format!("invalid object{key}{at}: {reason}")
 }
 
 impl CoreError {
     /// An [`CoreError::InvalidObject`] without a key (filled in later when the name is known).
     pub fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::InvalidObject { key: None, path: path.into(), reason: reason.into() }
+        Self::InvalidObject {
+            key: None,
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Attach the object key to an [`CoreError::InvalidObject`] that has none yet.
     #[must_use]
     pub fn with_key(self, new_key: Option<&str>) -> Self {
         match self {
-            Self::InvalidObject { key: None, path, reason } => {
-                Self::InvalidObject { key: new_key.map(str::to_owned), path, reason }
-            }
+            Self::InvalidObject {
+                key: None,
+                path,
+                reason,
+            } => Self::InvalidObject {
+                key: new_key.map(str::to_owned),
+                path,
+                reason,
+            },
             other => other,
         }
     }

@@ -64,7 +64,11 @@ pub struct Mux<T: Object> {
 
 impl<T: Object> Mux<T> {
     /// Start a config named `name` whose handlers are called at most once per `min_interval`.
-    pub fn new(name: &str, min_interval: Duration, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
+    pub fn new(
+        name: &str,
+        min_interval: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CoreError> {
         let stats = Arc::new(Stats::default());
         let shared = Arc::new(Shared {
             current: ArcSwap::from_pointee(Snapshot::empty()),
@@ -100,26 +104,39 @@ impl<T: Object> Mux<T> {
         if let Some(i) = reg.sources.iter().position(|s| s.name == name) {
             return Ok(i);
         }
-        reg.sources.push(SourceEntry { name: name.to_owned(), synced: false });
+        reg.sources.push(SourceEntry {
+            name: name.to_owned(),
+            synced: false,
+        });
         reg.synced = false;
         Ok(reg.sources.len() - 1)
     }
 
     /// Source names in creation order.
     pub fn source_names(&self) -> Vec<String> {
-        self.shared.registry.lock().sources.iter().map(|s| s.name.clone()).collect()
+        self.shared
+            .registry
+            .lock()
+            .sources
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
     }
 
     /// Queue an operation of `source`; returns at once, never waiting for the merger or handlers.
     pub fn send(&self, source: usize, op: Op<T>) -> Result<(), CoreError> {
         self.check_open()?;
-        self.tx.send(Msg::Apply(source, op)).map_err(|_| self.closed_error())
+        self.tx
+            .send(Msg::Apply(source, op))
+            .map_err(|_| self.closed_error())
     }
 
     /// Mark `source` synced without a SET (after the merger reaches this point of its queue).
     pub fn mark_synced(&self, source: usize) -> Result<(), CoreError> {
         self.check_open()?;
-        self.tx.send(Msg::Synced(source)).map_err(|_| self.closed_error())
+        self.tx
+            .send(Msg::Synced(source))
+            .map_err(|_| self.closed_error())
     }
 
     /// The newest published snapshot (O(1)).
@@ -160,7 +177,12 @@ impl<T: Object> Mux<T> {
     pub fn wait_synced(&self, deadline: Instant) -> bool {
         let mut reg = self.shared.registry.lock();
         while !reg.synced {
-            if self.shared.synced_changed.wait_until(&mut reg, deadline).timed_out() {
+            if self
+                .shared
+                .synced_changed
+                .wait_until(&mut reg, deadline)
+                .timed_out()
+            {
                 return reg.synced;
             }
         }
@@ -270,8 +292,14 @@ fn merge_loop<T: Object>(shared: &Shared<T>, rx: &Receiver<Msg<T>>) {
 /// Publish the batch's changes as one version, then any sync transition it caused.
 fn publish<T: Object>(shared: &Shared<T>, store: &mut Store<T>, newly_synced: &mut Vec<usize>) {
     let counters = store.counters();
-    shared.stats.objects_merged.store(counters.objects_merged, Ordering::Relaxed);
-    shared.stats.conflicts.store(counters.conflicts, Ordering::Relaxed);
+    shared
+        .stats
+        .objects_merged
+        .store(counters.objects_merged, Ordering::Relaxed);
+    shared
+        .stats
+        .conflicts
+        .store(counters.conflicts, Ordering::Relaxed);
     if let Some(snap) = store.commit() {
         let snap = Arc::new(snap);
         // Store before folding into slots: see `Broadcaster::register` for why this order.

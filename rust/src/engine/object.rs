@@ -17,7 +17,10 @@ pub struct ObjKey {
 impl ObjKey {
     /// A key from its two parts.
     pub fn new(namespace: impl Into<Arc<str>>, name: impl Into<Arc<str>>) -> Self {
-        Self { namespace: namespace.into(), name: name.into() }
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 
     /// Parse `namespace/name`; a string without `/` is a name in the empty namespace.
@@ -41,7 +44,7 @@ impl fmt::Debug for ObjKey {
     }
 }
 
-/// An object kind the engine can store and merge (Service, Endpoints, EndpointSlice).
+/// An object kind the engine can store and merge (Service, Endpoints, `EndpointSlice`).
 ///
 /// Equality is by content: an update equal to the stored object is not a change.
 pub trait Object: PartialEq + Send + Sync + 'static {

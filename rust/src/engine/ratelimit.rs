@@ -16,7 +16,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter; a zero interval never makes anyone wait.
     pub fn new(min_interval: Duration) -> Self {
-        Self { min_interval, last_call: None }
+        Self {
+            min_interval,
+            last_call: None,
+        }
     }
 
     /// How long to wait from `now` before the next call may start, or `None` to call now.
@@ -58,7 +61,10 @@ mod tests {
         let mut rl = RateLimiter::new(Duration::from_secs(1));
         assert_eq!(rl.wait_before(t0), None);
         rl.record(t0);
-        assert_eq!(rl.wait_before(t0 + Duration::from_millis(250)), Some(Duration::from_millis(750)));
+        assert_eq!(
+            rl.wait_before(t0 + Duration::from_millis(250)),
+            Some(Duration::from_millis(750))
+        );
         assert_eq!(rl.wait_before(t0 + Duration::from_secs(1)), None);
         assert_eq!(rl.wait_before(t0 + Duration::from_secs(5)), None);
     }

@@ -27,7 +27,11 @@ pub struct Snapshot<T> {
 impl<T> Snapshot<T> {
     /// The empty state: version 0, no objects, no changes.
     pub fn empty() -> Self {
-        Self { version: 0, items: OrdMap::new(), changes: Arc::new(Changes::default()) }
+        Self {
+            version: 0,
+            items: OrdMap::new(),
+            changes: Arc::new(Changes::default()),
+        }
     }
 }
 
@@ -44,7 +48,11 @@ pub struct Changes<T> {
 
 impl<T> Default for Changes<T> {
     fn default() -> Self {
-        Self { added: Vec::new(), updated: Vec::new(), removed: Vec::new() }
+        Self {
+            added: Vec::new(),
+            updated: Vec::new(),
+            removed: Vec::new(),
+        }
     }
 }
 
@@ -56,7 +64,10 @@ impl<T> Changes<T> {
 
     /// Every object of `items` as added: what a first delivery carries.
     pub fn all_added(items: &Items<T>) -> Self {
-        Self { added: items.values().cloned().collect(), ..Self::default() }
+        Self {
+            added: items.values().cloned().collect(),
+            ..Self::default()
+        }
     }
 }
 
@@ -73,7 +84,9 @@ pub struct ChangeSet<T> {
 
 impl<T> Default for ChangeSet<T> {
     fn default() -> Self {
-        Self { base: HashMap::new() }
+        Self {
+            base: HashMap::new(),
+        }
     }
 }
 

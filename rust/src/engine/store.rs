@@ -171,7 +171,12 @@ impl<T: Object> Store<T> {
                 return;
             }
         }
-        if self.sources.iter().enumerate().any(|(i, s)| i != source && s.contains_key(&key)) {
+        if self
+            .sources
+            .iter()
+            .enumerate()
+            .any(|(i, s)| i != source && s.contains_key(&key))
+        {
             self.counters.conflicts += 1;
         }
         self.sources[source].insert(key.clone(), Arc::clone(&obj));
@@ -184,7 +189,10 @@ impl<T: Object> Store<T> {
         if self.sources[source].remove(key).is_none() || self.holder_below(source, key) {
             return;
         }
-        let next = self.sources[source + 1..].iter().find_map(|s| s.get(key)).cloned();
+        let next = self.sources[source + 1..]
+            .iter()
+            .find_map(|s| s.get(key))
+            .cloned();
         self.set_merged(key.clone(), next);
     }
 

@@ -62,10 +62,18 @@ pub trait KindOps: PyKind + EndpointsFor {
     fn op_from_json(py: Python<'_>, op: OpCode, data: Vec<u8>) -> PyResult<Op<Self>> {
         let parse = move || -> Result<Op<Self>, CoreError> {
             Ok(match op {
-                OpCode::Set => Op::Set(parse_batch::<Self>(&data)?.into_iter().map(Arc::new).collect()),
-                OpCode::Add | OpCode::Update => {
-                    Op::Add(parse_batch::<Self>(&data)?.into_iter().map(Arc::new).collect())
-                }
+                OpCode::Set => Op::Set(
+                    parse_batch::<Self>(&data)?
+                        .into_iter()
+                        .map(Arc::new)
+                        .collect(),
+                ),
+                OpCode::Add | OpCode::Update => Op::Add(
+                    parse_batch::<Self>(&data)?
+                        .into_iter()
+                        .map(Arc::new)
+                        .collect(),
+                ),
                 OpCode::Remove => Op::Remove(keys_of_value(&parse_json(&data)?)?),
             })
         };
@@ -81,24 +89,47 @@ fn key_of_object(v: &Value, path: &str) -> Result<ObjKey, CoreError> {
     let meta = v.get("metadata").and_then(Value::as_object);
     let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str);
     let Some(name) = name.filter(|n| !n.is_empty()) else {
-        return Err(CoreError::invalid(format!("{path}metadata.name"), "a name is required"));
+        return Err(CoreError::invalid(
+            format!("{path}metadata.name"),
+            "a name is required",
+        ));
     };
-    let ns = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("default");
-    Ok(ObjKey::new(if ns.is_empty() { "default" } else { ns }, name))
+    let ns = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    Ok(ObjKey::new(
+        if ns.is_empty() { "default" } else { ns },
+        name,
+    ))
 }
 
 /// Keys of a JSON object, array of objects or `…List`.
 fn keys_of_value(v: &Value) -> Result<Vec<ObjKey>, CoreError> {
     match v {
-        Value::Array(items) => {
-            items.iter().enumerate().map(|(i, o)| key_of_object(o, &format!("[{i}]."))).collect()
-        }
-        Value::Object(m) if m.get("items").is_some_and(Value::is_array) && !m.contains_key("spec") => {
-            let items = m.get("items").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-            items.iter().enumerate().map(|(i, o)| key_of_object(o, &format!("items[{i}]."))).collect()
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, o)| key_of_object(o, &format!("[{i}].")))
+            .collect(),
+        Value::Object(m)
+            if m.get("items").is_some_and(Value::is_array) && !m.contains_key("spec") =>
+        {
+            let items = m
+                .get("items")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, o)| key_of_object(o, &format!("items[{i}].")))
+                .collect()
         }
         Value::Object(_) => Ok(vec![key_of_object(v, "")?]),
-        _ => Err(CoreError::invalid("", "expected a JSON object, list of objects or …List")),
+        _ => Err(CoreError::invalid(
+            "",
+            "expected a JSON object, list of objects or …List",
+        )),
     }
 }
 
@@ -173,7 +204,12 @@ pub struct PySourceChannel {
 
 impl PySourceChannel {
     pub fn new(config: Arc<dyn DynConfig>, name: &str, index: usize) -> Self {
-        Self { config, name: name.to_owned(), index, closed: AtomicBool::new(false) }
+        Self {
+            config,
+            name: name.to_owned(),
+            index,
+            closed: AtomicBool::new(false),
+        }
     }
 
     fn check_open(&self) -> Result<(), CoreError> {
@@ -227,7 +263,12 @@ impl PySourceChannel {
     }
 
     /// Parse `data` (a JSON object, list of objects or `…List`) in Rust and apply `op`.
-    fn send_json(&self, py: Python<'_>, op: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn send_json(
+        &self,
+        py: Python<'_>,
+        op: &Bound<'_, PyAny>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         self.check_open()?;
         let op = OpCode::from_py(op)?;
         let bytes = if let Ok(b) = data.cast::<PyBytes>() {
@@ -251,7 +292,8 @@ impl PySourceChannel {
         data: &Bound<'_, PyBytes>,
     ) -> PyResult<crate::py::config::WatchOutcome> {
         self.check_open()?;
-        self.config.apply_watch(py, self.index, data.as_bytes().to_vec())
+        self.config
+            .apply_watch(py, self.index, data.as_bytes().to_vec())
     }
 
     /// Parse one page of a list response (bytes) into `(objects, resource_version, continue)`;
@@ -281,6 +323,10 @@ impl PySourceChannel {
     }
 
     fn __repr__(&self) -> String {
-        format!("SourceChannel({:?}, config={:?})", self.name, self.config.name())
+        format!(
+            "SourceChannel({:?}, config={:?})",
+            self.name,
+            self.config.name()
+        )
     }
 }

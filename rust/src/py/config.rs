@@ -86,7 +86,12 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
         Arc::new(SnapshotView::of(&self.mux.state()))
     }
     fn register(&self, update: Py<PyAny>, synced: Option<Py<PyAny>>) -> Result<u64, CoreError> {
-        self.mux.register(Box::new(PySink::<K> { update, synced, what: self.what, kind: PhantomData }))
+        self.mux.register(Box::new(PySink::<K> {
+            update,
+            synced,
+            what: self.what,
+            kind: PhantomData,
+        }))
     }
     fn cancel(&self, id: u64) -> bool {
         self.mux.cancel(id)
@@ -126,12 +131,19 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
         for op in batch.ops {
             self.mux.send(source, op)?;
         }
-        let error = batch.error.map(|v| value_to_py(py, &v).map(Bound::unbind)).transpose()?;
+        let error = batch
+            .error
+            .map(|v| value_to_py(py, &v).map(Bound::unbind))
+            .transpose()?;
         Ok((batch.resource_version, error, batch.events))
     }
     fn parse_list(&self, py: Python<'_>, data: Vec<u8>) -> PyResult<ListOutcome> {
         let page = py.detach(move || parse_list_page::<K>(&data))?;
-        let objs = page.items.into_iter().map(|o| K::wrap(py, Arc::new(o))).collect::<PyResult<_>>()?;
+        let objs = page
+            .items
+            .into_iter()
+            .map(|o| K::wrap(py, Arc::new(o)))
+            .collect::<PyResult<_>>()?;
         Ok((objs, page.resource_version, page.continue_token))
     }
 }
@@ -149,7 +161,9 @@ fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
         Some(t) if t.is_finite() && t >= 0.0 => {
             Ok(Some(Instant::now() + Duration::from_secs_f64(t.min(1e9))))
         }
-        Some(t) => Err(PyValueError::new_err(format!("timeout must be a number >= 0, got {t}"))),
+        Some(t) => Err(PyValueError::new_err(format!(
+            "timeout must be a number >= 0, got {t}"
+        ))),
     }
 }
 
@@ -185,7 +199,10 @@ impl PyConfig {
                 )))
             }
         };
-        Ok(Self { inner, channels: Mutex::new(Vec::new()) })
+        Ok(Self {
+            inner,
+            channels: Mutex::new(Vec::new()),
+        })
     }
 
     #[getter]
@@ -202,7 +219,10 @@ impl PyConfig {
             return Ok(ch.clone_ref(py));
         }
         let index = self.inner.source(source)?;
-        let created = Py::new(py, PySourceChannel::new(Arc::clone(&self.inner), source, index))?;
+        let created = Py::new(
+            py,
+            PySourceChannel::new(Arc::clone(&self.inner), source, index),
+        )?;
         let mut channels = self.channels.lock();
         if let Some((_, ch)) = channels.iter().find(|(n, _)| n == source) {
             return Ok(ch.clone_ref(py));
@@ -320,13 +340,21 @@ fn not_slices() -> PyErr {
 }
 
 impl EndpointsFor for Service {
-    fn endpoints_for(_: Python<'_>, _: &crate::engine::snapshot::Snapshot<Self>, _: &str) -> PyResult<Py<PyTuple>> {
+    fn endpoints_for(
+        _: Python<'_>,
+        _: &crate::engine::snapshot::Snapshot<Self>,
+        _: &str,
+    ) -> PyResult<Py<PyTuple>> {
         Err(not_slices())
     }
 }
 
 impl EndpointsFor for Endpoints {
-    fn endpoints_for(_: Python<'_>, _: &crate::engine::snapshot::Snapshot<Self>, _: &str) -> PyResult<Py<PyTuple>> {
+    fn endpoints_for(
+        _: Python<'_>,
+        _: &crate::engine::snapshot::Snapshot<Self>,
+        _: &str,
+    ) -> PyResult<Py<PyTuple>> {
         Err(not_slices())
     }
 }

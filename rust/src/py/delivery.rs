@@ -17,7 +17,10 @@ static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     LOGGER
         .get_or_try_init(py, || {
-            Ok(py.import("logging")?.call_method1("getLogger", ("kubeproxy_config",))?.unbind())
+            Ok(py
+                .import("logging")?
+                .call_method1("getLogger", ("kubeproxy_config",))?
+                .unbind())
         })
         .map(|l| l.bind(py))
 }
@@ -29,11 +32,16 @@ fn log_failure(py: Python<'_>, what: &str, handler: &Py<PyAny>, err: &PyErr) {
     let logged = logger(py).and_then(|log| {
         let kwargs = pyo3::types::PyDict::new(py);
         kwargs.set_item("exc_info", exc)?;
-        log.call_method("error", ("%s %r raised %r", what, handler.bind(py), exc), Some(&kwargs))
+        log.call_method(
+            "error",
+            ("%s %r raised %r", what, handler.bind(py), exc),
+            Some(&kwargs),
+        )
     });
     if logged.is_err() {
         // Logging itself failed (e.g. during shutdown): fall back to the unraisable hook.
-        err.clone_ref(py).write_unraisable(py, Some(handler.bind(py)));
+        err.clone_ref(py)
+            .write_unraisable(py, Some(handler.bind(py)));
     }
 }
 

@@ -1,4 +1,4 @@
-//! PyO3 bindings: the only part of the crate that names pyo3.
+//! `PyO3` bindings: the only part of the crate that names pyo3.
 
 pub mod channel;
 pub mod config;

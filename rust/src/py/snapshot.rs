@@ -36,7 +36,10 @@ pub struct SnapshotView<K> {
 
 impl<K: PyKind> SnapshotView<K> {
     pub fn new(snap: Snapshot<K>) -> Self {
-        Self { snap, ordered: OnceLock::new() }
+        Self {
+            snap,
+            ordered: OnceLock::new(),
+        }
     }
 
     /// The view of a shared published snapshot (the structure is shared, not copied).
@@ -59,12 +62,21 @@ impl<K: PyKind> DynSnapshot for SnapshotView<K> {
     }
 
     fn item(&self, py: Python<'_>, index: usize) -> PyResult<Option<Py<PyAny>>> {
-        let ordered = self.ordered.get_or_init(|| self.snap.items.values().cloned().collect());
-        ordered.get(index).map(|o| K::wrap(py, Arc::clone(o))).transpose()
+        let ordered = self
+            .ordered
+            .get_or_init(|| self.snap.items.values().cloned().collect());
+        ordered
+            .get(index)
+            .map(|o| K::wrap(py, Arc::clone(o)))
+            .transpose()
     }
 
     fn get(&self, py: Python<'_>, key: &ObjKey) -> PyResult<Option<Py<PyAny>>> {
-        self.snap.items.get(key).map(|o| K::wrap(py, Arc::clone(o))).transpose()
+        self.snap
+            .items
+            .get(key)
+            .map(|o| K::wrap(py, Arc::clone(o)))
+            .transpose()
     }
 
     fn contains(&self, key: &ObjKey) -> bool {
@@ -79,7 +91,10 @@ impl<K: PyKind> DynSnapshot for SnapshotView<K> {
 struct ChangesView<K>(Arc<Changes<K>>);
 
 fn wrap_all<K: PyKind>(py: Python<'_>, objs: &[Arc<K>]) -> PyResult<Py<PyTuple>> {
-    let items = objs.iter().map(|o| K::wrap(py, Arc::clone(o))).collect::<PyResult<Vec<_>>>()?;
+    let items = objs
+        .iter()
+        .map(|o| K::wrap(py, Arc::clone(o)))
+        .collect::<PyResult<Vec<_>>>()?;
     Ok(PyTuple::new(py, items)?.unbind())
 }
 
@@ -106,7 +121,11 @@ impl<K: PyKind> DynChanges for ChangesView<K> {
     }
 
     fn counts(&self) -> (usize, usize, usize) {
-        (self.0.added.len(), self.0.updated.len(), self.0.removed.len())
+        (
+            self.0.added.len(),
+            self.0.updated.len(),
+            self.0.removed.len(),
+        )
     }
 }
 
@@ -141,7 +160,9 @@ impl PySnapshot {
     /// What changed since the state the receiver saw before (the previous version for `state()`).
     #[getter]
     fn changes(&self) -> PyChanges {
-        PyChanges { inner: self.inner.changes() }
+        PyChanges {
+            inner: self.inner.changes(),
+        }
     }
 
     /// The object at `key` (`"namespace/name"`), or at `(namespace, name)`; None if absent.
@@ -169,8 +190,16 @@ impl PySnapshot {
             return Ok(PyTuple::new(py, out)?.into_any().unbind());
         }
         let index: isize = index.extract()?;
-        let i = if index < 0 { index + len as isize } else { index };
-        let found = if i < 0 { None } else { self.inner.item(py, i as usize)? };
+        let i = if index < 0 {
+            index + len as isize
+        } else {
+            index
+        };
+        let found = if i < 0 {
+            None
+        } else {
+            self.inner.item(py, i as usize)?
+        };
         found.ok_or_else(|| PyIndexError::new_err("snapshot index out of range"))
     }
 
@@ -181,16 +210,25 @@ impl PySnapshot {
         // An object: contained when its key is present.
         match key.getattr("key").and_then(|k| k.extract::<String>()) {
             Ok(k) => Ok(self.inner.contains(&ObjKey::parse(&k))),
-            Err(_) => Err(PyTypeError::new_err("a key \"namespace/name\" or an object is expected")),
+            Err(_) => Err(PyTypeError::new_err(
+                "a key \"namespace/name\" or an object is expected",
+            )),
         }
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> SnapshotIter {
-        SnapshotIter { snap: Arc::clone(&slf.get().inner), next: std::sync::atomic::AtomicUsize::new(0) }
+        SnapshotIter {
+            snap: Arc::clone(&slf.get().inner),
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
     fn __repr__(&self) -> String {
-        format!("Snapshot(version={}, objects={})", self.inner.version(), self.inner.len())
+        format!(
+            "Snapshot(version={}, objects={})",
+            self.inner.version(),
+            self.inner.len()
+        )
     }
 
     #[classmethod]

@@ -9,7 +9,11 @@ const SLICE: Duration = Duration::from_millis(50);
 
 /// Call `attempt(slice_deadline)` detached until it returns true or `deadline` passes, checking
 /// for signals between slices (so Ctrl-C raises `KeyboardInterrupt`). `None` waits for ever.
-pub fn wait_in_slices<F>(py: Python<'_>, deadline: Option<Instant>, mut attempt: F) -> PyResult<bool>
+pub fn wait_in_slices<F>(
+    py: Python<'_>,
+    deadline: Option<Instant>,
+    mut attempt: F,
+) -> PyResult<bool>
 where
     F: FnMut(Instant) -> bool + Send,
 {

@@ -19,7 +19,10 @@ impl Object for Obj {
 }
 
 pub fn obj(key: &str, value: u32) -> Arc<Obj> {
-    Arc::new(Obj { key: ObjKey::parse(key), value })
+    Arc::new(Obj {
+        key: ObjKey::parse(key),
+        value,
+    })
 }
 
 pub fn key(key: &str) -> ObjKey {

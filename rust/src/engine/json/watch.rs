@@ -35,7 +35,9 @@ pub struct ListPage<K> {
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
-    obj.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_str)
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
 }
 
 /// The `namespace/name` of a deleted object, without validating the rest of it.
@@ -44,7 +46,9 @@ fn deleted_key(obj: &Value) -> Result<ObjKey, CoreError> {
     let Some(name) = name else {
         return Err(CoreError::invalid("metadata.name", "a name is required"));
     };
-    let ns = meta_str(obj, "namespace").filter(|n| !n.is_empty()).unwrap_or("default");
+    let ns = meta_str(obj, "namespace")
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
     Ok(ObjKey::new(ns, name))
 }
 
@@ -53,15 +57,24 @@ fn deleted_key(obj: &Value) -> Result<ObjKey, CoreError> {
 /// error naming its index (`events[2]`).
 pub fn parse_watch_events<K: Kind>(data: &[u8]) -> Result<WatchBatch<K>, CoreError> {
     let mut interner = Interner::new();
-    let mut batch =
-        WatchBatch { ops: Vec::new(), resource_version: None, error: None, events: 0 };
-    let lines = data.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    let mut batch = WatchBatch {
+        ops: Vec::new(),
+        resource_version: None,
+        error: None,
+        events: 0,
+    };
+    let lines = data
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
     for (i, line) in lines.enumerate() {
         let at = |e: CoreError| prefix_path(e, &format!("events[{i}]"));
         let event = parse_json(line).map_err(at)?;
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         let Some(obj) = event.get("object").filter(|o| o.is_object()) else {
-            return Err(at(CoreError::invalid("object", "a watch event needs an object")));
+            return Err(at(CoreError::invalid(
+                "object",
+                "a watch event needs an object",
+            )));
         };
         let rv = meta_str(obj, "resourceVersion").map(str::to_owned);
         match kind {
@@ -74,7 +87,8 @@ pub fn parse_watch_events<K: Kind>(data: &[u8]) -> Result<WatchBatch<K>, CoreErr
                 }
             }
             "DELETED" => {
-                let key = deleted_key(obj).map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
+                let key =
+                    deleted_key(obj).map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
                 match batch.ops.last_mut() {
                     Some(Op::Remove(keys)) => keys.push(key),
                     _ => batch.ops.push(Op::Remove(vec![key])),
@@ -104,7 +118,10 @@ pub fn parse_watch_events<K: Kind>(data: &[u8]) -> Result<WatchBatch<K>, CoreErr
 pub fn parse_list_page<K: Kind>(data: &[u8]) -> Result<ListPage<K>, CoreError> {
     let v = parse_json(data)?;
     let Some(items) = v.get("items").and_then(Value::as_array) else {
-        return Err(CoreError::invalid("items", "a list response needs an items array"));
+        return Err(CoreError::invalid(
+            "items",
+            "a list response needs an items array",
+        ));
     };
     let mut interner = Interner::new();
     let items = items
@@ -116,7 +133,14 @@ pub fn parse_list_page<K: Kind>(data: &[u8]) -> Result<ListPage<K>, CoreError> {
         .collect::<Result<Vec<_>, _>>()?;
     let meta = v.get("metadata");
     let field = |f: &str| {
-        meta.and_then(|m| m.get(f)).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+        meta.and_then(|m| m.get(f))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
     };
-    Ok(ListPage { items, resource_version: field("resourceVersion"), continue_token: field("continue") })
+    Ok(ListPage {
+        items,
+        resource_version: field("resourceVersion"),
+        continue_token: field("continue"),
+    })
 }
