@@ -9,10 +9,11 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import kubeproxy_config as kp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import kubeproxy_config as kp
 from kubeproxy_config import (
     Endpoint,
     EndpointAddress,

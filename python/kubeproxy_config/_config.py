@@ -11,10 +11,10 @@ import atexit
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from kubeproxy_config import _core
-from kubeproxy_config._core import Endpoint, EndpointSlice, Endpoints, Service, Snapshot
+from kubeproxy_config._core import Endpoint, Endpoints, EndpointSlice, Service, Snapshot
 from kubeproxy_config._core import SourceChannel as SourceChannel
 
 T = TypeVar("T", Service, Endpoints, EndpointSlice)
@@ -56,7 +56,7 @@ class Registration:
 
 
 class _BaseConfig(Generic[T]):
-    _kind: ClassVar[str]
+    _kind: ClassVar[Literal["services", "endpoints", "endpointslices"]]
     _method: ClassVar[str]
 
     def __init__(self, *, min_interval: float, name: str) -> None:

@@ -16,8 +16,8 @@ class Error(Exception):
 class InvalidObject(Error, ValueError):
     """An object failed to parse or validate; nothing of the call that carried it was applied.
 
-    ``key`` is ``"namespace/name"`` when it could be read, else ``None``; ``path`` is the JSON path of
-    the bad field (``"spec.ports[1].port"``), empty when the whole object is at fault.
+    ``key`` is ``"namespace/name"`` when it could be read, else ``None``; ``path`` is the JSON
+    path of the bad field (``"spec.ports[1].port"``), empty when the whole object is at fault.
     """
 
     def __init__(self, message: str, key: str | None = None, path: str = "") -> None:
