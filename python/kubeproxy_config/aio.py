@@ -60,8 +60,10 @@ async def iterate_snapshots(
             snapshot = await feed.queue.get()
             if snapshot is None:
                 return
-            feed.taken.set()
             yield snapshot
+            # Only now is the consumer back for more: until here the delivery call stays busy,
+            # so the engine coalesces everything produced meanwhile into the next snapshot.
+            feed.taken.set()
     finally:
         feed.stop()
         config.cancel(registration)

@@ -61,6 +61,9 @@ struct Slot<T> {
     wake: Condvar,
     /// Version whose state this handler has fully received (read by flush without the slot lock).
     delivered: AtomicU64,
+    /// Set (under the slot lock) when work arrives, cleared by the thread only once it has
+    /// nothing left to do: a first delivery, changes, or a due `on_synced` all keep it set.
+    busy: AtomicBool,
     finished: AtomicBool,
     /// The delivery thread, so a flush from inside this handler does not wait for itself.
     thread: OnceLock<ThreadId>,
@@ -85,6 +88,7 @@ impl<T: Object> Slot<T> {
         }
         st.latest = Arc::clone(snap);
         st.folded += 1;
+        self.busy.store(true, Ordering::Release);
         drop(st);
         self.wake.notify_one();
     }
@@ -97,6 +101,7 @@ impl<T: Object> Slot<T> {
                 // Tell a handler that has seen nothing yet the (possibly empty) synced state.
                 st.first = true;
             }
+            self.busy.store(true, Ordering::Release);
         }
         drop(st);
         self.wake.notify_one();
@@ -167,6 +172,7 @@ impl<T: Object> Broadcaster<T> {
         let slot = Arc::new(Slot {
             id,
             delivered: AtomicU64::new(if first { 0 } else { current.version }),
+            busy: AtomicBool::new(first),
             state: Mutex::new(SlotState {
                 latest: current,
                 pending: ChangeSet::default(),
@@ -242,7 +248,8 @@ impl<T: Object> Broadcaster<T> {
         let me = std::thread::current().id();
         self.slots.lock().iter().all(|(s, _)| {
             s.finished.load(Ordering::Acquire)
-                || s.delivered.load(Ordering::Acquire) >= version
+                || (!s.busy.load(Ordering::Acquire)
+                    && s.delivered.load(Ordering::Acquire) >= version)
                 || s.thread.get() == Some(&me)
         })
     }
@@ -343,8 +350,11 @@ impl<T: Object> Broadcaster<T> {
                     st.synced_done = true;
                     break Work::Synced;
                 }
-                if slot.delivered.load(Ordering::Acquire) != st.latest.version {
+                if slot.busy.load(Ordering::Acquire)
+                    || slot.delivered.load(Ordering::Acquire) != st.latest.version
+                {
                     slot.delivered.store(st.latest.version, Ordering::Release);
+                    slot.busy.store(false, Ordering::Release);
                     // Never take the progress lock while holding a slot lock (flush holds
                     // progress, then slots, then a slot: see `delivered_all`).
                     MutexGuard::unlocked(&mut st, || self.notify_progress());

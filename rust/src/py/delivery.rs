@@ -31,7 +31,9 @@ fn log_failure(py: Python<'_>, what: &str, handler: &Py<PyAny>, err: &PyErr) {
     let exc = err.value(py);
     let logged = logger(py).and_then(|log| {
         let kwargs = pyo3::types::PyDict::new(py);
-        kwargs.set_item("exc_info", exc)?;
+        // A full (type, value, traceback) triple: the value alone may not carry its traceback.
+        let exc_info = (err.get_type(py), exc, err.traceback(py));
+        kwargs.set_item("exc_info", exc_info)?;
         log.call_method(
             "error",
             ("%s %r raised %r", what, handler.bind(py), exc),

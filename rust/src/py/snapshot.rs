@@ -2,12 +2,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use pyo3::exceptions::{PyIndexError, PyTypeError};
+use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PySlice, PyTuple, PyType};
 
 use crate::engine::object::ObjKey;
-use crate::engine::snapshot::{Changes, Snapshot};
+use crate::engine::snapshot::{same, Changes, Snapshot};
 use crate::py::objects::PyKind;
 
 /// The kind-erased side of a snapshot, so one Python class serves every object kind.
@@ -17,6 +17,8 @@ pub trait DynSnapshot: Send + Sync {
     fn item(&self, py: Python<'_>, index: usize) -> PyResult<Option<Py<PyAny>>>;
     fn get(&self, py: Python<'_>, key: &ObjKey) -> PyResult<Option<Py<PyAny>>>;
     fn contains(&self, key: &ObjKey) -> bool;
+    /// Position of an object equal to `value` (one of this kind's objects), if present.
+    fn position(&self, value: &Bound<'_, PyAny>) -> Option<usize>;
     fn changes(&self) -> Arc<dyn DynChanges>;
 }
 
@@ -52,6 +54,14 @@ impl<K: PyKind> SnapshotView<K> {
     }
 }
 
+impl<K: PyKind> SnapshotView<K> {
+    /// Items in key order, materialised once (O(N)) on first positional access.
+    fn ordered(&self) -> &[Arc<K>] {
+        self.ordered
+            .get_or_init(|| self.snap.items.values().cloned().collect())
+    }
+}
+
 impl<K: PyKind> DynSnapshot for SnapshotView<K> {
     fn version(&self) -> u64 {
         self.snap.version
@@ -62,13 +72,20 @@ impl<K: PyKind> DynSnapshot for SnapshotView<K> {
     }
 
     fn item(&self, py: Python<'_>, index: usize) -> PyResult<Option<Py<PyAny>>> {
-        let ordered = self
-            .ordered
-            .get_or_init(|| self.snap.items.values().cloned().collect());
-        ordered
+        self.ordered()
             .get(index)
             .map(|o| K::wrap(py, Arc::clone(o)))
             .transpose()
+    }
+
+    fn position(&self, value: &Bound<'_, PyAny>) -> Option<usize> {
+        let obj = K::unwrap_py(value)?;
+        let key = obj.key();
+        let stored = self.snap.items.get(&key)?;
+        if !same(stored, &obj) {
+            return None;
+        }
+        self.ordered().binary_search_by(|o| o.key().cmp(&key)).ok()
     }
 
     fn get(&self, py: Python<'_>, key: &ObjKey) -> PyResult<Option<Py<PyAny>>> {
@@ -203,17 +220,46 @@ impl PySnapshot {
         found.ok_or_else(|| PyIndexError::new_err("snapshot index out of range"))
     }
 
-    fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        if let Ok(s) = key.extract::<&str>() {
-            return Ok(self.inner.contains(&ObjKey::parse(s)));
+    /// A key `"namespace/name"` is in the snapshot when present; an object when an equal one is.
+    fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
+        match key.extract::<&str>() {
+            Ok(s) => self.inner.contains(&ObjKey::parse(s)),
+            Err(_) => self.inner.position(key).is_some(),
         }
-        // An object: contained when its key is present.
-        match key.getattr("key").and_then(|k| k.extract::<String>()) {
-            Ok(k) => Ok(self.inner.contains(&ObjKey::parse(&k))),
-            Err(_) => Err(PyTypeError::new_err(
-                "a key \"namespace/name\" or an object is expected",
-            )),
+    }
+
+    /// Position of `value` (Sequence protocol); `ValueError` if absent.
+    #[pyo3(signature = (value, start = 0, stop = None, /))]
+    fn index(
+        &self,
+        value: &Bound<'_, PyAny>,
+        start: isize,
+        stop: Option<isize>,
+    ) -> PyResult<usize> {
+        let len = self.inner.len() as isize;
+        let clamp = |i: isize| if i < 0 { (i + len).max(0) } else { i.min(len) } as usize;
+        let (start, stop) = (clamp(start), clamp(stop.unwrap_or(len)));
+        match self.inner.position(value) {
+            Some(i) if i >= start && i < stop => Ok(i),
+            _ => Err(PyValueError::new_err("object is not in the snapshot")),
         }
+    }
+
+    /// Occurrences of `value`: 0 or 1, as keys are unique.
+    fn count(&self, value: &Bound<'_, PyAny>) -> usize {
+        usize::from(self.inner.position(value).is_some())
+    }
+
+    fn __reversed__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let items = (0..self.inner.len())
+            .rev()
+            .filter_map(|i| self.inner.item(py, i).transpose())
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyTuple::new(py, items)?
+            .as_any()
+            .try_iter()?
+            .into_any()
+            .unbind())
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> SnapshotIter {

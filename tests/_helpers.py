@@ -1,0 +1,135 @@
+"""Helpers shared by the config tests (SPEC §3, §4): object builders and recording handlers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from kubeproxy_config import Changes, Endpoints, EndpointSlice, Service, Snapshot
+
+WAIT = 10.0
+"""Generous timeout for every Event/flush wait: reaching it means a hang, never a slow run."""
+
+
+def svc_dict(
+    name: str, ns: str = "default", ip: str = "10.0.0.1", port: int = 80
+) -> dict[str, Any]:
+    """A Service in Kubernetes JSON shape."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"clusterIP": ip, "ports": [{"port": port}]},
+    }
+
+
+def svc(name: str, ns: str = "default", ip: str = "10.0.0.1", port: int = 80) -> Service:
+    """A parsed Service."""
+    return Service.from_dict(svc_dict(name, ns, ip, port))
+
+
+def ep(name: str, ns: str = "default", ips: Iterable[str] = ("10.1.0.1",)) -> Endpoints:
+    """An Endpoints object with one subset of ready addresses on port 8080."""
+    return Endpoints.from_dict(
+        {
+            "metadata": {"name": name, "namespace": ns},
+            "subsets": [
+                {"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": 8080}]},
+            ],
+        }
+    )
+
+
+def eps(
+    name: str,
+    service: str | None,
+    ns: str = "default",
+    ips: Iterable[str] = ("10.1.0.1",),
+) -> EndpointSlice:
+    """An IPv4 EndpointSlice of ``service`` (label kubernetes.io/service-name), one address each."""
+    metadata: dict[str, Any] = {"name": name, "namespace": ns}
+    if service is not None:
+        metadata["labels"] = {"kubernetes.io/service-name": service}
+    return EndpointSlice.from_dict(
+        {
+            "metadata": metadata,
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+            "ports": [{"port": 8080}],
+        }
+    )
+
+
+def keys(objs: Iterable[Any]) -> list[str]:
+    """The keys of ``objs``, in iteration order."""
+    return [obj.key for obj in objs]
+
+
+def as_map(objs: Iterable[Any]) -> dict[str, Any]:
+    """``{key: object}`` of ``objs``."""
+    return {obj.key: obj for obj in objs}
+
+
+def apply_changes(view: dict[str, Any], changes: Changes[Any]) -> None:
+    """Apply a delivery's ``changes`` to ``view``, checking they are consistent with it."""
+    for obj in changes.removed:
+        assert view.get(obj.key) == obj, f"removed {obj.key} differs from what was seen"
+        del view[obj.key]
+    for old, new in changes.updated:
+        assert old.key == new.key
+        assert old != new, f"{old.key} 'updated' to an equal object"
+        assert view.get(old.key) == old, f"updated {old.key}: old differs from what was seen"
+        view[new.key] = new
+    for obj in changes.added:
+        assert obj.key not in view, f"added {obj.key} was already seen"
+        view[obj.key] = obj
+
+
+class Recorder:
+    """A plain-callable handler recording every snapshot, its thread and the view it builds.
+
+    ``wait_version(v)`` blocks (with a timeout) until a snapshot of version ``>= v`` arrived.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.snapshots: list[Snapshot[Any]] = []
+        self.threads: list[int] = []
+        self.view: dict[str, Any] = {}
+
+    def __call__(self, snapshot: Snapshot[Any]) -> None:
+        with self.cond:
+            self.snapshots.append(snapshot)
+            self.threads.append(threading.get_ident())
+            apply_changes(self.view, snapshot.changes)
+            self.cond.notify_all()
+
+    @property
+    def versions(self) -> list[int]:
+        with self.lock:
+            return [s.version for s in self.snapshots]
+
+    @property
+    def last_version(self) -> int | None:
+        with self.lock:
+            return self.snapshots[-1].version if self.snapshots else None
+
+    def wait_version(self, version: int, timeout: float = WAIT) -> bool:
+        with self.cond:
+            return self.cond.wait_for(
+                lambda: bool(self.snapshots) and self.snapshots[-1].version >= version, timeout
+            )
+
+    def wait_keys(self, expected: Iterable[str], timeout: float = WAIT) -> bool:
+        """Wait until the last snapshot holds exactly the keys ``expected``."""
+        want = sorted(expected)
+        with self.cond:
+            return self.cond.wait_for(
+                lambda: bool(self.snapshots) and sorted(self.view) == want, timeout
+            )
+
+    def wait_calls(self, n: int, timeout: float = WAIT) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: len(self.snapshots) >= n, timeout)
