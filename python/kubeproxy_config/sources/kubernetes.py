@@ -1,0 +1,298 @@
+"""``KubernetesSource``: Services, Endpoints and EndpointSlices listed and watched from the API.
+
+One thread per resource lists it (following ``limit``/``continue`` pages) into its channel as one
+SET, then watches from the list's resourceVersion with bookmarks, resuming from the last version
+seen when a watch ends, drops or stalls, and relisting on 410 Gone. Bodies are parsed in Rust by
+the channel; the official ``kubernetes`` client provides configuration, auth, TLS and HTTP only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
+from kubeproxy_config._core import SourceChannel
+from kubeproxy_config.errors import Error
+from kubeproxy_config.sources._reflector import (
+    ENDPOINT_SLICES,
+    ENDPOINTS,
+    SERVICES,
+    Options,
+    Reflector,
+    Resource,
+    Transport,
+)
+
+__all__ = ["KubernetesSource", "new_source_api"]
+
+logger = logging.getLogger("kubeproxy_config")
+
+DEFAULT_STALL_TIMEOUT = 90.0
+"""Seconds without a byte on a watch before it is abandoned and resumed. The API server sends
+bookmarks about once a minute, so a healthy idle watch never goes this long without data."""
+
+DEFAULT_WATCH_TIMEOUT = 300.0
+"""Seconds a watch asks the server to keep it open (``timeoutSeconds``, plus up to 25% jitter)."""
+
+
+def default_api_client() -> Any:
+    """A ``kubernetes.client.ApiClient`` from the in-cluster config (when
+    ``KUBERNETES_SERVICE_HOST`` is set and the service account is mounted), else from the
+    kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``, current context).
+
+    Raises ``kubeproxy_config.Error`` when neither can be loaded.
+    """
+    from kubernetes import client
+    from kubernetes import config as _config
+
+    config: Any = _config  # the loaders are not annotated
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        configuration = client.Configuration()
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except config.ConfigException as exc:
+            logger.debug("in-cluster config not usable (%s); trying kubeconfig", exc)
+        else:
+            return client.ApiClient(configuration)
+    try:
+        return config.new_client_from_config()
+    except Exception as exc:  # missing file, bad YAML, no context, ...: all one failure here
+        raise Error(f"cannot load a Kubernetes client configuration: {exc}") from exc
+
+
+def _as_channel(target: Any, source: str, what: str) -> SourceChannel | None:
+    if target is None or isinstance(target, SourceChannel):
+        return target
+    channel = getattr(target, "channel", None)
+    if not callable(channel):
+        raise TypeError(f"{what} must be a config or a SourceChannel, got {type(target).__name__}")
+    result = channel(source)
+    if not isinstance(result, SourceChannel):
+        raise TypeError(f"{what}.channel() did not return a SourceChannel")
+    return result
+
+
+class KubernetesSource:
+    """Lists and watches the Kubernetes API into configs (SPEC §5): a reflector thread per resource.
+
+    Args:
+        api_client: a ``kubernetes.client.ApiClient``; by default one from the in-cluster config
+            or the kubeconfig (then closed by ``stop()``).
+        services, endpoints, endpoint_slices: a ``ServiceConfig`` / ``EndpointsConfig`` /
+            ``EndpointSliceConfig`` (its channel named ``source`` is used) or a ``SourceChannel``
+            of that kind; resources left ``None`` are not followed. At least one is required.
+        namespace: follow one namespace only (default: all).
+        label_selector: a label selector passed to the server (``labelSelector``).
+        source: the channel name taken from each config.
+        resync_period: seconds between full relists (each a SET; unchanged state makes no new
+            version); None: relist only when the server demands it (410 Gone).
+        stall_timeout: seconds without any byte on a watch (the server sends bookmarks) or a list
+            before the connection is abandoned and the watch resumed.
+        page_size: objects per list page (``limit``); 0 lists in one request.
+        backoff_initial, backoff_max: retry delays in seconds, doubling from the first to the
+            second, with jitter; reset after a success.
+        watch_timeout: seconds a watch asks the server to stay open (``timeoutSeconds``, plus
+            up to 25% jitter); the watch is then resumed from the last version seen.
+        connect_timeout: seconds to connect (and complete the TLS handshake).
+
+    ``stats()`` counts per resource; ``synced`` is True once every resource was listed.
+    Failures are logged to the ``kubeproxy_config`` logger and retried; they never stop the
+    source. Use as a context manager, or ``start()`` and ``stop()``.
+    """
+
+    def __init__(
+        self,
+        api_client: Any = None,
+        *,
+        services: ServiceConfig | SourceChannel | None = None,
+        endpoints: EndpointsConfig | SourceChannel | None = None,
+        endpoint_slices: EndpointSliceConfig | SourceChannel | None = None,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        source: str = "api",
+        resync_period: float | None = None,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        page_size: int = 500,
+        backoff_initial: float = 0.8,
+        backoff_max: float = 30.0,
+        watch_timeout: float = DEFAULT_WATCH_TIMEOUT,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        targets: list[tuple[Resource, SourceChannel]] = []
+        for resource, target, what in (
+            (SERVICES, services, "services"),
+            (ENDPOINTS, endpoints, "endpoints"),
+            (ENDPOINT_SLICES, endpoint_slices, "endpoint_slices"),
+        ):
+            channel = _as_channel(target, source, what)
+            if channel is not None:
+                targets.append((resource, channel))
+        if not targets:
+            raise ValueError("give at least one of services, endpoints or endpoint_slices")
+        if page_size < 0:
+            raise ValueError("page_size must be >= 0")
+        if stall_timeout <= 0 or connect_timeout <= 0 or watch_timeout <= 0:
+            raise ValueError("stall_timeout, connect_timeout and watch_timeout must be > 0")
+        if resync_period is not None and resync_period <= 0:
+            raise ValueError("resync_period must be > 0 (or None)")
+        self._owns_client = api_client is None
+        self._api_client = default_api_client() if api_client is None else api_client
+        self._options = Options(
+            namespace=namespace or None,
+            label_selector=label_selector or None,
+            page_size=page_size,
+            resync_period=resync_period,
+            stall_timeout=stall_timeout,
+            connect_timeout=connect_timeout,
+            watch_timeout=watch_timeout,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+        )
+        self._targets = targets
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reflectors: list[Reflector] = []
+        self._started = False
+
+    @property
+    def api_client(self) -> Any:
+        """The ``kubernetes.client.ApiClient`` in use."""
+        return self._api_client
+
+    @property
+    def channels(self) -> tuple[SourceChannel, ...]:
+        """The channels fed, in resource order (services, endpoints, endpoint slices)."""
+        return tuple(channel for _, channel in self._targets)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> KubernetesSource:
+        """Start the reflector threads (idempotent; a stopped source cannot restart)."""
+        with self._lock:
+            if self._stop.is_set():
+                raise RuntimeError("a stopped KubernetesSource cannot be started again")
+            if self._started:
+                return self
+            transport = Transport(self._api_client)
+            self._reflectors = [
+                Reflector(resource, channel, transport, self._options, self._stop)
+                for resource, channel in self._targets
+            ]
+            self._started = True
+        for reflector in self._reflectors:
+            reflector.start()
+        logger.info(
+            "API source started: %s%s",
+            ", ".join(r.resource.plural for r in self._reflectors),
+            f" in namespace {self._options.namespace}" if self._options.namespace else "",
+        )
+        return self
+
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        """Stop every reflector, interrupting reads in flight, and wait up to ``timeout`` seconds
+        for the threads. Idempotent; False if a thread was still running at the timeout (it is
+        a daemon thread and ends at its next check). The channels are left open."""
+        with self._lock:
+            self._stop.set()
+            reflectors = list(self._reflectors)
+        for reflector in reflectors:
+            reflector.interrupt()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = True
+        for reflector in reflectors:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done = reflector.join(left) and done
+        if self._owns_client and done:
+            self._owns_client = False
+            self._api_client.close()
+        return done
+
+    def __enter__(self) -> KubernetesSource:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def synced(self) -> bool:
+        """True once every resource has been listed completely (and sent as a SET)."""
+        with self._lock:
+            reflectors = list(self._reflectors)
+        return bool(reflectors) and all(r.synced.is_set() for r in reflectors)
+
+    def wait_synced(self, timeout: float | None = None) -> bool:
+        """Block until ``synced`` (False on timeout, or if the source was never started)."""
+        with self._lock:
+            reflectors = list(self._reflectors)
+        if not reflectors:
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for reflector in reflectors:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not reflector.synced.wait(left):
+                return False
+        return True
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counters per resource (``services``, ``endpoints``, ``endpointslices``): ``lists``
+        (complete lists), ``relists`` (those after the first), ``pages``, ``watches`` (watch
+        streams opened), ``watch_restarts`` (watches resumed without a relist), ``events``
+        (watch events applied, bookmarks included) and ``errors`` (failed requests/streams)."""
+        with self._lock:
+            reflectors = list(self._reflectors)
+        out = {r.resource.plural: r.stats() for r in reflectors}
+        for resource, _ in self._targets:
+            out.setdefault(resource.plural, Reflector.zero_stats())
+        return out
+
+    def resource_versions(self) -> dict[str, str | None]:
+        """The last resourceVersion seen per resource (None before its first list)."""
+        with self._lock:
+            reflectors = list(self._reflectors)
+        return {r.resource.plural: r.resource_version for r in reflectors}
+
+    def __repr__(self) -> str:
+        state = (
+            "stopped"
+            if self._stop.is_set()
+            else "synced"
+            if self.synced
+            else "started"
+            if self._started
+            else "new"
+        )
+        plurals = ",".join(resource.plural for resource, _ in self._targets)
+        return f"<KubernetesSource {plurals} {state}>"
+
+
+def new_source_api(
+    api_client: Any,
+    services_channel: SourceChannel | None,
+    endpoints_channel: SourceChannel | None,
+    *,
+    resync_period: float | None = None,
+) -> KubernetesSource:
+    """Go's ``NewSourceAPI``: list and watch Services and Endpoints into these channels.
+
+    Returns the source already started (as the Go function starts its reflectors); ``stop()``
+    it, or use it as a context manager. Either channel may be None to skip that resource.
+    """
+    source = KubernetesSource(
+        api_client,
+        services=services_channel,
+        endpoints=endpoints_channel,
+        resync_period=resync_period,
+    )
+    return source.start()
