@@ -109,7 +109,8 @@ class _BaseConfig(Generic[T]):
         return self._core.synced
 
     def wait_synced(self, timeout: float | None = None) -> bool:
-        """Block until ``synced``; False on timeout."""
+        """Block until ``synced`` and those SETs are merged, so ``state()`` then holds every
+        source's synced content; False on timeout."""
         return self._core.wait_synced(timeout)
 
     @property

@@ -342,3 +342,26 @@ fn min_interval_holds_changes_until_the_interval_ends() {
     assert_eq!(calls[1].updated, [("ns/a".to_owned(), 1, 3)]);
     assert_eq!(calls[1].added, ["ns/poke"]);
 }
+
+#[test]
+fn synced_once_every_source_has_sent_and_wait_synced_once_merged() {
+    let m = mux();
+    assert!(!m.synced(), "no source yet");
+    let a = m.source("a").unwrap();
+    let b = m.source("b").unwrap();
+    m.send(a, Op::Set(vec![obj("ns/a", 1)])).unwrap();
+    assert!(!m.synced(), "b has sent nothing");
+    m.mark_synced(b).unwrap();
+    assert!(
+        m.synced(),
+        "both have sent: synced at once, before the merge"
+    );
+    assert!(m.wait_synced(Instant::now() + WAIT));
+    assert_eq!(
+        m.state().items.len(),
+        1,
+        "wait_synced returns once the SET is merged"
+    );
+    let _late = m.source("c").unwrap();
+    assert!(!m.synced(), "a new channel has not synced");
+}

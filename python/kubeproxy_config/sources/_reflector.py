@@ -185,7 +185,16 @@ def _interrupt(resp: Any) -> None:
         resp.shutdown()  # urllib3 >= 2.3
 
 
-_COUNTERS = ("lists", "relists", "pages", "watches", "watch_restarts", "events", "errors")
+_COUNTERS = (
+    "lists",
+    "relists",
+    "pages",
+    "watches",
+    "watch_restarts",
+    "events",
+    "errors",
+    "rejected",
+)
 
 
 class Reflector:
@@ -259,6 +268,19 @@ class Reflector:
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._counts[name] += n
+
+    def _report_rejected(self, rejected: list[str]) -> None:
+        """Objects the server accepted but this package cannot represent are treated as absent."""
+        if not rejected:
+            return
+        self._count("rejected", len(rejected))
+        for message in rejected:
+            logger.warning(
+                "%s/%s: ignoring an object that failed validation: %s",
+                self.channel.name,
+                self.resource.plural,
+                message,
+            )
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -388,7 +410,8 @@ class Reflector:
                     objects, token, pages, paginate = [], None, 0, False
                     continue
                 raise
-            page, page_rv, token = self.channel.parse_list(data)
+            page, page_rv, token, rejected = self.channel.parse_list(data, skip_invalid=True)
+            self._report_rejected(rejected)
             objects.extend(page)
             pages += 1
             self._count("pages")
@@ -457,7 +480,8 @@ class Reflector:
                 lines = chunk[: end + 1]
             if end + 1 < len(chunk):
                 pending.append(chunk[end + 1 :])
-            rv, error, count = self.channel.apply_watch_events(lines)
+            rv, error, count, rejected = self.channel.apply_watch_events(lines, skip_invalid=True)
+            self._report_rejected(rejected)
             if rv is not None:
                 self._rv = rv
             if count:

@@ -89,8 +89,6 @@ impl<T: Object> Slot<T> {
         st.latest = Arc::clone(snap);
         st.folded += 1;
         self.busy.store(true, Ordering::Release);
-        drop(st);
-        self.wake.notify_one();
     }
 
     fn mark_synced(&self, version: u64) {
@@ -226,10 +224,16 @@ impl<T: Object> Broadcaster<T> {
         self.len() == 0
     }
 
-    /// Fold a newly published version into every handler's slot. Called by the merger only.
+    /// Fold a newly published version into every handler's slot, then wake them all. Called by
+    /// the merger only. Waking only after every slot holds the version means no handler can act
+    /// on it (and, say, make its caller look at another handler) before the others have it.
     pub fn publish(&self, snap: &Arc<Snapshot<T>>) {
-        for (slot, _) in self.slots.lock().iter() {
+        let slots = self.slots.lock();
+        for (slot, _) in slots.iter() {
             slot.fold(snap);
+        }
+        for (slot, _) in slots.iter() {
+            slot.wake.notify_one();
         }
     }
 

@@ -34,6 +34,9 @@ enum Msg<T> {
 
 struct SourceEntry {
     name: String,
+    /// The source has sent a SET or `mark_synced` (what `Mux::synced` reports).
+    sent_synced: bool,
+    /// ... and the merger has applied it (what `Mux::wait_synced` and handlers wait for).
     synced: bool,
 }
 
@@ -106,6 +109,7 @@ impl<T: Object> Mux<T> {
         }
         reg.sources.push(SourceEntry {
             name: name.to_owned(),
+            sent_synced: false,
             synced: false,
         });
         reg.synced = false;
@@ -126,17 +130,28 @@ impl<T: Object> Mux<T> {
     /// Queue an operation of `source`; returns at once, never waiting for the merger or handlers.
     pub fn send(&self, source: usize, op: Op<T>) -> Result<(), CoreError> {
         self.check_open()?;
+        if matches!(op, Op::Set(_)) {
+            // Before queueing: `synced` must never lag behind what `wait_synced` has seen merged.
+            self.note_sent_synced(source);
+        }
         self.tx
             .send(Msg::Apply(source, op))
             .map_err(|_| self.closed_error())
     }
 
-    /// Mark `source` synced without a SET (after the merger reaches this point of its queue).
+    /// Mark `source` synced without a SET (merged when the merger reaches this point of its queue).
     pub fn mark_synced(&self, source: usize) -> Result<(), CoreError> {
         self.check_open()?;
+        self.note_sent_synced(source);
         self.tx
             .send(Msg::Synced(source))
             .map_err(|_| self.closed_error())
+    }
+
+    fn note_sent_synced(&self, source: usize) {
+        if let Some(entry) = self.shared.registry.lock().sources.get_mut(source) {
+            entry.sent_synced = true;
+        }
     }
 
     /// The newest published snapshot (O(1)).
@@ -168,12 +183,15 @@ impl<T: Object> Mux<T> {
         self.shared.broadcaster.wait_delivered(version, deadline)
     }
 
-    /// True when at least one source exists and every source has sent a SET or been marked synced.
+    /// True when at least one source exists and every source has sent a SET or been marked synced
+    /// (the merger may still be applying it: [`Mux::wait_synced`] waits for that too).
     pub fn synced(&self) -> bool {
-        self.shared.registry.lock().synced
+        let reg = self.shared.registry.lock();
+        !reg.sources.is_empty() && reg.sources.iter().all(|s| s.sent_synced)
     }
 
-    /// Wait until [`Mux::synced`] or `deadline`; returns whether synced.
+    /// Wait until synced *and* merged — so the state then holds every source's synced content —
+    /// or until `deadline`; returns whether synced.
     pub fn wait_synced(&self, deadline: Instant) -> bool {
         let mut reg = self.shared.registry.lock();
         while !reg.synced {

@@ -13,7 +13,7 @@ use crate::engine::json::{parse_batch, parse_json, prefix_path};
 use crate::engine::object::ObjKey;
 use crate::engine::store::Op;
 use crate::py::config::{DynConfig, EndpointsFor};
-use crate::py::convert::{extract_batch, py_to_value};
+use crate::py::convert::{extract_batch, is_client_model, py_to_value};
 use crate::py::objects::PyKind;
 
 /// SET, ADD, UPDATE or REMOVE.
@@ -163,7 +163,7 @@ fn keys_of_item<K: PyKind>(item: &Bound<'_, PyAny>) -> PyResult<Result<Vec<ObjKe
     if let Ok(b) = item.cast::<PyBytes>() {
         return Ok(parse_json(b.as_bytes()).and_then(|v| keys_of_value(&v)));
     }
-    if item.is_instance_of::<PyDict>() || item.hasattr("attribute_map")? {
+    if item.is_instance_of::<PyDict>() || is_client_model(item)? {
         return Ok(key_of_object(&py_to_value(item)?, "").map(|k| vec![k]));
     }
     Err(PyTypeError::new_err(format!(
@@ -177,7 +177,7 @@ fn is_single<K: PyKind>(objs: &Bound<'_, PyAny>) -> PyResult<bool> {
         || objs.is_instance_of::<PyString>()
         || objs.is_instance_of::<PyBytes>()
         || objs.is_instance_of::<PyDict>()
-        || objs.hasattr("attribute_map")?)
+        || is_client_model(objs)?)
 }
 
 /// Keys of a whole REMOVE, validated before anything is sent; errors name the item (`[2]`).
@@ -284,26 +284,34 @@ impl PySourceChannel {
     /// Apply complete lines of a watch stream, parsed in Rust: ADDED/MODIFIED add, DELETED
     /// removes, BOOKMARK only advances the version. The chunk is validated whole first.
     ///
-    /// Returns `(resource_version, error_status, events)`: the last version seen (to resume
-    /// from), the `Status` of an ERROR event (events after it are not applied) and the count.
+    /// Returns `(resource_version, error_status, events, rejected)`: the last version seen (to
+    /// resume from), the `Status` of an ERROR event (events after it are not applied), the count,
+    /// and with `skip_invalid` the messages of objects that failed validation — each treated as
+    /// absent (removed) instead of failing the chunk, so one odd object cannot wedge a watch.
+    #[pyo3(signature = (data, *, skip_invalid = false))]
     fn apply_watch_events(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyBytes>,
+        skip_invalid: bool,
     ) -> PyResult<crate::py::config::WatchOutcome> {
         self.check_open()?;
         self.config
-            .apply_watch(py, self.index, data.as_bytes().to_vec())
+            .apply_watch(py, self.index, data.as_bytes().to_vec(), skip_invalid)
     }
 
-    /// Parse one page of a list response (bytes) into `(objects, resource_version, continue)`;
-    /// nothing is sent. Pages are gathered and then `set()` as one SET.
+    /// Parse one page of a list response (bytes) into `(objects, resource_version, continue,
+    /// rejected)`; nothing is sent. Pages are gathered and then `set()` as one SET. With
+    /// `skip_invalid`, items that fail validation are left out and their messages returned.
+    #[pyo3(signature = (data, *, skip_invalid = false))]
     fn parse_list(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyBytes>,
+        skip_invalid: bool,
     ) -> PyResult<crate::py::config::ListOutcome> {
-        self.config.parse_list(py, data.as_bytes().to_vec())
+        self.config
+            .parse_list(py, data.as_bytes().to_vec(), skip_invalid)
     }
 
     /// Mark this source synced without a SET (say, after an initial list that was streamed as ADDs).

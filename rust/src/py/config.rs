@@ -47,14 +47,25 @@ pub trait DynConfig: Send + Sync {
     fn is_closed(&self) -> bool;
     fn handler_count(&self) -> usize;
     fn endpoints_for(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyTuple>>;
-    fn apply_watch(&self, py: Python<'_>, source: usize, data: Vec<u8>) -> PyResult<WatchOutcome>;
-    fn parse_list(&self, py: Python<'_>, data: Vec<u8>) -> PyResult<ListOutcome>;
+    fn apply_watch(
+        &self,
+        py: Python<'_>,
+        source: usize,
+        data: Vec<u8>,
+        skip_invalid: bool,
+    ) -> PyResult<WatchOutcome>;
+    fn parse_list(
+        &self,
+        py: Python<'_>,
+        data: Vec<u8>,
+        skip_invalid: bool,
+    ) -> PyResult<ListOutcome>;
 }
 
-/// `(resource_version, error_status, events)` of a chunk of watch events.
-pub type WatchOutcome = (Option<String>, Option<Py<PyAny>>, usize);
-/// `(objects, resource_version, continue_token)` of a list page.
-pub type ListOutcome = (Vec<Py<PyAny>>, Option<String>, Option<String>);
+/// `(resource_version, error_status, events, rejected)` of a chunk of watch events.
+pub type WatchOutcome = (Option<String>, Option<Py<PyAny>>, usize, Vec<String>);
+/// `(objects, resource_version, continue_token, rejected)` of a list page.
+pub type ListOutcome = (Vec<Py<PyAny>>, Option<String>, Option<String>, Vec<String>);
 
 struct Typed<K: PyKind> {
     mux: Mux<K>,
@@ -126,8 +137,14 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
     fn endpoints_for(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyTuple>> {
         K::endpoints_for(py, &self.mux.state(), key)
     }
-    fn apply_watch(&self, py: Python<'_>, source: usize, data: Vec<u8>) -> PyResult<WatchOutcome> {
-        let batch = py.detach(move || parse_watch_events::<K>(&data))?;
+    fn apply_watch(
+        &self,
+        py: Python<'_>,
+        source: usize,
+        data: Vec<u8>,
+        skip_invalid: bool,
+    ) -> PyResult<WatchOutcome> {
+        let batch = py.detach(move || parse_watch_events::<K>(&data, skip_invalid))?;
         for op in batch.ops {
             self.mux.send(source, op)?;
         }
@@ -135,16 +152,23 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
             .error
             .map(|v| value_to_py(py, &v).map(Bound::unbind))
             .transpose()?;
-        Ok((batch.resource_version, error, batch.events))
+        let rejected = batch.rejected.iter().map(ToString::to_string).collect();
+        Ok((batch.resource_version, error, batch.events, rejected))
     }
-    fn parse_list(&self, py: Python<'_>, data: Vec<u8>) -> PyResult<ListOutcome> {
-        let page = py.detach(move || parse_list_page::<K>(&data))?;
+    fn parse_list(
+        &self,
+        py: Python<'_>,
+        data: Vec<u8>,
+        skip_invalid: bool,
+    ) -> PyResult<ListOutcome> {
+        let page = py.detach(move || parse_list_page::<K>(&data, skip_invalid))?;
+        let rejected = page.rejected.iter().map(ToString::to_string).collect();
         let objs = page
             .items
             .into_iter()
             .map(|o| K::wrap(py, Arc::new(o)))
             .collect::<PyResult<_>>()?;
-        Ok((objs, page.resource_version, page.continue_token))
+        Ok((objs, page.resource_version, page.continue_token, rejected))
     }
 }
 

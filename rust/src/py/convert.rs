@@ -143,7 +143,12 @@ pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
     })
 }
 
-fn is_client_model(ob: &Bound<'_, PyAny>) -> PyResult<bool> {
+pub(crate) fn is_client_model(ob: &Bound<'_, PyAny>) -> PyResult<bool> {
+    // Lists and tuples are the common batch containers: answer without a failed attribute
+    // lookup, which builds and discards an AttributeError on every send.
+    if ob.is_instance_of::<PyList>() || ob.is_instance_of::<PyTuple>() {
+        return Ok(false);
+    }
     Ok(ob.hasattr(pyo3::intern!(ob.py(), "openapi_types"))?
         && ob.hasattr(pyo3::intern!(ob.py(), "attribute_map"))?)
 }

@@ -21,6 +21,8 @@ pub struct WatchBatch<K> {
     pub error: Option<Value>,
     /// Events read (bookmarks included, the error event excluded).
     pub events: usize,
+    /// Objects skipped as invalid (only with `skip_invalid`); each was removed instead.
+    pub rejected: Vec<CoreError>,
 }
 
 /// One page of a list: its objects, `metadata.resourceVersion` and `metadata.continue`.
@@ -32,6 +34,8 @@ pub struct ListPage<K> {
     pub resource_version: Option<String>,
     /// The token of the next page, when there is one.
     pub continue_token: Option<String>,
+    /// Items skipped as invalid (only with `skip_invalid`).
+    pub rejected: Vec<CoreError>,
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
@@ -55,13 +59,21 @@ fn deleted_key(obj: &Value) -> Result<ObjKey, CoreError> {
 /// Parse complete watch-event lines (`{"type": …, "object": …}` each). The chunk is validated
 /// whole before anything is returned; blank lines are skipped. A line that is not an event is an
 /// error naming its index (`events[2]`).
-pub fn parse_watch_events<K: Kind>(data: &[u8]) -> Result<WatchBatch<K>, CoreError> {
+///
+/// With `skip_invalid`, an added or modified object that fails validation (the API server
+/// accepted something this package cannot represent) does not fail the chunk: it is treated as
+/// absent — removed — and reported in `rejected`, so one odd object cannot wedge a watch.
+pub fn parse_watch_events<K: Kind>(
+    data: &[u8],
+    skip_invalid: bool,
+) -> Result<WatchBatch<K>, CoreError> {
     let mut interner = Interner::new();
     let mut batch = WatchBatch {
         ops: Vec::new(),
         resource_version: None,
         error: None,
         events: 0,
+        rejected: Vec::new(),
     };
     let lines = data
         .split(|b| *b == b'\n')
@@ -78,21 +90,23 @@ pub fn parse_watch_events<K: Kind>(data: &[u8]) -> Result<WatchBatch<K>, CoreErr
         };
         let rv = meta_str(obj, "resourceVersion").map(str::to_owned);
         match kind {
-            "ADDED" | "MODIFIED" => {
-                let parsed = K::from_value(obj, &mut interner)
-                    .map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
-                match batch.ops.last_mut() {
+            "ADDED" | "MODIFIED" => match K::from_value(obj, &mut interner) {
+                Ok(parsed) => match batch.ops.last_mut() {
                     Some(Op::Add(objs)) => objs.push(Arc::new(parsed)),
                     _ => batch.ops.push(Op::Add(vec![Arc::new(parsed)])),
+                },
+                Err(e) if skip_invalid => {
+                    let key = deleted_key(obj)
+                        .map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
+                    push_removal(&mut batch.ops, key);
+                    batch.rejected.push(e);
                 }
-            }
+                Err(e) => return Err(prefix_path(e, &format!("events[{i}].object"))),
+            },
             "DELETED" => {
                 let key =
                     deleted_key(obj).map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
-                match batch.ops.last_mut() {
-                    Some(Op::Remove(keys)) => keys.push(key),
-                    _ => batch.ops.push(Op::Remove(vec![key])),
-                }
+                push_removal(&mut batch.ops, key);
             }
             "BOOKMARK" => {}
             "ERROR" => {
@@ -114,8 +128,16 @@ pub fn parse_watch_events<K: Kind>(data: &[u8]) -> Result<WatchBatch<K>, CoreErr
     Ok(batch)
 }
 
-/// Parse one page of a list response.
-pub fn parse_list_page<K: Kind>(data: &[u8]) -> Result<ListPage<K>, CoreError> {
+fn push_removal<K>(ops: &mut Vec<Op<K>>, key: ObjKey) {
+    match ops.last_mut() {
+        Some(Op::Remove(keys)) => keys.push(key),
+        _ => ops.push(Op::Remove(vec![key])),
+    }
+}
+
+/// Parse one page of a list response. With `skip_invalid`, items that fail validation are left
+/// out and reported in `rejected` instead of failing the page (see [`parse_watch_events`]).
+pub fn parse_list_page<K: Kind>(data: &[u8], skip_invalid: bool) -> Result<ListPage<K>, CoreError> {
     let v = parse_json(data)?;
     let Some(items) = v.get("items").and_then(Value::as_array) else {
         return Err(CoreError::invalid(
@@ -124,13 +146,15 @@ pub fn parse_list_page<K: Kind>(data: &[u8]) -> Result<ListPage<K>, CoreError> {
         ));
     };
     let mut interner = Interner::new();
-    let items = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            K::from_value(item, &mut interner).map_err(|e| prefix_path(e, &format!("items[{i}]")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut parsed = Vec::with_capacity(items.len());
+    let mut rejected = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match K::from_value(item, &mut interner) {
+            Ok(obj) => parsed.push(obj),
+            Err(e) if skip_invalid => rejected.push(e),
+            Err(e) => return Err(prefix_path(e, &format!("items[{i}]"))),
+        }
+    }
     let meta = v.get("metadata");
     let field = |f: &str| {
         meta.and_then(|m| m.get(f))
@@ -139,8 +163,9 @@ pub fn parse_list_page<K: Kind>(data: &[u8]) -> Result<ListPage<K>, CoreError> {
             .map(str::to_owned)
     };
     Ok(ListPage {
-        items,
+        items: parsed,
         resource_version: field("resourceVersion"),
         continue_token: field("continue"),
+        rejected,
     })
 }

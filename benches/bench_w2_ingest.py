@@ -1,0 +1,75 @@
+"""W2 ingest: raw watch-event JSON lines to merged state.
+
+The input is N ``MODIFIED`` events of distinct Services, as the API server streams them, read in
+chunks of ``CHUNK`` lines. Each round starts from an empty config (built outside the timing) and
+ends when the merged state holds all N (``flush()``). No handler is registered.
+
+- package: ``channel.apply_watch_events(chunk)`` per chunk (parsed, validated and merged in Rust).
+- baseline: per line, ``json.loads`` and the official client's model deserialisation
+  (``ApiClient._ApiClient__deserialize(obj, "V1Service")``, the lean core of what
+  ``kubernetes.watch.Watch.stream`` does), then ``channel.add([model])`` into the baseline store.
+- baseline-json (for reference): ``json.loads`` only, storing the dicts.
+
+SPEC target: >= 50x the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from benches import generator
+from benches._common import PACKAGE, record, service_config, service_dicts
+
+SIZES = {"quick": [1000], "full": [1000, 10000]}
+CHUNK = 100  # events per read, roughly a 100 KiB chunk of the HTTP stream
+IMPLS = (PACKAGE, "baseline", "baseline-json")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_w2_ingest(benchmark: Any, impl: str, n: int, rounds: int) -> None:
+    chunks = generator.watch_lines(generator.watch_events(service_dicts(n)), CHUNK)
+    open_configs: list[Any] = []
+
+    def fresh() -> tuple[tuple[Any, Any], dict[str, Any]]:
+        while open_configs:
+            open_configs.pop().close()
+        cfg = service_config(PACKAGE if impl == PACKAGE else "baseline")
+        open_configs.append(cfg)
+        return (cfg, cfg.channel("api")), {}
+
+    if impl == PACKAGE:
+
+        def ingest(cfg: Any, ch: Any) -> None:
+            for chunk in chunks:
+                ch.apply_watch_events(chunk)
+            cfg.flush()
+
+    elif impl == "baseline":
+        from kubernetes.client import ApiClient
+
+        deserialize: Any = ApiClient()._ApiClient__deserialize  # type: ignore[attr-defined]
+
+        def ingest(cfg: Any, ch: Any) -> None:
+            for chunk in chunks:
+                for line in chunk.splitlines():
+                    event = json.loads(line)
+                    ch.add([deserialize(event["object"], "V1Service")])
+            cfg.flush()
+
+    else:
+
+        def ingest(cfg: Any, ch: Any) -> None:
+            for chunk in chunks:
+                for line in chunk.splitlines():
+                    ch.add([json.loads(line)["object"]])
+            cfg.flush()
+
+    try:
+        benchmark.pedantic(ingest, setup=fresh, rounds=rounds, warmup_rounds=1, iterations=1)
+        assert len(open_configs[0].state()) == n
+    finally:
+        for cfg in open_configs:
+            cfg.close()
+    record(benchmark, "W2 ingest", impl, n, ops=n, chunk=CHUNK)
