@@ -1,16 +1,17 @@
 //! Python inputs to engine objects (our classes, dicts, JSON bytes/str, kubernetes client models)
 //! and JSON values back to Python.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 use crate::engine::error::CoreError;
-use crate::engine::json::{self, parse_value_batch_with, prefix_path};
+use crate::engine::json::{self, parse_node_batch_with, prefix_path, Members, Node};
 use crate::engine::model::Interner;
 use crate::py::objects::PyKind;
 
@@ -43,72 +44,142 @@ fn model_to_dict(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// A Python value (dict/list/tuple/str/int/float/bool/None, or anything
 /// `_convert.to_jsonable` understands) as a JSON value. Other types raise `TypeError`.
 pub fn py_to_value(ob: &Bound<'_, PyAny>) -> PyResult<Value> {
-    to_value(ob, 0, true)
+    py_to_node(ob).map(|n| n.to_value())
 }
 
-fn to_value(ob: &Bound<'_, PyAny>, depth: usize, fallback: bool) -> PyResult<Value> {
+/// A Python value as a JSON document, read as [`py_to_value`] reads it (built directly, without
+/// the `serde_json::Value` maps).
+pub fn py_to_node(ob: &Bound<'_, PyAny>) -> PyResult<Node<'static>> {
+    match to_node(ob, 0, true) {
+        Ok(node) => Ok(node),
+        Err(Failure::Py(err)) => Err(err),
+        // A value JSON cannot hold: name the object, as validation errors do.
+        Err(Failure::Invalid(err)) => Err(err.with_key(dict_key(ob).as_deref()).into()),
+    }
+}
+
+/// Why a Python value could not become JSON: a Python error, or an invalid value at a path.
+enum Failure {
+    Py(PyErr),
+    Invalid(CoreError),
+}
+
+impl From<PyErr> for Failure {
+    fn from(err: PyErr) -> Self {
+        Self::Py(err)
+    }
+}
+
+impl Failure {
+    /// Prefix the path of an invalid value with the field or index it was found under.
+    fn under(self, prefix: &str) -> Self {
+        match self {
+            Self::Invalid(err) => Self::Invalid(prefix_path(err, prefix)),
+            py @ Self::Py(_) => py,
+        }
+    }
+}
+
+/// `namespace/name` of a dict in object shape, for error messages (namespace "default").
+fn dict_key(ob: &Bound<'_, PyAny>) -> Option<String> {
+    let meta = ob.cast::<PyDict>().ok()?.get_item("metadata").ok()??;
+    let meta = meta.cast::<PyDict>().ok()?;
+    let field = |f: &str| meta.get_item(f).ok().flatten()?.extract::<String>().ok();
+    let name = field("name").filter(|n| !n.is_empty())?;
+    let namespace = field("namespace").filter(|n| !n.is_empty());
+    Some(format!(
+        "{}/{name}",
+        namespace.as_deref().unwrap_or("default")
+    ))
+}
+
+fn py_str(s: &Bound<'_, PyString>) -> Result<String, Failure> {
+    // A lone surrogate cannot be encoded as UTF-8, so JSON text could not carry it either.
+    s.to_str().map(str::to_owned).map_err(|_| {
+        Failure::Invalid(CoreError::invalid(
+            "",
+            "a string with a lone surrogate is not valid text",
+        ))
+    })
+}
+
+fn to_node(ob: &Bound<'_, PyAny>, depth: usize, fallback: bool) -> Result<Node<'static>, Failure> {
     if depth > MAX_DEPTH {
-        return Err(
-            CoreError::invalid("", format!("input nested deeper than {MAX_DEPTH} levels")).into(),
-        );
+        return Err(Failure::Invalid(CoreError::invalid(
+            "",
+            format!("input nested deeper than {MAX_DEPTH} levels"),
+        )));
     }
     if let Ok(s) = ob.cast::<PyString>() {
-        return Ok(Value::String(s.to_str()?.to_owned()));
+        return Ok(Node::String(Cow::Owned(py_str(s)?)));
     }
     if let Ok(d) = ob.cast::<PyDict>() {
-        let mut map = Map::new();
+        let mut map = Members::with_capacity(d.len());
         for (k, v) in d.iter() {
             let Ok(key) = k.cast::<PyString>() else {
                 let ty = k.get_type().name()?;
-                return Err(PyTypeError::new_err(format!(
-                    "dict keys must be str, got {ty}"
-                )));
+                return Err(
+                    PyTypeError::new_err(format!("dict keys must be str, got {ty}")).into(),
+                );
             };
-            map.insert(key.to_str()?.to_owned(), to_value(&v, depth + 1, fallback)?);
+            let key = py_str(key)?;
+            let value = to_node(&v, depth + 1, fallback).map_err(|f| f.under(&key))?;
+            // Dict keys are unique, so pushing keeps `Value`'s one-entry-per-key shape.
+            map.push(Cow::Owned(key), value);
         }
-        return Ok(Value::Object(map));
+        return Ok(Node::Object(map));
     }
     if ob.is_none() {
-        return Ok(Value::Null);
+        return Ok(Node::Null);
     }
     // bool before int: bool is a subclass of int.
     if let Ok(b) = ob.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
+        return Ok(Node::Bool(b.is_true()));
     }
     if ob.is_instance_of::<PyInt>() {
         if let Ok(i) = ob.extract::<i64>() {
-            return Ok(Value::from(i));
+            return Ok(Node::Number(i.into()));
         }
         if let Ok(u) = ob.extract::<u64>() {
-            return Ok(Value::from(u));
+            return Ok(Node::Number(u.into()));
         }
-        return Err(CoreError::invalid("", format!("integer out of range: {ob}")).into());
+        // Beyond 64 bits JSON text parses as a float: read the int the same way.
+        let x: f64 = ob.extract().unwrap_or(f64::INFINITY);
+        return Number::from_f64(x).map(Node::Number).ok_or_else(|| {
+            Failure::Invalid(CoreError::invalid("", "an integer too large for JSON"))
+        });
     }
     if let Ok(f) = ob.cast::<PyFloat>() {
         let x = f.value();
-        return Number::from_f64(x)
-            .map(Value::Number)
-            .ok_or_else(|| CoreError::invalid("", format!("not a finite number: {x}")).into());
+        return Number::from_f64(x).map(Node::Number).ok_or_else(|| {
+            Failure::Invalid(CoreError::invalid("", format!("not a finite number: {x}")))
+        });
     }
     if let Ok(l) = ob.cast::<PyList>() {
-        return l
-            .iter()
-            .map(|v| to_value(&v, depth + 1, fallback))
-            .collect();
+        return seq(l.iter(), depth, fallback);
     }
     if let Ok(t) = ob.cast::<PyTuple>() {
-        return t
-            .iter()
-            .map(|v| to_value(&v, depth + 1, fallback))
-            .collect();
+        return seq(t.iter(), depth, fallback);
     }
     if fallback {
         // Client models, datetimes, Mapping/Sequence types: Python returns plain JSON types.
         let plain = to_jsonable(ob.py())?.call1((ob,))?;
-        return to_value(&plain, depth, false);
+        return to_node(&plain, depth, false);
     }
     let ty = ob.get_type().name()?;
-    Err(PyTypeError::new_err(format!("cannot convert {ty} to JSON")))
+    Err(PyTypeError::new_err(format!("cannot convert {ty} to JSON")).into())
+}
+
+fn seq<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+    fallback: bool,
+) -> Result<Node<'static>, Failure> {
+    items
+        .enumerate()
+        .map(|(i, v)| to_node(&v, depth + 1, fallback).map_err(|f| f.under(&format!("[{i}]"))))
+        .collect::<Result<_, _>>()
+        .map(Node::Array)
 }
 
 /// A JSON value as Python objects (dict, list, str, int, float, bool, None).
@@ -173,7 +244,7 @@ fn expected_message<K: PyKind>(ob: &Bound<'_, PyAny>, many: bool) -> String {
 /// One parsed or ready input item.
 enum Item<K> {
     Ready(Arc<K>),
-    Value(Value),
+    Node(Node<'static>),
     Json { bytes: Vec<u8> },
 }
 
@@ -183,7 +254,7 @@ fn read_item<K: PyKind>(ob: &Bound<'_, PyAny>) -> PyResult<Option<Item<K>>> {
         return Ok(Some(Item::Ready(obj)));
     }
     if ob.is_instance_of::<PyDict>() {
-        return py_to_value(ob).map(|v| Some(Item::Value(v)));
+        return py_to_node(ob).map(|v| Some(Item::Node(v)));
     }
     if let Ok(b) = ob.cast::<PyBytes>() {
         return Ok(Some(Item::Json {
@@ -197,7 +268,7 @@ fn read_item<K: PyKind>(ob: &Bound<'_, PyAny>) -> PyResult<Option<Item<K>>> {
     }
     if is_client_model(ob)? {
         let dict = model_to_dict(ob.py())?.call1((ob,))?;
-        return py_to_value(&dict).map(|v| Some(Item::Value(v)));
+        return py_to_node(&dict).map(|v| Some(Item::Node(v)));
     }
     Ok(None)
 }
@@ -233,7 +304,7 @@ pub fn extract_one<K: PyKind>(ob: &Bound<'_, PyAny>) -> PyResult<Arc<K>> {
     }
     match read_item::<K>(ob)? {
         Some(Item::Ready(obj)) => Ok(obj),
-        Some(Item::Value(v)) => Ok(Arc::new(K::from_value(&v, &mut Interner::new())?)),
+        Some(Item::Node(v)) => Ok(Arc::new(K::from_node(&v, &mut Interner::new())?)),
         Some(Item::Json { .. }) => parse_json_one::<K>(ob),
         None => Err(PyTypeError::new_err(expected_message::<K>(ob, false))),
     }
@@ -285,13 +356,13 @@ fn parse_items<K: PyKind>(items: Vec<(Option<usize>, Item<K>)>) -> Result<Vec<Ar
         };
         match item {
             Item::Ready(obj) => out.push(obj),
-            Item::Value(v) => {
-                let objs = parse_value_batch_with::<K>(&v, &mut interner).map_err(prefixed)?;
+            Item::Node(v) => {
+                let objs = parse_node_batch_with::<K>(&v, &mut interner).map_err(prefixed)?;
                 out.extend(objs.into_iter().map(Arc::new));
             }
             Item::Json { bytes } => {
-                let v = json::parse_json(&bytes).map_err(prefixed)?;
-                let objs = parse_value_batch_with::<K>(&v, &mut interner).map_err(prefixed)?;
+                let v = json::parse_node(&bytes).map_err(prefixed)?;
+                let objs = parse_node_batch_with::<K>(&v, &mut interner).map_err(prefixed)?;
                 out.extend(objs.into_iter().map(Arc::new));
             }
         }

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use super::node::{Members, Node};
+
 use super::read::{
     check, object, opt_array, opt_enum, opt_nonempty, opt_object, opt_port, opt_str, Path,
 };
@@ -19,7 +21,7 @@ use crate::engine::validate;
 impl Kind for Endpoints {
     const KIND: &'static str = "Endpoints";
 
-    fn from_value(v: &Value, interner: &mut Interner) -> Result<Self, CoreError> {
+    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
         let root = root_object(v, Self::KIND)?;
         let meta = parse_meta(root, NameRule::Dns1123Subdomain, interner)?;
         let key = meta.key().to_string();
@@ -38,7 +40,7 @@ impl Kind for Endpoints {
 }
 
 fn parse(
-    root: &Map<String, Value>,
+    root: &Members<'_>,
     meta: ObjectMeta,
     interner: &mut Interner,
 ) -> Result<Endpoints, CoreError> {
@@ -62,7 +64,7 @@ fn parse(
 }
 
 fn addresses(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     key: &str,
     p: &Path<'_>,
     interner: &mut Interner,
@@ -93,7 +95,7 @@ fn addresses(
 
 /// Optional `hostname` (an RFC 1123 label).
 pub(super) fn hostname(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     p: &Path<'_>,
 ) -> Result<Option<crate::engine::model::Str>, CoreError> {
     let Some(h) = opt_nonempty(m, "hostname", p)? else {
@@ -105,7 +107,7 @@ pub(super) fn hostname(
 
 /// Optional `nodeName` (an RFC 1123 subdomain), interned.
 pub(super) fn node_name(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
 ) -> Result<Option<crate::engine::model::Str>, CoreError> {
@@ -118,7 +120,7 @@ pub(super) fn node_name(
 
 /// Optional `targetRef`: kind and namespace interned, the name and UID kept per address.
 pub(super) fn target_ref(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
 ) -> Result<Option<TargetRef>, CoreError> {
@@ -137,7 +139,7 @@ pub(super) fn target_ref(
 /// `ports` of a subset or slice. In Endpoints (`require_port`) each port needs a number and, when
 /// there are several, a name; names are unique RFC 1123 labels.
 pub(super) fn endpoint_ports(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
     require_port: bool,

@@ -1,11 +1,12 @@
 //! JSON ⇄ objects: parsing with validation and JSON paths in errors, `…List` batches, and the
 //! Kubernetes JSON shape back out.
 //!
-//! Input is first read into a `serde_json::Value` (its recursion limit of 128 bounds nesting),
-//! then walked field by field so that every error names the exact path. JSON `null` counts as
+//! Input is first read into a [`Node`] (a `serde_json` document that borrows its strings from the
+//! input; the parser's recursion limit of 128 bounds nesting), then walked field by field so that every error names the exact path. JSON `null` counts as
 //! absent everywhere, as in the API server; unknown fields are ignored.
 
 mod endpoints;
+mod node;
 mod read;
 mod service;
 mod slice;
@@ -20,6 +21,8 @@ use crate::engine::validate;
 
 use read::{opt_object, opt_str, str_map, Path};
 
+pub use node::{Members, Node};
+
 pub use endpoints::{address_to_value, endpoint_port_to_value, subset_to_value};
 pub use service::service_port_to_value;
 pub use slice::endpoint_to_value;
@@ -29,9 +32,14 @@ pub trait Kind: Object + Clone + std::fmt::Debug + Sized {
     /// `"Service"`, `"Endpoints"` or `"EndpointSlice"`.
     const KIND: &'static str;
 
-    /// Parse and validate one object from a JSON value. `apiVersion` and `kind` may be absent; a
-    /// `kind` naming another kind is rejected at path `kind`.
-    fn from_value(v: &Value, interner: &mut Interner) -> Result<Self, CoreError>;
+    /// Parse and validate one object from a JSON document. `apiVersion` and `kind` may be absent;
+    /// a `kind` naming another kind is rejected at path `kind`.
+    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError>;
+
+    /// [`Kind::from_node`] on a `serde_json::Value`.
+    fn from_value(v: &Value, interner: &mut Interner) -> Result<Self, CoreError> {
+        Self::from_node(&Node::from_value(v), interner)
+    }
 
     /// The Kubernetes JSON shape (camelCase) as the API server would return it.
     fn to_value(&self) -> Value;
@@ -42,16 +50,21 @@ pub trait Kind: Object + Clone + std::fmt::Debug + Sized {
 /// The batch is validated whole: any invalid item fails the call (its path prefixed with
 /// `items[3].` or `[3].`) and nothing is returned. Syntax errors name the line and column.
 pub fn parse_batch<K: Kind>(bytes: &[u8]) -> Result<Vec<K>, CoreError> {
-    parse_value_batch(&parse_json(bytes)?)
+    parse_node_batch_with(&parse_node(bytes)?, &mut Interner::new())
 }
 
 /// Parse bytes holding exactly one object.
 pub fn parse_one<K: Kind>(bytes: &[u8]) -> Result<K, CoreError> {
-    K::from_value(&parse_json(bytes)?, &mut Interner::new())
+    K::from_node(&parse_node(bytes)?, &mut Interner::new())
 }
 
 /// Read JSON text into a value; a syntax error becomes [`CoreError::InvalidObject`] at path "".
 pub fn parse_json(bytes: &[u8]) -> Result<Value, CoreError> {
+    serde_json::from_slice(bytes).map_err(|e| CoreError::invalid("", format!("invalid JSON: {e}")))
+}
+
+/// Read JSON text into a [`Node`] borrowing from `bytes`; errors as [`parse_json`].
+pub fn parse_node(bytes: &[u8]) -> Result<Node<'_>, CoreError> {
     serde_json::from_slice(bytes).map_err(|e| CoreError::invalid("", format!("invalid JSON: {e}")))
 }
 
@@ -65,28 +78,36 @@ pub fn parse_value_batch_with<K: Kind>(
     v: &Value,
     interner: &mut Interner,
 ) -> Result<Vec<K>, CoreError> {
+    parse_node_batch_with(&Node::from_value(v), interner)
+}
+
+/// [`parse_value_batch_with`] on a [`Node`].
+pub fn parse_node_batch_with<K: Kind>(
+    v: &Node<'_>,
+    interner: &mut Interner,
+) -> Result<Vec<K>, CoreError> {
     match v {
-        Value::Array(items) => parse_items(items, "", interner),
-        Value::Object(map) if is_list(map) => parse_items(
+        Node::Array(items) => parse_items(items, "", interner),
+        Node::Object(map) if is_list(map) => parse_items(
             read::opt_array(map, "items", &Path::Root)?,
             "items",
             interner,
         ),
-        _ => Ok(vec![K::from_value(v, interner)?]),
+        _ => Ok(vec![K::from_node(v, interner)?]),
     }
 }
 
 /// Whether an object is a `…List`: `kind` ends in `List`, or no `kind` and an `items` array.
-fn is_list(map: &Map<String, Value>) -> bool {
+fn is_list(map: &Members<'_>) -> bool {
     match map.get("kind") {
-        Some(Value::String(kind)) => kind.ends_with("List"),
-        None | Some(Value::Null) => matches!(map.get("items"), Some(Value::Array(_))),
+        Some(Node::String(kind)) => kind.ends_with("List"),
+        None | Some(Node::Null) => matches!(map.get("items"), Some(Node::Array(_))),
         Some(_) => false,
     }
 }
 
 fn parse_items<K: Kind>(
-    items: &[Value],
+    items: &[Node<'_>],
     prefix: &str,
     interner: &mut Interner,
 ) -> Result<Vec<K>, CoreError> {
@@ -94,7 +115,7 @@ fn parse_items<K: Kind>(
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            K::from_value(item, interner).map_err(|e| prefix_path(e, &format!("{prefix}[{i}]")))
+            K::from_node(item, interner).map_err(|e| prefix_path(e, &format!("{prefix}[{i}]")))
         })
         .collect()
 }
@@ -124,7 +145,7 @@ enum NameRule {
 }
 
 /// The top-level map of an object, after checking `kind`.
-fn root_object<'v>(v: &'v Value, kind: &str) -> Result<&'v Map<String, Value>, CoreError> {
+fn root_object<'v>(v: &'v Node<'_>, kind: &str) -> Result<&'v Members<'v>, CoreError> {
     let root = Path::Root;
     let map = read::object(v, &root)?;
     if let Some(got) = opt_str(map, "kind", &root)? {
@@ -137,19 +158,19 @@ fn root_object<'v>(v: &'v Value, kind: &str) -> Result<&'v Map<String, Value>, C
 }
 
 /// The key of an object not parsed yet, if its name can be read.
-fn peek_key(map: &Map<String, Value>) -> Option<String> {
+fn peek_key(map: &Members<'_>) -> Option<String> {
     let meta = map.get("metadata")?.as_object()?;
     let name = meta.get("name")?.as_str().filter(|s| !s.is_empty())?;
     let ns = meta
         .get("namespace")
-        .and_then(Value::as_str)
+        .and_then(Node::as_str)
         .filter(|s| !s.is_empty());
     Some(format!("{}/{name}", ns.unwrap_or("default")))
 }
 
 /// Parse `metadata`; errors carry the key as soon as the name is known.
 fn parse_meta(
-    root: &Map<String, Value>,
+    root: &Members<'_>,
     rule: NameRule,
     interner: &mut Interner,
 ) -> Result<ObjectMeta, CoreError> {
@@ -184,7 +205,7 @@ fn parse_meta(
 }
 
 fn meta_rest(
-    meta: &Map<String, Value>,
+    meta: &Members<'_>,
     p: &Path<'_>,
     namespace: Str,
     name: Str,

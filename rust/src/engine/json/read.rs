@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use super::node::{Members, Node};
 
 use crate::engine::error::CoreError;
 use crate::engine::model::{Interner, StrMap};
@@ -61,47 +61,47 @@ impl<'a> Path<'a> {
 }
 
 /// "a string", "an integer", … for "expected X, got Y" messages.
-pub(crate) fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Node<'_>) -> &'static str {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Node::Null => "null",
+        Node::Bool(_) => "a boolean",
+        Node::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Node::Number(_) => "a number",
+        Node::String(_) => "a string",
+        Node::Array(_) => "an array",
+        Node::Object(_) => "an object",
     }
 }
 
-fn expected(p: &Path<'_>, what: &str, got: &Value) -> CoreError {
+fn expected(p: &Path<'_>, what: &str, got: &Node<'_>) -> CoreError {
     p.err(format!("expected {what}, got {}", type_name(got)))
 }
 
 /// A field's value; `null` counts as absent.
-pub(crate) fn get<'v>(m: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+pub(crate) fn get<'v>(m: &'v Members<'_>, key: &str) -> Option<&'v Node<'v>> {
     m.get(key).filter(|v| !v.is_null())
 }
 
 /// `v` as an object.
-pub(crate) fn object<'v>(v: &'v Value, p: &Path<'_>) -> Result<&'v Map<String, Value>, CoreError> {
+pub(crate) fn object<'v>(v: &'v Node<'_>, p: &Path<'_>) -> Result<&'v Members<'v>, CoreError> {
     match v {
-        Value::Object(m) => Ok(m),
+        Node::Object(m) => Ok(m),
         other => Err(expected(p, "an object", other)),
     }
 }
 
 /// `v` as a string.
-pub(crate) fn string<'v>(v: &'v Value, p: &Path<'_>) -> Result<&'v str, CoreError> {
+pub(crate) fn string<'v>(v: &'v Node<'_>, p: &Path<'_>) -> Result<&'v str, CoreError> {
     match v {
-        Value::String(s) => Ok(s),
+        Node::String(s) => Ok(s),
         other => Err(expected(p, "a string", other)),
     }
 }
 
 /// `v` as an integer (an integral float such as `80.0` is accepted).
-pub(crate) fn integer(v: &Value, p: &Path<'_>) -> Result<i64, CoreError> {
+pub(crate) fn integer(v: &Node<'_>, p: &Path<'_>) -> Result<i64, CoreError> {
     let n = match v {
-        Value::Number(n) => n,
+        Node::Number(n) => n,
         other => return Err(expected(p, "an integer", other)),
     };
     if let Some(i) = n.as_i64() {
@@ -117,7 +117,7 @@ pub(crate) fn integer(v: &Value, p: &Path<'_>) -> Result<i64, CoreError> {
 
 /// Optional string field.
 pub(crate) fn opt_str<'v>(
-    m: &'v Map<String, Value>,
+    m: &'v Members<'_>,
     key: &str,
     p: &Path<'_>,
 ) -> Result<Option<&'v str>, CoreError> {
@@ -126,7 +126,7 @@ pub(crate) fn opt_str<'v>(
 
 /// Optional string field where `""` also means absent.
 pub(crate) fn opt_nonempty<'v>(
-    m: &'v Map<String, Value>,
+    m: &'v Members<'_>,
     key: &str,
     p: &Path<'_>,
 ) -> Result<Option<&'v str>, CoreError> {
@@ -134,52 +134,48 @@ pub(crate) fn opt_nonempty<'v>(
 }
 
 /// Optional integer field.
-pub(crate) fn opt_int(
-    m: &Map<String, Value>,
-    key: &str,
-    p: &Path<'_>,
-) -> Result<Option<i64>, CoreError> {
+pub(crate) fn opt_int(m: &Members<'_>, key: &str, p: &Path<'_>) -> Result<Option<i64>, CoreError> {
     get(m, key).map(|v| integer(v, &p.field(key))).transpose()
 }
 
 /// Optional boolean field.
 pub(crate) fn opt_bool(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     key: &str,
     p: &Path<'_>,
 ) -> Result<Option<bool>, CoreError> {
     match get(m, key) {
         None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Node::Bool(b)) => Ok(Some(*b)),
         Some(other) => Err(expected(&p.field(key), "a boolean", other)),
     }
 }
 
 /// Optional object field.
 pub(crate) fn opt_object<'v>(
-    m: &'v Map<String, Value>,
+    m: &'v Members<'_>,
     key: &str,
     p: &Path<'_>,
-) -> Result<Option<&'v Map<String, Value>>, CoreError> {
+) -> Result<Option<&'v Members<'v>>, CoreError> {
     get(m, key).map(|v| object(v, &p.field(key))).transpose()
 }
 
 /// Optional array field; absent reads as empty.
 pub(crate) fn opt_array<'v>(
-    m: &'v Map<String, Value>,
+    m: &'v Members<'_>,
     key: &str,
     p: &Path<'_>,
-) -> Result<&'v [Value], CoreError> {
+) -> Result<&'v [Node<'v>], CoreError> {
     match get(m, key) {
         None => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
+        Some(Node::Array(items)) => Ok(items),
         Some(other) => Err(expected(&p.field(key), "an array", other)),
     }
 }
 
 /// Optional port field (1–65535). With `zero_unset`, `0` reads as absent (Go's zero value).
 pub(crate) fn opt_port(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     key: &str,
     p: &Path<'_>,
     zero_unset: bool,
@@ -193,7 +189,7 @@ pub(crate) fn opt_port(
 
 /// Optional API enum field; `""` reads as absent.
 pub(crate) fn opt_enum<E>(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     key: &str,
     p: &Path<'_>,
     parse: fn(&str) -> Option<E>,
@@ -211,7 +207,7 @@ pub(crate) fn opt_enum<E>(
 
 /// Optional string list field, each element checked by `each`.
 pub(crate) fn str_list<T>(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     key: &str,
     p: &Path<'_>,
     mut each: impl FnMut(&str, &Path<'_>) -> Result<T, CoreError>,
@@ -228,7 +224,7 @@ pub(crate) fn str_list<T>(
 
 /// Optional string-to-string map field (labels, annotations, selector).
 pub(crate) fn str_map(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     key: &str,
     p: &Path<'_>,
     mut interner: Option<&mut Interner>,
@@ -237,17 +233,18 @@ pub(crate) fn str_map(
         return Ok(StrMap::default());
     };
     let field = p.field(key);
-    let mut pairs = Vec::with_capacity(map.len());
-    for (k, v) in map {
+    let members = map.sorted();
+    let mut pairs = Vec::with_capacity(members.len());
+    for (k, v) in members {
         let s = match v {
-            Value::String(s) => s.as_str(),
+            Node::String(s) => &**s,
             // A null value is dropped, as the API server does for map[string]string.
-            Value::Null => continue,
+            Node::Null => continue,
             other => return Err(expected(&field.field(k), "a string", other)),
         };
         pairs.push(match interner.as_deref_mut() {
             Some(i) => (i.intern(k), i.intern(s)),
-            None => (k.as_str().into(), s.into()),
+            None => (k.into(), s.into()),
         });
     }
     Ok(StrMap::from_pairs(pairs))
@@ -262,7 +259,10 @@ pub(crate) fn check(p: &Path<'_>, rule: validate::Check) -> Result<(), CoreError
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn json(text: &str) -> Node<'_> {
+        serde_json::from_str(text).unwrap()
+    }
 
     #[test]
     fn paths_render() {
@@ -277,11 +277,11 @@ mod tests {
     #[test]
     fn integers() {
         let root = Path::Root;
-        assert_eq!(integer(&json!(80), &root), Ok(80));
-        assert_eq!(integer(&json!(80.0), &root), Ok(80));
-        assert!(integer(&json!(80.5), &root).is_err());
-        assert!(integer(&json!(u64::MAX), &root).is_err());
-        let err = integer(&json!("80"), &root.field("port")).unwrap_err();
+        assert_eq!(integer(&json("80"), &root), Ok(80));
+        assert_eq!(integer(&json("80.0"), &root), Ok(80));
+        assert!(integer(&json("80.5"), &root).is_err());
+        assert!(integer(&json("18446744073709551615"), &root).is_err());
+        let err = integer(&json("\"80\""), &root.field("port")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid object at port: expected an integer, got a string"

@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
+use super::node::{Members, Node};
+
 use super::read::{
     check, get, integer, object, opt_array, opt_bool, opt_enum, opt_int, opt_nonempty, opt_object,
     opt_port, opt_str, str_list, str_map, Path,
@@ -24,7 +26,7 @@ const MAX_AFFINITY_TIMEOUT: i64 = 86_400;
 impl Kind for Service {
     const KIND: &'static str = "Service";
 
-    fn from_value(v: &Value, interner: &mut Interner) -> Result<Self, CoreError> {
+    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
         let root = root_object(v, Self::KIND)?;
         let meta = parse_meta(root, NameRule::Dns1035Label, interner)?;
         let key = meta.key().to_string();
@@ -48,13 +50,13 @@ fn cluster_ip(s: &str, p: &Path<'_>) -> Result<ClusterIp, CoreError> {
 }
 
 fn parse(
-    root: &Map<String, Value>,
+    root: &Members<'_>,
     meta: ObjectMeta,
     interner: &mut Interner,
 ) -> Result<Service, CoreError> {
     let top = Path::Root;
     let sp = top.field("spec");
-    let empty = Map::new();
+    let empty = Members::default();
     let spec = opt_object(root, "spec", &top)?.unwrap_or(&empty);
 
     let service_type = opt_enum(spec, "type", &sp, ServiceType::parse, ServiceType::VALUES)?
@@ -136,7 +138,7 @@ fn parse(
 
 /// `clusterIP` and `clusterIPs`, each defaulted from the other as the API server does.
 fn cluster_ips(
-    spec: &Map<String, Value>,
+    spec: &Members<'_>,
     sp: &Path<'_>,
     service_type: ServiceType,
 ) -> Result<(Option<ClusterIp>, Vec<ClusterIp>), CoreError> {
@@ -170,7 +172,7 @@ fn cluster_ips(
 }
 
 fn service_ports(
-    spec: &Map<String, Value>,
+    spec: &Members<'_>,
     sp: &Path<'_>,
     interner: &mut Interner,
 ) -> Result<Vec<ServicePort>, CoreError> {
@@ -205,7 +207,7 @@ fn service_ports(
 }
 
 fn service_port(
-    v: &Value,
+    v: &Node<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
 ) -> Result<ServicePort, CoreError> {
@@ -223,12 +225,12 @@ fn service_port(
     let tp = p.field("targetPort");
     let target_port = match get(m, "targetPort") {
         None => PortOrName::Port(port),
-        Some(Value::String(s)) if s.is_empty() => PortOrName::Port(port),
-        Some(Value::String(s)) => {
+        Some(Node::String(s)) if s.is_empty() => PortOrName::Port(port),
+        Some(Node::String(s)) => {
             check(&tp, validate::iana_svc_name(s))?;
             PortOrName::Name(interner.intern(s))
         }
-        Some(v @ Value::Number(_)) => match integer(v, &tp)? {
+        Some(v @ Node::Number(_)) => match integer(v, &tp)? {
             0 => PortOrName::Port(port),
             n => PortOrName::Port(validate::port(n).map_err(|r| tp.err(r))?),
         },
@@ -250,7 +252,7 @@ fn service_port(
 }
 
 fn affinity_timeout(
-    spec: &Map<String, Value>,
+    spec: &Members<'_>,
     sp: &Path<'_>,
     affinity: SessionAffinity,
 ) -> Result<Option<u32>, CoreError> {
@@ -275,7 +277,7 @@ fn affinity_timeout(
 }
 
 /// `status.loadBalancer.ingress[].ip`, skipping hostname-only entries.
-fn ingress_ips(root: &Map<String, Value>) -> Result<Vec<IpAddr>, CoreError> {
+fn ingress_ips(root: &Members<'_>) -> Result<Vec<IpAddr>, CoreError> {
     let top = Path::Root;
     let Some(status) = opt_object(root, "status", &top)? else {
         return Ok(Vec::new());

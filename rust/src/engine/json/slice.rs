@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use super::node::{Members, Node};
+
 use super::endpoints::{
     endpoint_port_to_value, endpoint_ports, hostname, node_name, target_ref, target_ref_to_value,
 };
@@ -21,7 +23,7 @@ const MAX_ADDRESSES: usize = 100;
 impl Kind for EndpointSlice {
     const KIND: &'static str = "EndpointSlice";
 
-    fn from_value(v: &Value, interner: &mut Interner) -> Result<Self, CoreError> {
+    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
         let root = root_object(v, Self::KIND)?;
         let meta = parse_meta(root, NameRule::Dns1123Subdomain, interner)?;
         let key = meta.key().to_string();
@@ -46,7 +48,7 @@ impl Kind for EndpointSlice {
 }
 
 fn parse(
-    root: &Map<String, Value>,
+    root: &Members<'_>,
     meta: ObjectMeta,
     interner: &mut Interner,
 ) -> Result<EndpointSlice, CoreError> {
@@ -98,7 +100,7 @@ fn address(s: &str, p: &Path<'_>, address_type: AddressType) -> Result<SliceAddr
 }
 
 fn endpoint(
-    v: &Value,
+    v: &Node<'_>,
     p: &Path<'_>,
     address_type: AddressType,
     interner: &mut Interner,
@@ -134,7 +136,7 @@ fn endpoint(
 }
 
 fn zone_hints(
-    m: &Map<String, Value>,
+    m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
 ) -> Result<Vec<crate::engine::model::Str>, CoreError> {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{parse_json, prefix_path, Kind};
+use super::{parse_node, prefix_path, Kind, Node};
 use crate::engine::error::CoreError;
 use crate::engine::model::Interner;
 use crate::engine::object::ObjKey;
@@ -38,14 +38,14 @@ pub struct ListPage<K> {
     pub rejected: Vec<CoreError>,
 }
 
-fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+fn meta_str<'a>(obj: &'a Node<'_>, field: &str) -> Option<&'a str> {
     obj.get("metadata")
         .and_then(|m| m.get(field))
-        .and_then(Value::as_str)
+        .and_then(Node::as_str)
 }
 
 /// The `namespace/name` of a deleted object, without validating the rest of it.
-fn deleted_key(obj: &Value) -> Result<ObjKey, CoreError> {
+fn deleted_key(obj: &Node<'_>) -> Result<ObjKey, CoreError> {
     let name = meta_str(obj, "name").filter(|n| !n.is_empty());
     let Some(name) = name else {
         return Err(CoreError::invalid("metadata.name", "a name is required"));
@@ -80,9 +80,9 @@ pub fn parse_watch_events<K: Kind>(
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
     for (i, line) in lines.enumerate() {
         let at = |e: CoreError| prefix_path(e, &format!("events[{i}]"));
-        let event = parse_json(line).map_err(at)?;
-        let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
-        let Some(obj) = event.get("object").filter(|o| o.is_object()) else {
+        let event = parse_node(line).map_err(at)?;
+        let kind = event.get("type").and_then(Node::as_str).unwrap_or("");
+        let Some(obj) = event.get("object").filter(|o| o.as_object().is_some()) else {
             return Err(at(CoreError::invalid(
                 "object",
                 "a watch event needs an object",
@@ -90,7 +90,7 @@ pub fn parse_watch_events<K: Kind>(
         };
         let rv = meta_str(obj, "resourceVersion").map(str::to_owned);
         match kind {
-            "ADDED" | "MODIFIED" => match K::from_value(obj, &mut interner) {
+            "ADDED" | "MODIFIED" => match K::from_node(obj, &mut interner) {
                 Ok(parsed) => match batch.ops.last_mut() {
                     Some(Op::Add(objs)) => objs.push(Arc::new(parsed)),
                     _ => batch.ops.push(Op::Add(vec![Arc::new(parsed)])),
@@ -110,7 +110,7 @@ pub fn parse_watch_events<K: Kind>(
             }
             "BOOKMARK" => {}
             "ERROR" => {
-                batch.error = Some(obj.clone());
+                batch.error = Some(obj.to_value());
                 return Ok(batch);
             }
             other => {
@@ -138,8 +138,8 @@ fn push_removal<K>(ops: &mut Vec<Op<K>>, key: ObjKey) {
 /// Parse one page of a list response. With `skip_invalid`, items that fail validation are left
 /// out and reported in `rejected` instead of failing the page (see [`parse_watch_events`]).
 pub fn parse_list_page<K: Kind>(data: &[u8], skip_invalid: bool) -> Result<ListPage<K>, CoreError> {
-    let v = parse_json(data)?;
-    let Some(items) = v.get("items").and_then(Value::as_array) else {
+    let v = parse_node(data)?;
+    let Some(items) = v.get("items").and_then(Node::as_array) else {
         return Err(CoreError::invalid(
             "items",
             "a list response needs an items array",
@@ -149,7 +149,7 @@ pub fn parse_list_page<K: Kind>(data: &[u8], skip_invalid: bool) -> Result<ListP
     let mut parsed = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match K::from_value(item, &mut interner) {
+        match K::from_node(item, &mut interner) {
             Ok(obj) => parsed.push(obj),
             Err(e) if skip_invalid => rejected.push(e),
             Err(e) => return Err(prefix_path(e, &format!("items[{i}]"))),
@@ -158,7 +158,7 @@ pub fn parse_list_page<K: Kind>(data: &[u8], skip_invalid: bool) -> Result<ListP
     let meta = v.get("metadata");
     let field = |f: &str| {
         meta.and_then(|m| m.get(f))
-            .and_then(Value::as_str)
+            .and_then(Node::as_str)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };

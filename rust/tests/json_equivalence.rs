@@ -1,0 +1,369 @@
+//! Differential test of JSON ingest: every parser entry point gives exactly the result (object
+//! or error with key, path and message) recorded in `json_equivalence.golden`, for the fixtures,
+//! hand-written edge cases and deterministic mutations of them (wrong types, missing fields,
+//! bad ports, duplicate keys, escaped strings, deep nesting, huge numbers, broken syntax).
+//!
+//! The borrowed-document parser was checked against a golden file written by the earlier
+//! `serde_json::Value`-based parser; now any change of accepted inputs, defaults or messages
+//! shows here. After an intended change, regenerate it with
+//! `JSON_EQUIVALENCE_BLESS=1 cargo test --no-default-features --test json_equivalence`.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use _core::engine::json::watch::{parse_list_page, parse_watch_events};
+use _core::engine::json::{parse_batch, parse_json, parse_value_batch, Kind};
+use _core::engine::model::{EndpointSlice, Endpoints, Service};
+use serde_json::Value;
+
+const MUTANTS_PER_SEED: u64 = 60;
+
+/// Deterministic xorshift generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .into()
+}
+
+/// Seed inputs: (name, bytes), sorted by name.
+fn seeds() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let dirs = [
+        // A fixed input set: the fuzz corpus grows with every fuzzing run, so it is replayed by
+        // rust/fuzz and tests/test_fuzz.py instead of being pinned here.
+        ("fixtures", repo().join("tests/fixtures")),
+        ("examples", repo().join("python/kubeproxy_config/examples")),
+    ];
+    for (tag, dir) in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "md");
+            if is_yaml || !path.is_file() {
+                continue;
+            }
+            let name = format!("{tag}/{}", path.file_name().unwrap().to_string_lossy());
+            out.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
+    out.extend(handmade());
+    out.sort();
+    out
+}
+
+/// Hand-written edge cases.
+fn handmade() -> Vec<(String, Vec<u8>)> {
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let deep_obj = |n: usize| {
+        format!(
+            "{{\"metadata\":{{\"name\":\"a\"}},\"spec\":{}1{}}}",
+            "{\"x\":".repeat(n),
+            "}".repeat(n)
+        )
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("dup_name", r#"{"metadata":{"name":"a","name":"b"},"spec":{"ports":[{"port":80,"port":81}]}}"#.into()),
+        ("dup_kind", r#"{"kind":"Endpoints","kind":"Service","metadata":{"name":"a"}}"#.into()),
+        ("dup_null", r#"{"metadata":{"name":"a"},"spec":{"type":"NodePort","type":null}}"#.into()),
+        ("dup_labels", r#"{"metadata":{"name":"a","labels":{"b":"1","a":"2","b":"3","c":4,"a":5}}}"#.into()),
+        ("bad_labels_order", r#"{"metadata":{"name":"a","labels":{"z":1,"a":2}}}"#.into()),
+        ("null_label", r#"{"metadata":{"name":"a","labels":{"z":null,"a":"x"}}}"#.into()),
+        ("escaped", r#"{"metadata":{"name":"\u0061b","namespace":"n\u0073","labels":{"k\"":"v\n"}},"spec":{"ports":[{"name":"h\u0074tp","port":80}]}}"#.into()),
+        ("escaped_bad", r#"{"metadata":{"name":"a\u00e9"}}"#.into()),
+        ("lone_surrogate", r#"{"metadata":{"name":"\ud800"}}"#.into()),
+        ("huge_u64", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":18446744073709551615}]}}"#.into()),
+        ("huge_neg", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":-9223372036854775809}]}}"#.into()),
+        ("huge_float", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":1e400}]}}"#.into()),
+        ("float_port", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":80.0,"targetPort":8080.0}]}}"#.into()),
+        ("frac_port", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":80.5}]}}"#.into()),
+        ("big_float_port", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":1e16}]}}"#.into()),
+        ("neg_zero", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":-0,"nodePort":-0.0}]}}"#.into()),
+        ("exp_port", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":8e1}]}}"#.into()),
+        ("i64_max", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":9223372036854775807}]}}"#.into()),
+        ("u64_over_i64", r#"{"metadata":{"name":"a"},"spec":{"ports":[{"port":9223372036854775808}]}}"#.into()),
+        ("deep_127", deep(127)),
+        ("deep_128", deep(128)),
+        ("deep_129", deep(129)),
+        ("deep_obj_126", deep_obj(126)),
+        ("deep_obj_127", deep_obj(127)),
+        ("deep_obj_200", deep_obj(200)),
+        ("trailing", r#"{"metadata":{"name":"a"}} x"#.into()),
+        ("trailing_ws", "{\"metadata\":{\"name\":\"a\"}} \n\t".into()),
+        ("empty", String::new()),
+        ("bom", "\u{feff}{}".into()),
+        ("scalar", "42".into()),
+        ("null", "null".into()),
+        ("list_null_items", r#"{"kind":"ServiceList","items":null}"#.into()),
+        ("list_bad_items", r#"{"kind":"ServiceList","items":{}}"#.into()),
+        ("list_kind_num", r#"{"kind":1,"items":[]}"#.into()),
+        ("error_event", "{\"type\":\"ERROR\",\"object\":{\"code\":410,\"x\":[1.5,-2,18446744073709551615,1e300,\"\\u00e9\",null,true,{}]}}\n".into()),
+        ("watch_mixed", "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"5\"}}}\n\n  \n{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"a\",\"namespace\":\"\"}}}\n{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":7}}}\n".into()),
+        ("watch_type_num", "{\"type\":1,\"object\":{}}".into()),
+        ("watch_no_obj", "{\"type\":\"ADDED\",\"object\":[]}".into()),
+        ("invalid_utf8", "{\"metadata\":{\"name\":\"a\u{0}\"}}".into()),
+    ];
+    let mut out: Vec<(String, Vec<u8>)> = cases
+        .into_iter()
+        .map(|(n, s)| (format!("handmade/{n}"), s.into_bytes()))
+        .collect();
+    out.push((
+        "handmade/invalid_utf8_bytes".into(),
+        b"{\"metadata\":{\"name\":\"a\xff\"}}".to_vec(),
+    ));
+    out
+}
+
+/// Replacement values for structure-aware mutation.
+fn odd_values() -> Vec<Value> {
+    [
+        "null",
+        "true",
+        "false",
+        "0",
+        "-1",
+        "1",
+        "65535",
+        "65536",
+        "80",
+        "80.0",
+        "80.5",
+        "1e300",
+        "18446744073709551615",
+        "-9223372036854775808",
+        "\"\"",
+        "\"x\"",
+        "\"None\"",
+        "\"10.0.0.1\"",
+        "\"fd00::1\"",
+        "\"TCP\"",
+        "\"http\"",
+        "\"IPv4\"",
+        "\"ClientIP\"",
+        "\"NodePort\"",
+        "\"ExternalName\"",
+        "\"Local\"",
+        "[]",
+        "{}",
+        "[1]",
+        "[\"a\",\"a\"]",
+        "{\"a\":\"b\"}",
+        "\"A_B\"",
+        "\"é\"",
+        "\"a.b.c\"",
+        "\"ServiceList\"",
+        "\"Service\"",
+    ]
+    .iter()
+    .map(|s| serde_json::from_str(s).unwrap())
+    .collect()
+}
+
+/// All nodes of a value, as JSON pointers.
+fn pointers(v: &Value, at: &str, out: &mut Vec<String>) {
+    out.push(at.to_owned());
+    match v {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                pointers(item, &format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, item) in m {
+                let k = k.replace('~', "~0").replace('/', "~1");
+                pointers(item, &format!("{at}/{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+const TOKENS: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b"\"",
+    b"\\",
+    b"\\u0041",
+    b"\\ud800",
+    b"null",
+    b"0",
+    b"-",
+    b"1e999",
+    b".5",
+    b" ",
+    b"\n",
+    b"\"name\":\"dup\",",
+    b"\xff",
+];
+
+/// One mutant of `seed`.
+fn mutate(seed: &[u8], rng: &mut Rng, odd: &[Value]) -> Vec<u8> {
+    let parsed: Option<Value> = serde_json::from_slice(seed).ok();
+    if let (0 | 1, Some(mut v)) = (rng.below(4), parsed) {
+        let mut ptrs = Vec::new();
+        pointers(&v, "", &mut ptrs);
+        let ptr = ptrs[rng.below(ptrs.len())].clone();
+        let op = rng.below(4);
+        if let Some(target) = v.pointer_mut(&ptr) {
+            match (op, &mut *target) {
+                (0, Value::Object(m)) if !m.is_empty() => {
+                    let key = m.keys().nth(rng.below(m.len())).unwrap().clone();
+                    m.remove(&key);
+                }
+                (1, Value::Array(a)) if !a.is_empty() => {
+                    let i = rng.below(a.len());
+                    let dup = a[i].clone();
+                    a.push(dup);
+                }
+                _ => *target = odd[rng.below(odd.len())].clone(),
+            }
+        }
+        let text = serde_json::to_string(&v).unwrap();
+        if rng.below(3) == 0 {
+            // A duplicate key: the same object's first key again, with an odd value first.
+            if let Some(pos) = text.find("{\"") {
+                let end = text[pos + 2..].find('"').map(|e| pos + 2 + e);
+                if let Some(end) = end {
+                    let key = &text[pos + 2..end];
+                    let val = serde_json::to_string(&odd[rng.below(odd.len())]).unwrap();
+                    let mut t = text.clone();
+                    t.insert_str(pos + 1, &format!("\"{key}\":{val},"));
+                    return t.into_bytes();
+                }
+            }
+        }
+        text.into_bytes()
+    } else {
+        let mut b = seed.to_vec();
+        for _ in 0..=rng.below(3) {
+            let at = rng.below(b.len() + 1);
+            match rng.below(3) {
+                0 => {
+                    let end = (at + 1 + rng.below(8)).min(b.len());
+                    if at < end {
+                        b.drain(at..end);
+                    }
+                }
+                1 => {
+                    let tok = TOKENS[rng.below(TOKENS.len())];
+                    b.splice(at..at, tok.iter().copied());
+                }
+                _ => b.truncate(at),
+            }
+        }
+        b
+    }
+}
+
+fn results(data: &[u8]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "S {:?}", parse_batch::<Service>(data));
+    let _ = writeln!(out, "E {:?}", parse_batch::<Endpoints>(data));
+    let _ = writeln!(out, "L {:?}", parse_batch::<EndpointSlice>(data));
+    let _ = writeln!(out, "WS {:?}", parse_watch_events::<Service>(data, false));
+    let _ = writeln!(out, "WE {:?}", parse_watch_events::<Endpoints>(data, true));
+    let _ = writeln!(out, "PS {:?}", parse_list_page::<Service>(data, false));
+    let _ = writeln!(out, "PL {:?}", parse_list_page::<EndpointSlice>(data, true));
+    // The dict path (a parsed value) agrees with the bytes path.
+    if let Ok(v) = parse_json(data) {
+        check_value_path::<Service>(&v, data);
+        check_value_path::<Endpoints>(&v, data);
+        check_value_path::<EndpointSlice>(&v, data);
+    }
+    out
+}
+
+fn check_value_path<K: Kind + PartialEq>(v: &Value, data: &[u8]) {
+    let from_value = format!("{:?}", parse_value_batch::<K>(v));
+    let from_bytes = format!("{:?}", parse_batch::<K>(data));
+    assert_eq!(
+        from_value,
+        from_bytes,
+        "value vs bytes for {}",
+        String::from_utf8_lossy(data)
+    );
+}
+
+/// FNV-1a, stable across platforms and releases.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn json_ingest_matches_golden() {
+    let odd = odd_values();
+    let mut got = BTreeMap::new();
+    let mut texts = BTreeMap::new();
+    for (name, seed) in seeds() {
+        let mut rng = Rng(fnv(&name) | 1);
+        let mut inputs = vec![(name.clone(), seed.clone())];
+        for m in 0..MUTANTS_PER_SEED {
+            inputs.push((format!("{name}#{m}"), mutate(&seed, &mut rng, &odd)));
+        }
+        for (label, data) in inputs {
+            let r = results(&data);
+            got.insert(label.clone(), format!("{:016x}", fnv(&r)));
+            texts.insert(label, (data, r));
+        }
+    }
+    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/json_equivalence.golden");
+    let mut rendered = String::new();
+    for (k, h) in &got {
+        let _ = writeln!(rendered, "{k}\t{h}");
+    }
+    if std::env::var_os("JSON_EQUIVALENCE_BLESS").is_some() {
+        std::fs::write(&golden_path, rendered).unwrap();
+        return;
+    }
+    let golden = std::fs::read_to_string(&golden_path).unwrap();
+    let want: BTreeMap<&str, &str> = golden.lines().filter_map(|l| l.split_once('\t')).collect();
+    let mut failures = Vec::new();
+    for (label, hash) in &got {
+        if want.get(label.as_str()) != Some(&hash.as_str()) {
+            let (data, r) = &texts[label];
+            failures.push(format!(
+                "{label}: input {:?}\n  got {r}",
+                String::from_utf8_lossy(data)
+            ));
+        }
+    }
+    assert_eq!(want.len(), got.len(), "input set changed");
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        got.len(),
+        failures[..failures.len().min(5)].join("\n")
+    );
+}
