@@ -365,3 +365,33 @@ fn synced_once_every_source_has_sent_and_wait_synced_once_merged() {
     let _late = m.source("c").unwrap();
     assert!(!m.synced(), "a new channel has not synced");
 }
+
+#[test]
+fn becoming_synced_during_the_first_call_does_not_repeat_it() {
+    let m = mux();
+    let log = Arc::new(Log::default());
+    let (entered_tx, entered_rx) = crossbeam_channel::unbounded();
+    let (gate_tx, gate_rx) = crossbeam_channel::unbounded();
+    let rec = Recorder {
+        log: Arc::clone(&log),
+        entered: Some(entered_tx),
+        gate: Some(gate_rx),
+        fail: false,
+    };
+    m.register(Box::new(rec)).unwrap();
+    let s = m.source("api").unwrap();
+    m.send(s, Op::Add(vec![obj("ns/a", 1)])).unwrap();
+    entered_rx.recv_timeout(WAIT).unwrap();
+    // Synced while the handler is inside its first call.
+    m.mark_synced(s).unwrap();
+    assert!(m.wait_synced(Instant::now() + WAIT));
+    gate_tx.send(()).unwrap();
+    flush(&m);
+    let calls = log.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.len(),
+        1,
+        "the first delivery is not repeated: {calls:?}"
+    );
+    assert_eq!(log.synced.load(Ordering::SeqCst), 1);
+}

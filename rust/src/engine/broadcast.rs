@@ -48,6 +48,8 @@ struct SlotState<T> {
     first: bool,
     /// Versions folded in since the last call (more than one means a coalesced delivery).
     folded: u64,
+    /// A delivery has been taken (set when taken, not when the call returns, so that becoming
+    /// synced during the first call does not schedule a second "first" delivery).
     ever_delivered: bool,
     /// Version at which the config became synced, once it has.
     synced_at: Option<u64>,
@@ -378,9 +380,6 @@ impl<T: Object> Broadcaster<T> {
                             .coalesced_deliveries
                             .fetch_add(1, Ordering::Relaxed);
                     }
-                    let mut st = slot.state.lock();
-                    st.ever_delivered = true;
-                    drop(st);
                     slot.delivered.store(version, Ordering::Release);
                     self.notify_progress();
                     outcome
@@ -418,6 +417,7 @@ fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> 
     if !first && changes.is_empty() {
         return None;
     }
+    st.ever_delivered = true;
     let snapshot = Snapshot {
         version: latest.version,
         items: latest.items.clone(),

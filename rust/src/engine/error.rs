@@ -21,7 +21,23 @@ pub enum CoreError {
     Closed(String),
 }
 
+/// Longest piece of input echoed in a message: bad input can be huge, and messages get logged.
+const MAX_ECHO: usize = 320;
+
+/// `text`, cut to about [`MAX_ECHO`] bytes (on a character boundary) with a note of its size.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_ECHO {
+        return text.into();
+    }
+    let mut end = MAX_ECHO;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len()).into()
+}
+
 fn invalid_message(key: Option<&str>, path: &str, reason: &str) -> String {
+    let (key, path, reason) = (key.map(clip), clip(path), clip(reason));
     let key = key.map(|k| format!(" {k:?}")).unwrap_or_default();
     let at = if path.is_empty() {
         String::new()
@@ -71,5 +87,15 @@ mod tests {
             err.to_string(),
             "invalid object \"default/web\" at spec.ports[1].port: expected 1-65535, got 0"
         );
+    }
+
+    #[test]
+    fn huge_input_is_not_echoed_whole() {
+        let big = "x".repeat(1_000_000);
+        let err = CoreError::invalid("metadata.name", format!("{big:?} is not a DNS name"))
+            .with_key(Some(&format!("default/{big}")));
+        let message = err.to_string();
+        assert!(message.len() < 1_000, "{} bytes", message.len());
+        assert!(message.contains("bytes in all"));
     }
 }
