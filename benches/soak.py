@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_soak import SOAK_SEED, run_soak  # noqa: E402
+from test_soak import SOAK_SEED, run_soak
 
 
 def main(argv: list[str]) -> int:

@@ -81,7 +81,32 @@ def parse_manifest(data: bytes, *, json_format: bool, fields: Collection[str]) -
     return content
 
 
+# Deeper documents are refused before they are composed: PyYAML's composer recurses once per
+# level (deep enough input crashes the interpreter), and the Rust parser refuses > 128 anyway.
+MAX_DEPTH = 128
+
+
+def _check_depth(data: bytes) -> None:
+    """Refuse YAML nested deeper than MAX_DEPTH, reading only parser events (no recursion)."""
+    depth = 0
+    try:
+        for event in yaml.parse(data, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise ManifestError(
+                        f"nested deeper than {MAX_DEPTH} levels",
+                        None if mark is None else mark.line + 1,
+                    )
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # reported with its line by the full parse below
+
+
 def _yaml_documents(data: bytes) -> Iterator[tuple[Any, int | None, list[int]]]:
+    _check_depth(data)
     loader = _Loader(data)
     try:
         while True:
@@ -126,6 +151,8 @@ def _json_documents(data: bytes) -> Iterator[tuple[Any, int | None, list[int]]]:
         doc = json.loads(data)
     except json.JSONDecodeError as exc:
         raise ManifestError(exc.msg, exc.lineno) from None
+    except RecursionError:
+        raise ManifestError("nested too deeply") from None
     except ValueError as exc:  # undecodable bytes
         raise ManifestError(_one_line(str(exc))) from None
     yield doc, None, []
@@ -179,7 +206,9 @@ def _add(
     if kind is None or kind.field not in fields:
         return  # another kind, or no kind at all (kustomization.yaml, Helm values …): not ours
     api_version = obj.get("apiVersion")
-    if api_version is not None and api_version not in kind.api_versions:
+    if api_version is not None and (
+        not isinstance(api_version, str) or api_version not in kind.api_versions
+    ):
         return
     try:
         parsed = kind.parse(obj)

@@ -221,6 +221,8 @@ class FileSource:
             )
         except ManifestError as exc:
             self._reject(path, state, exc)
+        except Exception as exc:  # anything else wrong with one file must not end the watch
+            self._reject(path, state, ManifestError(f"{type(exc).__name__}: {exc}"))
         else:
             state.content = content
             state.error = None
