@@ -18,6 +18,7 @@ use crate::engine::json::watch::{parse_list_page, parse_watch_events};
 use crate::engine::model::{EndpointSlice, Endpoints, Service};
 use crate::engine::mux::Mux;
 use crate::engine::ratelimit::SystemClock;
+use crate::engine::snapshot::Snapshot;
 use crate::py::channel::{KindOps, OpCode, PySourceChannel};
 use crate::py::convert::value_to_py;
 use crate::py::delivery::PySink;
@@ -352,43 +353,19 @@ impl PyConfig {
 
 /// Implemented per kind: `endpoints_for` exists only for endpoint slices.
 pub trait EndpointsFor: Sized {
-    fn endpoints_for(
-        py: Python<'_>,
-        snap: &crate::engine::snapshot::Snapshot<Self>,
-        key: &str,
-    ) -> PyResult<Py<PyTuple>>;
-}
-
-fn not_slices() -> PyErr {
-    PyTypeError::new_err("endpoints_for() is only available on EndpointSliceConfig")
-}
-
-impl EndpointsFor for Service {
-    fn endpoints_for(
-        _: Python<'_>,
-        _: &crate::engine::snapshot::Snapshot<Self>,
-        _: &str,
-    ) -> PyResult<Py<PyTuple>> {
-        Err(not_slices())
+    fn endpoints_for(_: Python<'_>, _: &Snapshot<Self>, _: &str) -> PyResult<Py<PyTuple>> {
+        Err(PyTypeError::new_err(
+            "endpoints_for() is only available on EndpointSliceConfig",
+        ))
     }
 }
 
-impl EndpointsFor for Endpoints {
-    fn endpoints_for(
-        _: Python<'_>,
-        _: &crate::engine::snapshot::Snapshot<Self>,
-        _: &str,
-    ) -> PyResult<Py<PyTuple>> {
-        Err(not_slices())
-    }
-}
+impl EndpointsFor for Service {}
+
+impl EndpointsFor for Endpoints {}
 
 impl EndpointsFor for EndpointSlice {
-    fn endpoints_for(
-        py: Python<'_>,
-        snap: &crate::engine::snapshot::Snapshot<Self>,
-        key: &str,
-    ) -> PyResult<Py<PyTuple>> {
+    fn endpoints_for(py: Python<'_>, snap: &Snapshot<Self>, key: &str) -> PyResult<Py<PyTuple>> {
         let Some((namespace, service)) = key.split_once('/') else {
             return Err(PyValueError::new_err(format!(
                 "service key must be \"namespace/name\", got {key:?}"
