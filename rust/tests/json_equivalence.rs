@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use _core::engine::json::watch::{parse_list_page, parse_watch_events};
+use _core::engine::json::watch::{parse_list_page, parse_watch_events, parse_watch_events_walk};
 use _core::engine::json::{parse_batch, parse_json, parse_value_batch, Kind};
-use _core::engine::model::{EndpointSlice, Endpoints, Service};
+use _core::engine::model::{EndpointSlice, Endpoints, Interner, Service};
 use serde_json::Value;
 
 const MUTANTS_PER_SEED: u64 = 60;
@@ -366,4 +366,157 @@ fn json_ingest_matches_golden() {
         got.len(),
         failures[..failures.len().min(5)].join("\n")
     );
+}
+
+/// A realistic Service as the API server streams it (shapes of `benches/generator.py`, plus the
+/// rarer features: headless, dual-stack, `ExternalName`, client-IP affinity, escaped annotations).
+fn generated_service(i: usize, rng: &mut Rng) -> String {
+    const APPS: [&str; 5] = ["web", "api", "db", "cache", "queue"];
+    const NAMESPACES: [&str; 4] = ["default", "kube-system", "shop", ""];
+    let app = APPS[i % APPS.len()];
+    let ns = NAMESPACES[rng.below(NAMESPACES.len())];
+    let kind = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName", ""][rng.below(5)];
+    let ip = format!("10.96.{}.{}", (i >> 8) & 255, (i & 255).max(1));
+    let mut ports = Vec::new();
+    let sets: [&[(&str, u32, &str, &str)]; 4] = [
+        &[("http", 80, "8080", "TCP")],
+        &[
+            ("http", 80, "\"http\"", "TCP"),
+            ("https", 443, "8443", "TCP"),
+        ],
+        &[("dns", 53, "53", "UDP"), ("dns-tcp", 53, "53", "TCP")],
+        &[("", 6379, "0", "")],
+    ];
+    for (name, port, target, proto) in sets[rng.below(sets.len())] {
+        let mut p = format!("\"port\":{port},\"targetPort\":{target}");
+        if !name.is_empty() {
+            p = format!("\"name\":\"{name}\",{p}");
+        }
+        if !proto.is_empty() {
+            let _ = write!(p, ",\"protocol\":\"{proto}\"");
+        }
+        if matches!(kind, "NodePort" | "LoadBalancer") {
+            let _ = write!(p, ",\"nodePort\":{}", 30000 + rng.below(2768));
+        }
+        if rng.below(4) == 0 {
+            p.push_str(",\"appProtocol\":\"kubernetes.io/h2c\"");
+        }
+        ports.push(format!("{{{p}}}"));
+    }
+    let mut spec = vec![format!("\"ports\":[{}]", ports.join(","))];
+    if !kind.is_empty() {
+        spec.push(format!("\"type\":\"{kind}\""));
+    }
+    if kind == "ExternalName" {
+        spec.push("\"externalName\":\"db.example.com.\"".into());
+    } else {
+        match rng.below(4) {
+            0 => spec.push("\"clusterIP\":\"None\",\"clusterIPs\":[\"None\"]".into()),
+            1 => spec.push(format!(
+                "\"clusterIP\":\"{ip}\",\"clusterIPs\":[\"{ip}\",\"fd00::{i:x}\"],\"ipFamilies\":[\"IPv4\",\"IPv6\"],\"ipFamilyPolicy\":\"PreferDualStack\""
+            )),
+            _ => spec.push(format!(
+                "\"clusterIP\":\"{ip}\",\"clusterIPs\":[\"{ip}\"],\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\""
+            )),
+        }
+        spec.push(format!(
+            "\"selector\":{{\"app\":\"{app}\",\"instance\":\"{app}-{i}\"}}"
+        ));
+        spec.push("\"internalTrafficPolicy\":\"Cluster\"".into());
+    }
+    if rng.below(3) == 0 && kind != "ExternalName" {
+        spec.push("\"sessionAffinity\":\"ClientIP\",\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":600}}".into());
+    } else {
+        spec.push("\"sessionAffinity\":\"None\"".into());
+    }
+    if kind == "LoadBalancer" {
+        spec.push("\"externalTrafficPolicy\":\"Local\",\"healthCheckNodePort\":32000,\"loadBalancerSourceRanges\":[\"203.0.113.0/24\"],\"externalIPs\":[\"192.0.2.10\"]".into());
+    }
+    if rng.below(5) == 0 {
+        spec.push(
+            "\"publishNotReadyAddresses\":true,\"allocateLoadBalancerNodePorts\":true".into(),
+        );
+    }
+    let status = if kind == "LoadBalancer" {
+        format!("{{\"loadBalancer\":{{\"ingress\":[{{\"ip\":\"203.0.{}.1\"}},{{\"hostname\":\"lb.example.com\"}}]}}}}", i & 255)
+    } else {
+        "{\"loadBalancer\":{}}".into()
+    };
+    let uid = format!(
+        "{:08x}-1b2c-4d5e-8f90-{:012x}",
+        rng.next() as u32,
+        rng.next() >> 16
+    );
+    let annotations = if rng.below(3) == 0 {
+        ",\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":\"{\\\"apiVersion\\\":\\\"v1\\\",\\\"x\\\":[1,2.5,null]}\\n\",\"note\":\"caf\\u00e9\"}"
+    } else {
+        ""
+    };
+    format!(
+        "{{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{{\"name\":\"{app}-{i:06}\",\"namespace\":\"{ns}\",\"uid\":\"{uid}\",\"resourceVersion\":\"{}\",\"creationTimestamp\":\"2024-01-01T00:00:00Z\",\"labels\":{{\"app\":\"{app}\",\"app.kubernetes.io/instance\":\"{app}-{i}\"}}{annotations},\"managedFields\":[{{\"manager\":\"kubectl\",\"fieldsV1\":{{\"f:spec\":{{\"f:ports\":{{}}}}}}}}]}},\"spec\":{{{}}},\"status\":{status}}}",
+        1000 + i,
+        spec.join(",")
+    )
+}
+
+/// One watch-event line holding `object` (newlines flattened so it stays one line).
+fn event_line(kind: &str, object: &[u8]) -> Vec<u8> {
+    let mut line = format!("{{\"type\":\"{kind}\",\"object\":").into_bytes();
+    line.extend(object.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+    line.extend_from_slice(b"}\n");
+    line
+}
+
+/// The fast path and the walk agree on `data`, with and without `skip_invalid`.
+fn assert_fast_matches_walk(data: &[u8]) {
+    for skip in [false, true] {
+        let fast = format!("{:?}", parse_watch_events::<Service>(data, skip));
+        let walk = format!("{:?}", parse_watch_events_walk::<Service>(data, skip));
+        assert_eq!(
+            fast,
+            walk,
+            "fast vs walk (skip_invalid={skip}) for {}",
+            String::from_utf8_lossy(data)
+        );
+    }
+}
+
+#[test]
+fn watch_fast_path_matches_walk() {
+    let odd = odd_values();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut objects: Vec<Vec<u8>> = seeds().into_iter().map(|(_, s)| s).collect();
+    objects.extend((0..300).map(|i| generated_service(i, &mut rng).into_bytes()));
+    let mut taken = 0;
+    let mut stream = Vec::new();
+    for (n, object) in objects.iter().enumerate() {
+        let mut inputs = vec![object.clone()];
+        let mut mrng = Rng((n as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+        inputs.extend((0..MUTANTS_PER_SEED).map(|_| mutate(object, &mut mrng, &odd)));
+        for input in inputs {
+            for kind in ["MODIFIED", "ADDED", "DELETED"] {
+                let line = event_line(kind, &input);
+                assert_fast_matches_walk(&line);
+                if Service::fast_event(&line, &mut Interner::new()).is_some() {
+                    taken += 1;
+                }
+                stream.extend_from_slice(&line);
+            }
+        }
+    }
+    // Whole streams too: grouping of ops, the last resourceVersion, interning across lines.
+    for chunk in stream.split(|&b| b == b'\n').collect::<Vec<_>>().chunks(50) {
+        assert_fast_matches_walk(&chunk.join(&b'\n'));
+    }
+    // Every generated Service takes the fast path (twice: MODIFIED and ADDED), so the check
+    // above is not vacuous.
+    assert!(taken >= 600, "fast path taken only {taken} times");
+    for i in 0..300 {
+        let object = generated_service(i, &mut rng);
+        let line = event_line("MODIFIED", object.as_bytes());
+        assert!(
+            Service::fast_event(&line, &mut Interner::new()).is_some(),
+            "fast path refused {object}"
+        );
+    }
 }

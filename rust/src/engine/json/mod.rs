@@ -6,6 +6,7 @@
 //! absent everywhere, as in the API server; unknown fields are ignored.
 
 mod endpoints;
+mod fast;
 mod node;
 mod read;
 mod service;
@@ -43,6 +44,18 @@ pub trait Kind: Object + Clone + std::fmt::Debug + Sized {
 
     /// The Kubernetes JSON shape (camelCase) as the API server would return it.
     fn to_value(&self) -> Value;
+
+    /// The typed fast path of watch ingest: one event line read straight into an ADDED or
+    /// MODIFIED object, or `None` whenever anything is unusual — then the line is parsed again
+    /// with [`Kind::from_node`], which gives the exact result or error. A success must equal
+    /// what the walk would give. Kinds without a fast path keep this default.
+    #[doc(hidden)]
+    fn fast_event<'a>(
+        _line: &'a [u8],
+        _interner: &mut Interner,
+    ) -> Option<fast::FastEvent<'a, Self>> {
+        None
+    }
 }
 
 /// Parse bytes holding one object, a JSON array of objects, or a `…List` (`items`).

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
+use super::fast::FastEvent;
 use super::node::{Members, Node};
 
 use super::read::{
@@ -20,8 +21,8 @@ use crate::engine::model::{
 use crate::engine::validate;
 
 /// `sessionAffinityConfig.clientIP.timeoutSeconds` when unset (3 hours), and its maximum (1 day).
-const DEFAULT_AFFINITY_TIMEOUT: u32 = 10_800;
-const MAX_AFFINITY_TIMEOUT: i64 = 86_400;
+pub(super) const DEFAULT_AFFINITY_TIMEOUT: u32 = 10_800;
+pub(super) const MAX_AFFINITY_TIMEOUT: i64 = 86_400;
 
 impl Kind for Service {
     const KIND: &'static str = "Service";
@@ -36,9 +37,13 @@ impl Kind for Service {
     fn to_value(&self) -> Value {
         to_value(self)
     }
+
+    fn fast_event<'a>(line: &'a [u8], interner: &mut Interner) -> Option<FastEvent<'a, Self>> {
+        super::fast::service_event(line, interner)
+    }
 }
 
-fn cluster_ip(s: &str, p: &Path<'_>) -> Result<ClusterIp, CoreError> {
+pub(super) fn cluster_ip(s: &str, p: &Path<'_>) -> Result<ClusterIp, CoreError> {
     if s == "None" {
         return Ok(ClusterIp::Headless);
     }

@@ -8,6 +8,7 @@ use crate::engine::error::CoreError;
 use crate::engine::model::Interner;
 use crate::engine::object::ObjKey;
 use crate::engine::store::Op;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// What a chunk of watch events amounts to.
@@ -67,6 +68,24 @@ pub fn parse_watch_events<K: Kind>(
     data: &[u8],
     skip_invalid: bool,
 ) -> Result<WatchBatch<K>, CoreError> {
+    parse_events(data, skip_invalid, true)
+}
+
+/// [`parse_watch_events`] without the typed fast path: every line walked as a [`Node`]. Only for
+/// differential tests (the results must be identical).
+#[doc(hidden)]
+pub fn parse_watch_events_walk<K: Kind>(
+    data: &[u8],
+    skip_invalid: bool,
+) -> Result<WatchBatch<K>, CoreError> {
+    parse_events(data, skip_invalid, false)
+}
+
+fn parse_events<K: Kind>(
+    data: &[u8],
+    skip_invalid: bool,
+    fast: bool,
+) -> Result<WatchBatch<K>, CoreError> {
     let mut interner = Interner::new();
     let mut batch = WatchBatch {
         ops: Vec::new(),
@@ -75,10 +94,26 @@ pub fn parse_watch_events<K: Kind>(
         events: 0,
         rejected: Vec::new(),
     };
+    // The latest resourceVersion, borrowed from `data` when the fast path read it.
+    let mut last_rv: Option<Cow<'_, str>> = None;
     let lines = data
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
     for (i, line) in lines.enumerate() {
+        if fast {
+            if let Some(event) = K::fast_event(line, &mut interner) {
+                let parsed = Arc::new(event.object);
+                match batch.ops.last_mut() {
+                    Some(Op::Add(objs)) => objs.push(parsed),
+                    _ => batch.ops.push(Op::Add(vec![parsed])),
+                }
+                batch.events += 1;
+                if event.resource_version.is_some() {
+                    last_rv = event.resource_version;
+                }
+                continue;
+            }
+        }
         let at = |e: CoreError| prefix_path(e, &format!("events[{i}]"));
         let event = parse_node(line).map_err(at)?;
         let kind = event.get("type").and_then(Node::as_str).unwrap_or("");
@@ -88,7 +123,7 @@ pub fn parse_watch_events<K: Kind>(
                 "a watch event needs an object",
             )));
         };
-        let rv = meta_str(obj, "resourceVersion").map(str::to_owned);
+        let rv = meta_str(obj, "resourceVersion").map(|s| Cow::Owned(s.to_owned()));
         match kind {
             "ADDED" | "MODIFIED" => match K::from_node(obj, &mut interner) {
                 Ok(parsed) => match batch.ops.last_mut() {
@@ -111,6 +146,7 @@ pub fn parse_watch_events<K: Kind>(
             "BOOKMARK" => {}
             "ERROR" => {
                 batch.error = Some(obj.to_value());
+                batch.resource_version = last_rv.map(Cow::into_owned);
                 return Ok(batch);
             }
             other => {
@@ -122,9 +158,10 @@ pub fn parse_watch_events<K: Kind>(
         }
         batch.events += 1;
         if rv.is_some() {
-            batch.resource_version = rv;
+            last_rv = rv;
         }
     }
+    batch.resource_version = last_rv.map(Cow::into_owned);
     Ok(batch)
 }
 

@@ -1,18 +1,23 @@
 //! Value types the objects are made of: shared strings, the batch [`Interner`], allocation-free
 //! empty [`List`]s, sorted [`StrMap`]s and compact [`Uid`]s.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
 
 /// A shared, immutable string.
 pub type Str = Arc<str>;
 
 /// Shares equal strings within one parse batch (namespaces, node names, `"Pod"`, port names, …).
+///
+/// Hashed with `FxHash`, which is fast but not resistant to crafted collisions: the strings come
+/// from the API server (or the user's own manifests) and an interner lives for one batch only,
+/// so hash flooding is not a concern here.
 #[derive(Debug, Default)]
 pub struct Interner {
-    set: HashSet<Str>,
+    set: FxHashSet<Str>,
 }
 
 impl Interner {
@@ -92,6 +97,10 @@ pub struct StrMap(List<(Str, Str)>);
 impl StrMap {
     /// A map from pairs in any order; for a repeated key the last pair wins.
     pub fn from_pairs(mut pairs: Vec<(Str, Str)>) -> Self {
+        if pairs.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Already sorted without repeats (the usual case): nothing to do.
+            return Self(List::from(pairs));
+        }
         // Stable sort keeps input order among equal keys; keep the last of each run.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out: Vec<(Str, Str)> = Vec::with_capacity(pairs.len());
@@ -149,30 +158,40 @@ impl Uid {
     }
 
     fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-        let b = s.as_bytes();
-        if b.len() != 36 {
+        /// Where each byte's two hex digits start in `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+        let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+        if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
             return None;
         }
         let mut out = [0u8; 16];
-        let mut nibbles = 0usize;
-        for (i, &c) in b.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if c != b'-' {
-                    return None;
-                }
-                continue;
+        for (byte, &at) in out.iter_mut().zip(AT.iter()) {
+            let hi = HEX[usize::from(b[at])];
+            let lo = HEX[usize::from(b[at + 1])];
+            if (hi | lo) & 0xf0 != 0 {
+                return None;
             }
-            let v = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                _ => return None,
-            };
-            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
-            nibbles += 1;
+            *byte = (hi << 4) | lo;
         }
         Some(out)
     }
 }
+
+/// The value of a lowercase hex digit, `0xff` for any other byte.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -211,6 +230,15 @@ mod tests {
         let odd = Uid::parse("0F8E7C4A-1B2C-4D5E-8F90-A1B2C3D4E5F6");
         assert!(matches!(odd, Uid::Other(_)));
         assert_eq!(Uid::parse("x").to_string(), "x");
+        for odd in [
+            "0f8e7c4a-1b2c-4d5e-8f90-a1b2c3d4e5fg",
+            "0f8e7c4a11b2c-4d5e-8f90-a1b2c3d4e5f6",
+            "0f8e7c4a-1b2c-4d5e-8f90-a1b2c3d4e5f",
+            "0f8e7c4a-1b2c-4d5e-8f90-a1b2c3d4e5f6a",
+            "0f8e7c4a-1b2c-4d5e-8f9\u{e9}-a1b2c3d4e5f",
+        ] {
+            assert_eq!(Uid::parse(odd), Uid::Other(odd.into()), "{odd}");
+        }
     }
 
     #[test]
