@@ -1,6 +1,7 @@
 //! Immutable merged state at one version, and the exact changes between two versions.
 
-use std::collections::HashMap;
+// Fx rather than SipHash: see store.rs.
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use imbl::OrdMap;
@@ -85,7 +86,7 @@ pub struct ChangeSet<T> {
 impl<T> Default for ChangeSet<T> {
     fn default() -> Self {
         Self {
-            base: HashMap::new(),
+            base: HashMap::default(),
         }
     }
 }

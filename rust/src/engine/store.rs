@@ -3,8 +3,11 @@
 //! Single-threaded by design: only the merger thread owns a [`Store`]; readers see the
 //! [`Snapshot`]s it publishes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+// Fx rather than SipHash: keys are names the API server has validated, and hashing them is on the
+// per-update path (HashDoS resistance buys nothing here).
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 
 use super::object::{ObjKey, Object};
 use super::snapshot::{same, ChangeSet, Changes, Items, Snapshot};
@@ -93,7 +96,7 @@ impl<T: Object> Store<T> {
     /// Make sure source `source` exists (sources are created in index order).
     pub fn ensure_source(&mut self, source: usize) {
         if self.sources.len() <= source {
-            self.sources.resize_with(source + 1, HashMap::new);
+            self.sources.resize_with(source + 1, HashMap::default);
         }
     }
 
@@ -113,7 +116,8 @@ impl<T: Object> Store<T> {
                 }
             }
             Op::Set(objs) => {
-                let mut incoming: HashMap<ObjKey, Arc<T>> = HashMap::with_capacity(objs.len());
+                let mut incoming: HashMap<ObjKey, Arc<T>> =
+                    HashMap::with_capacity_and_hasher(objs.len(), FxBuildHasher);
                 for obj in objs {
                     incoming.insert(obj.key(), obj);
                 }
