@@ -22,10 +22,6 @@ const MAX_DEPTH: usize = 128;
 const DETACH_BYTES: usize = 4096;
 
 /// A batch with more items than this is validated with the GIL released.
-#[allow(
-    dead_code,
-    reason = "used through extract_batch by the config bindings"
-)]
 const DETACH_ITEMS: usize = 16;
 
 /// `kubeproxy_config._convert.to_jsonable`: the slow path for values that are not plain JSON
@@ -313,7 +309,6 @@ pub fn extract_one<K: PyKind>(ob: &Bound<'_, PyAny>) -> PyResult<Arc<K>> {
 /// Objects from one input (as [`extract_one`]; a dict, bytes or str holding a JSON list or a
 /// `…List` gives several) or from any iterable of such inputs. The whole batch is validated
 /// before anything is returned; errors name the item (`[3].spec.ports[0].port`).
-#[allow(dead_code, reason = "called by the config bindings")]
 pub fn extract_batch<K: PyKind>(ob: &Bound<'_, PyAny>) -> PyResult<Vec<Arc<K>>> {
     let py = ob.py();
     let items: Vec<(Option<usize>, Item<K>)> = if let Some(item) = read_item::<K>(ob)? {
@@ -342,10 +337,6 @@ pub fn extract_batch<K: PyKind>(ob: &Bound<'_, PyAny>) -> PyResult<Vec<Arc<K>>> 
     Ok(result?)
 }
 
-#[allow(
-    dead_code,
-    reason = "used through extract_batch by the config bindings"
-)]
 fn parse_items<K: PyKind>(items: Vec<(Option<usize>, Item<K>)>) -> Result<Vec<Arc<K>>, CoreError> {
     let mut interner = Interner::new();
     let mut out = Vec::with_capacity(items.len());

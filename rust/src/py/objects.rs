@@ -21,7 +21,6 @@ pub use crate::py::subobjects::{
 /// taking our own instances back without copying.
 pub trait PyKind: Kind {
     /// A new Python object sharing `obj`.
-    #[allow(dead_code, reason = "called by the config bindings")]
     fn wrap(py: Python<'_>, obj: Arc<Self>) -> PyResult<Py<PyAny>>;
     /// The shared engine object if `ob` is an instance of this kind's class.
     fn unwrap_py(ob: &Bound<'_, PyAny>) -> Option<Arc<Self>>;
