@@ -6,6 +6,8 @@ Create configs after ``os.fork()``, never before: delivery threads do not surviv
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from kubeproxy_config._config import (
     EndpointsConfig,
     EndpointSliceConfig,
@@ -33,6 +35,9 @@ from kubeproxy_config._updates import (
 )
 from kubeproxy_config.errors import ClosedError, Error, InvalidObject
 
+if TYPE_CHECKING:  # served lazily by __getattr__ below
+    from kubeproxy_config.sources import FileSource, KubernetesSource, new_source_api
+
 __all__ = [
     "Changes",
     "ClosedError",
@@ -47,7 +52,9 @@ __all__ = [
     "EndpointsConfig",
     "EndpointsUpdate",
     "Error",
+    "FileSource",
     "InvalidObject",
+    "KubernetesSource",
     "Operation",
     "Registration",
     "Service",
@@ -56,4 +63,17 @@ __all__ = [
     "ServiceUpdate",
     "Snapshot",
     "SourceChannel",
+    "new_source_api",
 ]
+
+# Sources are imported on first use, so `import kubeproxy_config` stays light (no YAML, file
+# watching or Kubernetes client until a source is asked for).
+_SOURCE_NAMES = frozenset({"FileSource", "KubernetesSource", "new_source_api"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SOURCE_NAMES:
+        from kubeproxy_config import sources
+
+        return getattr(sources, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
