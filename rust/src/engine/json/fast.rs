@@ -25,7 +25,10 @@ use std::net::IpAddr;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::service::{cluster_ip, DEFAULT_AFFINITY_TIMEOUT, MAX_AFFINITY_TIMEOUT};
+use super::service::{
+    cluster_ip, default_external_policy, default_internal_policy, DEFAULT_AFFINITY_TIMEOUT,
+    MAX_AFFINITY_TIMEOUT,
+};
 use super::Kind;
 use crate::engine::model::{
     ClusterIp, Interner, IpFamily, IpFamilyPolicy, ObjectMeta, PortOrName, Protocol, Service,
@@ -486,12 +489,10 @@ fn service(raw: &RawService<'_>, meta: ObjectMeta, interner: &mut Interner) -> R
         return Err(());
     }
     let policy = |t: &Option<Text<'_>>| enum_field(t.as_ref(), TrafficPolicy::parse);
-    let external_traffic_policy = policy(&spec.external_traffic_policy)?.or(match service_type {
-        ServiceType::NodePort | ServiceType::LoadBalancer => Some(TrafficPolicy::Cluster),
-        ServiceType::ClusterIp | ServiceType::ExternalName => None,
-    });
-    let internal_traffic_policy = policy(&spec.internal_traffic_policy)?
-        .or((service_type != ServiceType::ExternalName).then_some(TrafficPolicy::Cluster));
+    let external_traffic_policy =
+        policy(&spec.external_traffic_policy)?.or(default_external_policy(service_type));
+    let internal_traffic_policy =
+        policy(&spec.internal_traffic_policy)?.or(default_internal_policy(service_type));
     Ok(Service {
         meta,
         service_type,

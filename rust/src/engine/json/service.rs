@@ -112,12 +112,10 @@ fn parse(
             .err("required for a Service of type ExternalName"));
     }
     let policy = |key: &str| opt_enum(spec, key, &sp, TrafficPolicy::parse, TrafficPolicy::VALUES);
-    let external_traffic_policy = policy("externalTrafficPolicy")?.or(match service_type {
-        ServiceType::NodePort | ServiceType::LoadBalancer => Some(TrafficPolicy::Cluster),
-        ServiceType::ClusterIp | ServiceType::ExternalName => None,
-    });
-    let internal_traffic_policy = policy("internalTrafficPolicy")?
-        .or((service_type != ServiceType::ExternalName).then_some(TrafficPolicy::Cluster));
+    let external_traffic_policy =
+        policy("externalTrafficPolicy")?.or(default_external_policy(service_type));
+    let internal_traffic_policy =
+        policy("internalTrafficPolicy")?.or(default_internal_policy(service_type));
     Ok(Service {
         meta,
         service_type,
@@ -407,4 +405,17 @@ pub fn service_port_to_value(p: &ServicePort) -> Value {
     }
     put_str(&mut m, "appProtocol", p.app_protocol.as_deref());
     Value::Object(m)
+}
+
+/// The API server's default `externalTrafficPolicy`: Cluster where node ports exist, else none.
+pub(super) fn default_external_policy(service_type: ServiceType) -> Option<TrafficPolicy> {
+    match service_type {
+        ServiceType::NodePort | ServiceType::LoadBalancer => Some(TrafficPolicy::Cluster),
+        ServiceType::ClusterIp | ServiceType::ExternalName => None,
+    }
+}
+
+/// The API server's default `internalTrafficPolicy`: Cluster, except for `ExternalName` services.
+pub(super) fn default_internal_policy(service_type: ServiceType) -> Option<TrafficPolicy> {
+    (service_type != ServiceType::ExternalName).then_some(TrafficPolicy::Cluster)
 }
