@@ -6,14 +6,13 @@ use std::sync::Arc;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
-use serde_json::Value;
 
 use crate::engine::error::CoreError;
-use crate::engine::json::{parse_batch, parse_json, prefix_path};
+use crate::engine::json::{key_of, keys_of_batch, parse_batch, parse_node, prefix_path};
 use crate::engine::object::ObjKey;
 use crate::engine::store::Op;
 use crate::py::config::{DynConfig, EndpointsFor};
-use crate::py::convert::{extract_batch, is_client_model, py_to_value};
+use crate::py::convert::{extract_batch, is_client_model, py_to_node};
 use crate::py::objects::PyKind;
 
 /// SET, ADD, UPDATE or REMOVE.
@@ -74,7 +73,7 @@ pub trait KindOps: PyKind + EndpointsFor {
                         .map(Arc::new)
                         .collect(),
                 ),
-                OpCode::Remove => Op::Remove(keys_of_value(&parse_json(&data)?)?),
+                OpCode::Remove => Op::Remove(keys_of_batch(&parse_node(&data)?)?),
             })
         };
         // Parsing and validating a batch is the long part: do it without the GIL.
@@ -83,55 +82,6 @@ pub trait KindOps: PyKind + EndpointsFor {
 }
 
 impl<K: PyKind + EndpointsFor> KindOps for K {}
-
-/// The key of one object in JSON shape: `metadata.namespace` (default "default") / `metadata.name`.
-fn key_of_object(v: &Value, path: &str) -> Result<ObjKey, CoreError> {
-    let meta = v.get("metadata").and_then(Value::as_object);
-    let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str);
-    let Some(name) = name.filter(|n| !n.is_empty()) else {
-        return Err(CoreError::invalid(
-            format!("{path}metadata.name"),
-            "a name is required",
-        ));
-    };
-    let ns = meta
-        .and_then(|m| m.get("namespace"))
-        .and_then(Value::as_str)
-        .unwrap_or("default");
-    Ok(ObjKey::new(
-        if ns.is_empty() { "default" } else { ns },
-        name,
-    ))
-}
-
-/// Keys of a JSON object, array of objects or `…List`.
-fn keys_of_value(v: &Value) -> Result<Vec<ObjKey>, CoreError> {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, o)| key_of_object(o, &format!("[{i}].")))
-            .collect(),
-        Value::Object(m)
-            if m.get("items").is_some_and(Value::is_array) && !m.contains_key("spec") =>
-        {
-            let items = m
-                .get("items")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, o)| key_of_object(o, &format!("items[{i}].")))
-                .collect()
-        }
-        Value::Object(_) => Ok(vec![key_of_object(v, "")?]),
-        _ => Err(CoreError::invalid(
-            "",
-            "expected a JSON object, list of objects or …List",
-        )),
-    }
-}
 
 /// A key string must be `namespace/name`.
 fn key_of_str(s: &str) -> Result<ObjKey, CoreError> {
@@ -155,16 +105,16 @@ fn keys_of_item<K: PyKind>(item: &Bound<'_, PyAny>) -> PyResult<Result<Vec<ObjKe
     if let Ok(s) = item.cast::<PyString>() {
         let s = s.to_str()?;
         return Ok(if s.trim_start().starts_with(['{', '[']) {
-            parse_json(s.as_bytes()).and_then(|v| keys_of_value(&v))
+            parse_node(s.as_bytes()).and_then(|v| keys_of_batch(&v))
         } else {
             key_of_str(s).map(|k| vec![k])
         });
     }
     if let Ok(b) = item.cast::<PyBytes>() {
-        return Ok(parse_json(b.as_bytes()).and_then(|v| keys_of_value(&v)));
+        return Ok(parse_node(b.as_bytes()).and_then(|v| keys_of_batch(&v)));
     }
     if item.is_instance_of::<PyDict>() || is_client_model(item)? {
-        return Ok(key_of_object(&py_to_value(item)?, "").map(|k| vec![k]));
+        return Ok(key_of(&py_to_node(item)?).map(|k| vec![k]));
     }
     Err(PyTypeError::new_err(format!(
         "cannot remove a {}: expected a key \"namespace/name\", an object, a dict or JSON",

@@ -37,14 +37,9 @@ fn model_to_dict(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     FUNC.import(py, "kubeproxy_config._convert", "model_to_dict")
 }
 
-/// A Python value (dict/list/tuple/str/int/float/bool/None, or anything
-/// `_convert.to_jsonable` understands) as a JSON value. Other types raise `TypeError`.
-pub fn py_to_value(ob: &Bound<'_, PyAny>) -> PyResult<Value> {
-    py_to_node(ob).map(|n| n.to_value())
-}
-
-/// A Python value as a JSON document, read as [`py_to_value`] reads it (built directly, without
-/// the `serde_json::Value` maps).
+/// A Python value (dict/list/tuple/str/int/float/bool/None, or anything `_convert.to_jsonable`
+/// understands) as a JSON document; other types raise `TypeError`, values JSON cannot hold
+/// raise `InvalidObject` naming the object and the field.
 pub fn py_to_node(ob: &Bound<'_, PyAny>) -> PyResult<Node<'static>> {
     match to_node(ob, 0, true) {
         Ok(node) => Ok(node),

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::error::CoreError;
 use crate::engine::model::{Interner, ObjectMeta, Str, StrMap, Uid};
-use crate::engine::object::Object;
+use crate::engine::object::{ObjKey, Object};
 use crate::engine::validate;
 
 use read::{opt_object, opt_str, str_map, Path};
@@ -99,15 +99,22 @@ pub fn parse_node_batch_with<K: Kind>(
     v: &Node<'_>,
     interner: &mut Interner,
 ) -> Result<Vec<K>, CoreError> {
-    match v {
-        Node::Array(items) => parse_items(items, "", interner),
-        Node::Object(map) if is_list(map) => parse_items(
-            read::opt_array(map, "items", &Path::Root)?,
-            "items",
-            interner,
-        ),
-        _ => Ok(vec![K::from_node(v, interner)?]),
+    match batch_items(v)? {
+        Some((items, prefix)) => parse_items(items, prefix, interner),
+        None => Ok(vec![K::from_node(v, interner)?]),
     }
+}
+
+/// The items of a JSON array (prefix "") or of a `…List` (prefix "items"), or `None` for a
+/// single object: the batch shapes every entry point accepts.
+fn batch_items<'n>(v: &'n Node<'n>) -> Result<Option<(&'n [Node<'n>], &'static str)>, CoreError> {
+    Ok(match v {
+        Node::Array(items) => Some((items, "")),
+        Node::Object(map) if is_list(map) => {
+            Some((read::opt_array(map, "items", &Path::Root)?, "items"))
+        }
+        _ => None,
+    })
 }
 
 /// Whether an object is a `…List`: `kind` ends in `List`, or no `kind` and an `items` array.
@@ -116,6 +123,36 @@ fn is_list(map: &Members<'_>) -> bool {
         Some(Node::String(kind)) => kind.ends_with("List"),
         None | Some(Node::Null) => matches!(map.get("items"), Some(Node::Array(_))),
         Some(_) => false,
+    }
+}
+
+/// The `namespace/name` of an object in JSON shape (namespace "default" when absent), without
+/// validating the rest of it: what a removal needs.
+pub fn key_of(obj: &Node<'_>) -> Result<ObjKey, CoreError> {
+    let meta = |field: &str| {
+        obj.get("metadata")
+            .and_then(|m| m.get(field))
+            .and_then(Node::as_str)
+    };
+    let Some(name) = meta("name").filter(|n| !n.is_empty()) else {
+        return Err(CoreError::invalid("metadata.name", "a name is required"));
+    };
+    let namespace = meta("namespace")
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    Ok(ObjKey::new(namespace, name))
+}
+
+/// The keys of one object, a JSON array of objects or a `…List`, as [`key_of`] reads them;
+/// errors name the item (`[2].metadata.name`).
+pub fn keys_of_batch(v: &Node<'_>) -> Result<Vec<ObjKey>, CoreError> {
+    match batch_items(v)? {
+        Some((items, prefix)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| key_of(item).map_err(|e| prefix_path(e, &format!("{prefix}[{i}]"))))
+            .collect(),
+        None => Ok(vec![key_of(v)?]),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{parse_node, prefix_path, Kind, Node};
+use super::{key_of, parse_node, prefix_path, Kind, Node};
 use crate::engine::error::CoreError;
 use crate::engine::model::Interner;
 use crate::engine::object::ObjKey;
@@ -43,18 +43,6 @@ fn meta_str<'a>(obj: &'a Node<'_>, field: &str) -> Option<&'a str> {
     obj.get("metadata")
         .and_then(|m| m.get(field))
         .and_then(Node::as_str)
-}
-
-/// The `namespace/name` of a deleted object, without validating the rest of it.
-fn deleted_key(obj: &Node<'_>) -> Result<ObjKey, CoreError> {
-    let name = meta_str(obj, "name").filter(|n| !n.is_empty());
-    let Some(name) = name else {
-        return Err(CoreError::invalid("metadata.name", "a name is required"));
-    };
-    let ns = meta_str(obj, "namespace")
-        .filter(|n| !n.is_empty())
-        .unwrap_or("default");
-    Ok(ObjKey::new(ns, name))
 }
 
 /// Parse complete watch-event lines (`{"type": …, "object": …}` each). The chunk is validated
@@ -131,8 +119,8 @@ fn parse_events<K: Kind>(
                     _ => batch.ops.push(Op::Add(vec![Arc::new(parsed)])),
                 },
                 Err(e) if skip_invalid => {
-                    let key = deleted_key(obj)
-                        .map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
+                    let key =
+                        key_of(obj).map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
                     push_removal(&mut batch.ops, key);
                     batch.rejected.push(e);
                 }
@@ -140,7 +128,7 @@ fn parse_events<K: Kind>(
             },
             "DELETED" => {
                 let key =
-                    deleted_key(obj).map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
+                    key_of(obj).map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
                 push_removal(&mut batch.ops, key);
             }
             "BOOKMARK" => {}
