@@ -214,3 +214,22 @@ def watch_lines(data: bytes, per_chunk: int) -> list[bytes]:
     """Split watch-stream bytes into chunks of ``per_chunk`` complete lines (as reads arrive)."""
     lines = data.splitlines(keepends=True)
     return [b"".join(lines[i : i + per_chunk]) for i in range(0, len(lines), per_chunk)]
+
+
+def main(argv: list[str]) -> int:
+    """``python benches/generator.py w2-chunks FILE [N]``: write W2's input (N Services as watch
+    events, in chunks of 100 lines separated by NUL bytes) for ``rust/examples/w2_ingest.rs``."""
+    if len(argv) not in (2, 3) or argv[0] != "w2-chunks":
+        print("usage: generator.py w2-chunks FILE [N]")
+        return 2
+    n = int(argv[2]) if len(argv) == 3 else 1000
+    chunks = watch_lines(watch_events(services(n)), 100)
+    with open(argv[1], "wb") as f:
+        f.write(b"\0".join(chunks))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

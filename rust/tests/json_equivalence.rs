@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use _core::engine::json::watch::{parse_list_page, parse_watch_events, parse_watch_events_walk};
+use _core::engine::json::watch::{
+    parse_list_page, parse_watch_events, parse_watch_events_split, parse_watch_events_walk,
+};
 use _core::engine::json::{parse_batch, parse_json, parse_value_batch, Kind};
 use _core::engine::model::{EndpointSlice, Endpoints, Interner, Service};
 use serde_json::Value;
@@ -505,9 +507,22 @@ fn watch_fast_path_matches_walk() {
         }
     }
     // Whole streams too: grouping of ops, the last resourceVersion, interning across lines.
-    for chunk in stream.split(|&b| b == b'\n').collect::<Vec<_>>().chunks(50) {
+    let lines: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
+    for chunk in lines.chunks(50) {
         assert_fast_matches_walk(&chunk.join(&b'\n'));
     }
+    // Parsing halves of a chunk on other threads changes nothing: the same ops, the first error
+    // (with its event index), the same resourceVersion.
+    let mut errors = 0;
+    for size in [3, 16, 61, 400] {
+        for chunk in lines.chunks(size) {
+            errors += assert_split_matches_serial(&chunk.join(&b'\n'));
+        }
+    }
+    assert!(
+        errors > 0,
+        "no chunk failed: the split's error ordering went unchecked"
+    );
     // Every generated Service takes the fast path (twice: MODIFIED and ADDED), so the check
     // above is not vacuous.
     assert!(taken >= 600, "fast path taken only {taken} times");
@@ -519,4 +534,85 @@ fn watch_fast_path_matches_walk() {
             "fast path refused {object}"
         );
     }
+}
+
+/// Splitting a chunk for parallel parsing (at every size down to 2 events) gives exactly the
+/// serial result, with and without `skip_invalid`. Returns how many results were errors.
+fn assert_split_matches_serial(data: &[u8]) -> usize {
+    let mut errors = 0;
+    for skip in [false, true] {
+        let serial = parse_watch_events_split::<Service>(data, skip, usize::MAX);
+        errors += usize::from(serial.is_err());
+        let serial = format!("{serial:?}");
+        for min_events in [2, 5] {
+            let split = format!(
+                "{:?}",
+                parse_watch_events_split::<Service>(data, skip, min_events)
+            );
+            assert_eq!(
+                split,
+                serial,
+                "split at {min_events} (skip_invalid={skip}) for {}",
+                String::from_utf8_lossy(data)
+            );
+        }
+    }
+    errors
+}
+
+/// The cases where a split could go wrong: an `ERROR` event or a bad line in the first half with
+/// more events (or a worse line) in the second, removals and bookmarks across the boundary.
+#[test]
+fn watch_split_keeps_event_order() {
+    let mut rng = Rng(7);
+    let good: Vec<Vec<u8>> = (0..12)
+        .map(|i| event_line("MODIFIED", generated_service(i, &mut rng).as_bytes()))
+        .collect();
+    let deleted = event_line(
+        "DELETED",
+        br#"{"metadata":{"name":"gone","namespace":"x"}}"#,
+    );
+    let bookmark =
+        b"{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"99999\"}}}\n"
+            .to_vec();
+    let error = b"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410}}\n".to_vec();
+    let garbage = b"{\"type\":\"MODIFIED\",\"object\":{\n".to_vec();
+    let invalid = event_line(
+        "ADDED",
+        br#"{"metadata":{"name":"Bad_Name","namespace":"x"},"spec":{"ports":[{"port":0}]}}"#,
+    );
+    let mut cases: Vec<Vec<&[u8]>> = Vec::new();
+    let g = |i: usize| good[i].as_slice();
+    cases.push((0..12).map(g).collect());
+    cases.push(vec![g(0), g(1), &error, g(2), &garbage, g(3), g(4), g(5)]);
+    cases.push(vec![g(0), &invalid, g(1), g(2), g(3), &garbage, g(4), g(5)]);
+    cases.push(vec![g(0), g(1), g(2), g(3), g(4), &garbage, g(5), &invalid]);
+    cases.push(vec![
+        g(0),
+        &deleted,
+        &deleted,
+        &bookmark,
+        &deleted,
+        g(1),
+        g(2),
+        &bookmark,
+    ]);
+    cases.push(vec![
+        g(0),
+        g(1),
+        g(2),
+        &bookmark,
+        &invalid,
+        &invalid,
+        g(3),
+        &error,
+        &garbage,
+    ]);
+    for case in cases {
+        assert_split_matches_serial(&case.concat());
+    }
+    // And the split does happen: a bad line late in a chunk is reported with its own index.
+    let late: Vec<&[u8]> = vec![g(0), g(1), g(2), g(3), g(4), g(5), &garbage, g(6)];
+    let err = parse_watch_events_split::<Service>(&late.concat(), false, 2).unwrap_err();
+    assert!(err.to_string().contains("events[6]"), "{err}");
 }

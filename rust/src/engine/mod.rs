@@ -7,6 +7,7 @@ pub mod json;
 pub mod model;
 pub mod mux;
 pub mod object;
+pub mod parallel;
 pub mod ratelimit;
 pub mod snapshot;
 pub mod stats;

@@ -69,11 +69,123 @@ pub fn parse_watch_events_walk<K: Kind>(
     parse_events(data, skip_invalid, false)
 }
 
+/// Chunks with at least this many events are split in two and the halves parsed in parallel
+/// (recursively): below it, handing work to another thread costs more than it saves.
+const PARALLEL_MIN_EVENTS: usize = 16;
+
+/// [`parse_watch_events`] with the parallel split at `min_events` (`usize::MAX`: never). Only for
+/// tests that check splitting changes nothing.
+#[doc(hidden)]
+pub fn parse_watch_events_split<K: Kind>(
+    data: &[u8],
+    skip_invalid: bool,
+    min_events: usize,
+) -> Result<WatchBatch<K>, CoreError> {
+    let how = How {
+        skip_invalid,
+        fast: true,
+        min_events: min_events.max(2),
+    };
+    finish(parse_lines(&lines_of(data), 0, how))
+}
+
 fn parse_events<K: Kind>(
     data: &[u8],
     skip_invalid: bool,
     fast: bool,
 ) -> Result<WatchBatch<K>, CoreError> {
+    let how = How {
+        skip_invalid,
+        fast,
+        min_events: PARALLEL_MIN_EVENTS,
+    };
+    finish(parse_lines(&lines_of(data), 0, how))
+}
+
+/// The non-blank lines of a chunk.
+fn lines_of(data: &[u8]) -> Vec<&[u8]> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
+        let line = &data[start..end];
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            lines.push(line);
+        }
+        start = end + 1;
+    }
+    lines
+}
+
+#[derive(Clone, Copy)]
+struct How {
+    skip_invalid: bool,
+    fast: bool,
+    min_events: usize,
+}
+
+/// A run of consecutive events parsed; `last_rv` borrows from the chunk when it can.
+struct Part<'a, K> {
+    batch: WatchBatch<K>,
+    last_rv: Option<Cow<'a, str>>,
+}
+
+fn finish<K>(part: Result<Part<'_, K>, CoreError>) -> Result<WatchBatch<K>, CoreError> {
+    let Part { mut batch, last_rv } = part?;
+    batch.resource_version = last_rv.map(Cow::into_owned);
+    Ok(batch)
+}
+
+/// Parse `lines` (the first is event number `first` of the chunk), splitting large runs.
+fn parse_lines<'a, K: Kind>(
+    lines: &[&'a [u8]],
+    first: usize,
+    how: How,
+) -> Result<Part<'a, K>, CoreError> {
+    if lines.len() < how.min_events {
+        return parse_run(lines, first, how);
+    }
+    let mid = lines.len() / 2;
+    let (head, tail) = crate::engine::parallel::join(
+        || parse_lines(&lines[..mid], first, how),
+        || parse_lines(&lines[mid..], first + mid, how),
+    );
+    join_parts(head?, tail)
+}
+
+/// The two halves as one run, exactly as a single pass would have read them: an error or an
+/// `ERROR` event in the head ends the chunk there, whatever the tail held.
+fn join_parts<'a, K>(
+    mut head: Part<'a, K>,
+    tail: Result<Part<'a, K>, CoreError>,
+) -> Result<Part<'a, K>, CoreError> {
+    if head.batch.error.is_some() {
+        return Ok(head);
+    }
+    let tail = tail?;
+    let mut ops = tail.batch.ops.into_iter();
+    if let Some(next) = ops.next() {
+        match (head.batch.ops.last_mut(), next) {
+            (Some(Op::Add(objs)), Op::Add(more)) => objs.extend(more),
+            (Some(Op::Remove(keys)), Op::Remove(more)) => keys.extend(more),
+            (_, next) => head.batch.ops.push(next),
+        }
+    }
+    head.batch.ops.extend(ops);
+    head.batch.error = tail.batch.error;
+    head.batch.events += tail.batch.events;
+    head.batch.rejected.extend(tail.batch.rejected);
+    if tail.last_rv.is_some() {
+        head.last_rv = tail.last_rv;
+    }
+    Ok(head)
+}
+
+/// Parse `lines` in order on this thread.
+fn parse_run<'a, K: Kind>(
+    lines: &[&'a [u8]],
+    first: usize,
+    how: How,
+) -> Result<Part<'a, K>, CoreError> {
     let mut interner = Interner::new();
     let mut batch = WatchBatch {
         ops: Vec::new(),
@@ -82,13 +194,11 @@ fn parse_events<K: Kind>(
         events: 0,
         rejected: Vec::new(),
     };
-    // The latest resourceVersion, borrowed from `data` when the fast path read it.
-    let mut last_rv: Option<Cow<'_, str>> = None;
-    let lines = data
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
-    for (i, line) in lines.enumerate() {
-        if fast {
+    // The latest resourceVersion, borrowed from the chunk when the fast path read it.
+    let mut last_rv: Option<Cow<'a, str>> = None;
+    for (i, line) in lines.iter().enumerate() {
+        let i = first + i;
+        if how.fast {
             if let Some(event) = K::fast_event(line, &mut interner) {
                 let parsed = Arc::new(event.object);
                 match batch.ops.last_mut() {
@@ -118,7 +228,7 @@ fn parse_events<K: Kind>(
                     Some(Op::Add(objs)) => objs.push(Arc::new(parsed)),
                     _ => batch.ops.push(Op::Add(vec![Arc::new(parsed)])),
                 },
-                Err(e) if skip_invalid => {
+                Err(e) if how.skip_invalid => {
                     let key =
                         key_of(obj).map_err(|e| prefix_path(e, &format!("events[{i}].object")))?;
                     push_removal(&mut batch.ops, key);
@@ -134,8 +244,7 @@ fn parse_events<K: Kind>(
             "BOOKMARK" => {}
             "ERROR" => {
                 batch.error = Some(obj.to_value());
-                batch.resource_version = last_rv.map(Cow::into_owned);
-                return Ok(batch);
+                return Ok(Part { batch, last_rv });
             }
             other => {
                 return Err(at(CoreError::invalid(
@@ -149,8 +258,7 @@ fn parse_events<K: Kind>(
             last_rv = rv;
         }
     }
-    batch.resource_version = last_rv.map(Cow::into_owned);
-    Ok(batch)
+    Ok(Part { batch, last_rv })
 }
 
 fn push_removal<K>(ops: &mut Vec<Op<K>>, key: ObjKey) {
