@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -18,12 +19,11 @@ pytestmark = pytest.mark.skipif(
 
 
 def _events(n: int, start: int = 0) -> bytes:
-    lines = [
-        '{"type":"ADDED","object":{"metadata":{"name":"svc-%d","namespace":"default",'
-        '"resourceVersion":"%d"},"spec":{"clusterIP":"10.96.%d.%d","ports":[{"port":80}]}}}'
-        % (i, 100 + i, i // 250, i % 250 + 1)
-        for i in range(start, start + n)
-    ]
+    lines = []
+    for i in range(start, start + n):
+        meta = {"name": f"svc-{i}", "namespace": "default", "resourceVersion": str(100 + i)}
+        spec = {"clusterIP": f"10.96.{i // 250}.{i % 250 + 1}", "ports": [{"port": 80}]}
+        lines.append(json.dumps({"type": "ADDED", "object": {"metadata": meta, "spec": spec}}))
     return ("\n".join(lines) + "\n").encode()
 
 
