@@ -1,11 +1,11 @@
 //! W2 ingest without Python, for profiling (`perf record`): the best time over rounds of parsing
 //! watch-event chunks, of merging pre-parsed chunks, and of both, per event.
 //!
-//! `cargo run --release --no-default-features --example w2_ingest -- <chunks> [rounds] [split]`
+//! `cargo run --release --no-default-features --example w2_ingest -- <chunks> [rounds] [pieces]`
 //!
 //! `<chunks>` holds the chunks separated by NUL bytes; `python benches/generator.py w2-chunks
-//! <chunks>` writes the ones W2 times. `[split]` is the smallest chunk (in events) that is split
-//! for parallel parsing; a huge value parses serially.
+//! <chunks>` writes the ones W2 times. `[pieces]` is how many pieces a chunk is cut into for
+//! parallel parsing (1: serially).
 #![allow(clippy::print_stdout)]
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = std::fs::read(&args[1]).expect("read chunks");
     let rounds: usize = args.get(2).map_or(200, |s| s.parse().expect("rounds"));
-    let split: usize = args.get(3).map_or(16, |s| s.parse().expect("split"));
+    let split: usize = args.get(3).map_or(2, |s| s.parse().expect("pieces"));
     let chunks: Vec<&[u8]> = data.split(|b| *b == 0).collect();
     let events: usize = chunks
         .iter()

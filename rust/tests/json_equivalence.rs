@@ -536,23 +536,24 @@ fn watch_fast_path_matches_walk() {
     }
 }
 
-/// Splitting a chunk for parallel parsing (at every size down to 2 events) gives exactly the
-/// serial result, with and without `skip_invalid`. Returns how many results were errors.
+/// Cutting a chunk into pieces parsed in parallel (2, 3 or 7, however many cores there are)
+/// gives exactly the serial result, with and without `skip_invalid`. Returns how many results
+/// were errors.
 fn assert_split_matches_serial(data: &[u8]) -> usize {
     let mut errors = 0;
     for skip in [false, true] {
-        let serial = parse_watch_events_split::<Service>(data, skip, usize::MAX);
+        let serial = parse_watch_events_split::<Service>(data, skip, 1);
         errors += usize::from(serial.is_err());
         let serial = format!("{serial:?}");
-        for min_events in [2, 5] {
+        for pieces in [2, 3, 7] {
             let split = format!(
                 "{:?}",
-                parse_watch_events_split::<Service>(data, skip, min_events)
+                parse_watch_events_split::<Service>(data, skip, pieces)
             );
             assert_eq!(
                 split,
                 serial,
-                "split at {min_events} (skip_invalid={skip}) for {}",
+                "{pieces} pieces (skip_invalid={skip}) for {}",
                 String::from_utf8_lossy(data)
             );
         }
@@ -613,6 +614,27 @@ fn watch_split_keeps_event_order() {
     }
     // And the split does happen: a bad line late in a chunk is reported with its own index.
     let late: Vec<&[u8]> = vec![g(0), g(1), g(2), g(3), g(4), g(5), &garbage, g(6)];
-    let err = parse_watch_events_split::<Service>(&late.concat(), false, 2).unwrap_err();
+    let err = parse_watch_events_split::<Service>(&late.concat(), false, 3).unwrap_err();
     assert!(err.to_string().contains("events[6]"), "{err}");
+}
+
+/// The fuzz corpus (inputs found to reach new code) through the fast path and the walk: watch
+/// chunks as they are, objects as the object of one event.
+#[test]
+fn fuzz_corpus_fast_path_matches_walk() {
+    let corpus = repo().join("rust/fuzz/corpus");
+    let mut files = 0;
+    for (target, as_event) in [("watch_events", false), ("objects", true)] {
+        for entry in std::fs::read_dir(corpus.join(target)).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            if as_event {
+                assert_fast_matches_walk(&event_line("MODIFIED", &data));
+            } else {
+                assert_fast_matches_walk(&data);
+                assert_split_matches_serial(&data);
+            }
+            files += 1;
+        }
+    }
+    assert!(files > 100, "only {files} corpus files");
 }

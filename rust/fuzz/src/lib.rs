@@ -3,13 +3,16 @@
 //!
 //! Invariants, for any input bytes: no panic (any `Err` is fine), and every object that parses
 //! survives a round trip through its Kubernetes JSON shape (`to_value`, then parsed again as a
-//! value and as text) unchanged.
+//! value and as text) unchanged. Watch chunks also give exactly the same result (objects or
+//! error) through the typed fast path as through the walk, and cut into pieces as whole.
 #![forbid(unsafe_code)]
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
-use _core::engine::json::watch::{parse_list_page, parse_watch_events};
+use _core::engine::json::watch::{
+    parse_list_page, parse_watch_events, parse_watch_events_split, parse_watch_events_walk,
+};
 use _core::engine::json::{parse_batch, parse_one, Kind};
 use _core::engine::model::{EndpointSlice, Endpoints, Interner, Service};
 use _core::engine::store::Op;
@@ -60,7 +63,12 @@ fn objects_of<K: Kind>(data: &[u8]) {
 fn watch_events_of<K: Kind>(data: &[u8]) {
     // Strict (the chunk fails whole) and lenient (invalid objects skipped) parsing.
     for skip_invalid in [false, true] {
-        let Ok(batch) = parse_watch_events::<K>(data, skip_invalid) else {
+        let result = parse_watch_events::<K>(data, skip_invalid);
+        let walked = parse_watch_events_walk::<K>(data, skip_invalid);
+        assert_eq!(format!("{result:?}"), format!("{walked:?}"), "fast path vs walk");
+        let split = parse_watch_events_split::<K>(data, skip_invalid, 3);
+        assert_eq!(format!("{result:?}"), format!("{split:?}"), "3 pieces vs serial");
+        let Ok(batch) = result else {
             continue;
         };
         for op in &batch.ops {

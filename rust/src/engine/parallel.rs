@@ -1,6 +1,6 @@
 //! The worker threads that parse large watch chunks in parallel.
 //!
-//! One pool per process, one thread per core, started on first use and named
+//! One pool per process, one thread per core besides the caller's, started on first use and named
 //! `kubeproxy-parse-N` so they are recognisable in `top -H` or `py-spy`. A forked child does not
 //! inherit the parent's threads, so the pool remembers the process that made it and a child makes
 //! its own; if no thread can be started, work simply runs on the caller's thread.
@@ -26,8 +26,9 @@ fn pool() -> Option<Arc<ThreadPool>> {
         // The parent's pool: its threads do not exist here, and dropping it would signal them.
         std::mem::forget(stale);
     }
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let pool = (threads > 1)
+    // The caller works too: one pool thread per other core.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) - 1;
+    let pool = (threads > 0)
         .then(|| {
             ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -44,20 +45,41 @@ fn pool() -> Option<Arc<ThreadPool>> {
     pool
 }
 
-/// Run `a` and `b`, in parallel when the pool is available, and return both results.
-pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+/// How many jobs can run at once: the pool's threads plus the caller's.
+pub fn workers() -> usize {
+    pool().map_or(1, |pool| pool.current_num_threads() + 1)
+}
+
+/// Run every job and return their results in order. The caller runs the first job itself while
+/// pool threads run the rest, so `k` jobs cost `k - 1` hand-offs; without a pool all run here.
+pub fn run_all<T, F>(jobs: Vec<F>) -> Vec<T>
 where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
+    T: Send,
+    F: FnOnce() -> T + Send,
 {
-    if rayon::current_thread_index().is_some() {
-        // Already on a pool thread (a nested split): rayon's own join stays in this pool.
-        return rayon::join(a, b);
-    }
-    match pool() {
-        Some(pool) => pool.join(a, b),
-        None => (a(), b()),
-    }
+    let mut jobs = jobs.into_iter();
+    let Some(first) = jobs.next() else {
+        return Vec::new();
+    };
+    let pool = pool().filter(|_| jobs.len() > 0);
+    let Some(pool) = pool else {
+        return std::iter::once(first)
+            .chain(jobs)
+            .map(|job| job())
+            .collect();
+    };
+    let mut rest: Vec<Option<T>> = jobs.as_slice().iter().map(|_| None).collect();
+    let head = pool.in_place_scope(|scope| {
+        for (slot, job) in rest.iter_mut().zip(jobs) {
+            scope.spawn(move |_| *slot = Some(job()));
+        }
+        first()
+    });
+    // The scope returns only after every job it spawned has run.
+    std::iter::once(head)
+        .chain(
+            rest.into_iter()
+                .map(|r| r.expect("a scoped job runs before its scope ends")),
+        )
+        .collect()
 }

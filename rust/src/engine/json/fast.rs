@@ -8,30 +8,25 @@
 //! construction, and only successes must agree — `rust/tests/json_equivalence.rs` checks that
 //! every success equals the walk's object.
 //!
-//! What keeps the two readers in step:
-//! - Unknown fields are read by [`Skip`] through `deserialize_any`, exactly as a `Node` reads them
-//!   (same number parsing, same string checks, same recursion limit of 128). `serde`'s
-//!   `IgnoredAny` is *not* used: `serde_json` skips it without the depth limit and without
-//!   range-checking numbers (`1e400`), so it accepts documents the walk rejects.
-//! - Objects are read with `deserialize_map` (a struct read would also accept an array).
-//! - `null` reads as absent; a repeated known field is an error (fallback) unless the earlier value
-//!   was `null`, which agrees with the walk's "last one wins".
-//! - Integers are read as `i64` only; floats such as `80.0` (which the walk accepts) fall back.
+//! The reading is done by [`Scan`], which refuses whatever it cannot read exactly as the walk's
+//! parser does. On top of it:
+//! - `null` reads as absent; a repeated known field is refused unless the earlier value was
+//!   `null`, which agrees with the walk's "last one wins".
+//! - Integers are read only without sign, fraction or exponent; `80.0` (which the walk accepts)
+//!   falls back.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::marker::PhantomData;
 use std::net::IpAddr;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-
+use super::scan::Scan;
 use super::service::{
     cluster_ip, default_external_policy, default_internal_policy, DEFAULT_AFFINITY_TIMEOUT,
     MAX_AFFINITY_TIMEOUT,
 };
 use super::Kind;
 use crate::engine::model::{
-    ClusterIp, Interner, IpFamily, IpFamilyPolicy, ObjectMeta, PortOrName, Protocol, Service,
+    ClusterIp, Interner, IpFamily, IpFamilyPolicy, List, ObjectMeta, PortOrName, Protocol, Service,
     ServicePort, ServiceType, SessionAffinity, StrMap, TrafficPolicy, Uid,
 };
 use crate::engine::validate;
@@ -45,98 +40,41 @@ pub struct FastEvent<'a, K> {
     pub resource_version: Option<Cow<'a, str>>,
 }
 
+/// A value read by the fast path; `None` means "not exactly readable here, use the walk".
+trait Read<'a>: Sized {
+    fn read(scan: &mut Scan<'a>) -> Option<Self>;
+}
+
 /// A string borrowed from the input unless it has escapes.
 struct Text<'a>(Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(TextVisitor)
+impl<'a> Read<'a> for Text<'a> {
+    fn read(scan: &mut Scan<'a>) -> Option<Self> {
+        scan.string().map(Text)
     }
 }
 
-struct TextVisitor;
-
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Borrowed(s)))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Owned(s.to_owned())))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Owned(s)))
+impl Read<'_> for i64 {
+    fn read(scan: &mut Scan<'_>) -> Option<Self> {
+        scan.int()
     }
 }
 
-/// Any JSON value, checked exactly as a `Node` would read it and then dropped.
-struct Skip;
-
-impl<'de> Deserialize<'de> for Skip {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(SkipVisitor)
+impl Read<'_> for bool {
+    fn read(scan: &mut Scan<'_>) -> Option<Self> {
+        scan.boolean()
     }
 }
 
-struct SkipVisitor;
-
-impl<'de> Visitor<'de> for SkipVisitor {
-    type Value = Skip;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any valid JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_unit<E>(self) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_none<E>(self) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Skip, D::Error> {
-        Skip::deserialize(d)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
-        while seq.next_element::<Skip>()?.is_some() {}
-        Ok(Skip)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-        // Keys are read as the walk reads them (as strings), values as any value.
-        while map.next_key::<Text<'de>>()?.is_some() {
-            map.next_value::<Skip>()?;
-        }
-        Ok(Skip)
+/// An array whose elements are all `T` (a `null` element is refused, as a typed read would).
+impl<'a, T: Read<'a>> Read<'a> for Vec<T> {
+    fn read(scan: &mut Scan<'a>) -> Option<Self> {
+        let mut items = Vec::new();
+        scan.array(|scan| {
+            items.push(T::read(scan)?);
+            Some(())
+        })?;
+        Some(items)
     }
 }
 
@@ -146,73 +84,37 @@ enum IntOrText<'a> {
     Text(Cow<'a, str>),
 }
 
-impl<'de> Deserialize<'de> for IntOrText<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(IntOrTextVisitor)
-    }
-}
-
-struct IntOrTextVisitor;
-
-impl<'de> Visitor<'de> for IntOrTextVisitor {
-    type Value = IntOrText<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an integer or a string")
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<IntOrText<'de>, E> {
-        Ok(IntOrText::Int(n))
-    }
-
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<IntOrText<'de>, E> {
-        i64::try_from(n)
-            .map(IntOrText::Int)
-            .map_err(|_| E::custom("out of range"))
-    }
-
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<IntOrText<'de>, E> {
-        Ok(IntOrText::Text(Cow::Borrowed(s)))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<IntOrText<'de>, E> {
-        Ok(IntOrText::Text(Cow::Owned(s.to_owned())))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<IntOrText<'de>, E> {
-        Ok(IntOrText::Text(Cow::Owned(s)))
+impl<'a> Read<'a> for IntOrText<'a> {
+    fn read(scan: &mut Scan<'a>) -> Option<Self> {
+        if scan.peek()? == b'"' {
+            scan.string().map(IntOrText::Text)
+        } else {
+            scan.int().map(IntOrText::Int)
+        }
     }
 }
 
 /// A string map's members in document order (values may be `null`).
 struct Pairs<'a>(Vec<(Text<'a>, Option<Text<'a>>)>);
 
-impl<'de> Deserialize<'de> for Pairs<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(PairsVisitor)
-    }
-}
-
-struct PairsVisitor;
-
-impl<'de> Visitor<'de> for PairsVisitor {
-    type Value = Pairs<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of strings")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs<'de>, A::Error> {
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
-        while let Some(entry) = map.next_entry()? {
-            out.push(entry);
-        }
-        Ok(Pairs(out))
+impl<'a> Read<'a> for Pairs<'a> {
+    fn read(scan: &mut Scan<'a>) -> Option<Self> {
+        let mut members = Vec::with_capacity(4);
+        scan.object(|scan, key| {
+            let value = if scan.null() {
+                None
+            } else {
+                Some(Text(scan.string()?))
+            };
+            members.push((Text(key), value));
+            Some(())
+        })?;
+        Some(Pairs(members))
     }
 }
 
 /// A struct of optional fields read from a JSON object: listed keys are typed (`null` = absent),
-/// others are [`Skip`]ped, a repeated non-null listed key is an error.
+/// others are skipped, a repeated non-null listed key is refused.
 macro_rules! raw_struct {
     ($name:ident<$a:lifetime> { $($field:ident : $ty:ty = $key:literal,)* }) => {
         struct $name<$a> {
@@ -220,40 +122,24 @@ macro_rules! raw_struct {
             _input: PhantomData<&$a str>,
         }
 
-        impl<$a> Deserialize<$a> for $name<$a> {
-            fn deserialize<D: Deserializer<$a>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-
-                impl<$a> Visitor<$a> for V {
-                    type Value = $name<$a>;
-
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str(concat!("an object (", stringify!($name), ")"))
-                    }
-
-                    fn visit_map<A: MapAccess<$a>>(
-                        self,
-                        mut map: A,
-                    ) -> Result<$name<$a>, A::Error> {
-                        let mut out = $name { $($field: None,)* _input: PhantomData };
-                        while let Some(key) = map.next_key::<Text<$a>>()? {
-                            match &*key.0 {
-                                $($key => {
-                                    if out.$field.is_some() {
-                                        return Err(de::Error::custom("repeated field"));
-                                    }
-                                    out.$field = map.next_value::<Option<$ty>>()?;
-                                })*
-                                _ => {
-                                    map.next_value::<Skip>()?;
-                                }
+        impl<$a> Read<$a> for $name<$a> {
+            fn read(scan: &mut Scan<$a>) -> Option<Self> {
+                let mut out = $name { $($field: None,)* _input: PhantomData };
+                scan.object(|scan, key| {
+                    match &*key {
+                        $($key => {
+                            if out.$field.is_some() {
+                                return None;
                             }
-                        }
-                        Ok(out)
+                            if !scan.null() {
+                                out.$field = Some(<$ty as Read<$a>>::read(scan)?);
+                            }
+                        })*
+                        _ => scan.skip()?,
                     }
-                }
-
-                d.deserialize_map(V)
+                    Some(())
+                })?;
+                Some(out)
             }
         }
     };
@@ -261,14 +147,13 @@ macro_rules! raw_struct {
 
 raw_struct!(RawEvent<'a> {
     kind: Text<'a> = "type",
-    // The large parts are boxed: moving them through serde's layers by value costs more.
-    object: Box<RawService<'a>> = "object",
+    object: RawService<'a> = "object",
 });
 
 raw_struct!(RawService<'a> {
     kind: Text<'a> = "kind",
-    metadata: Box<RawMeta<'a>> = "metadata",
-    spec: Box<RawSpec<'a>> = "spec",
+    metadata: RawMeta<'a> = "metadata",
+    spec: RawSpec<'a> = "spec",
     status: RawStatus<'a> = "status",
 });
 
@@ -356,36 +241,34 @@ fn str_map(pairs: Option<&Pairs<'_>>, mut interner: Option<&mut Interner>) -> St
     let Some(Pairs(members)) = pairs else {
         return StrMap::default();
     };
-    let in_order = members.windows(2).all(|w| w[0].0 .0 < w[1].0 .0);
-    let mut sorted: Vec<(&str, Option<&str>)> = if in_order {
-        // The usual case (the API server writes maps sorted): nothing to sort or drop.
-        members
-            .iter()
-            .map(|(k, v)| (&*k.0, v.as_ref().map(|v| &*v.0)))
-            .collect()
-    } else {
-        members
-            .iter()
-            .rev()
-            .map(|(k, v)| (&*k.0, v.as_ref().map(|v| &*v.0)))
-            .collect()
+    let mut share = |s: &str| match interner.as_deref_mut() {
+        Some(i) => i.intern(s),
+        None => s.into(),
     };
-    if !in_order {
-        // Stable sort of the reversed list: the first of equal keys is the last in the input.
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
-        sorted.dedup_by(|later, first| later.0 == first.0);
+    let usual = members.windows(2).all(|w| w[0].0 .0 < w[1].0 .0)
+        && members.iter().all(|(_, v)| v.is_some());
+    if usual {
+        // The API server writes maps sorted and without nulls: one allocation, straight from
+        // the members.
+        return StrMap::from_sorted(members.iter().map(|(k, v)| {
+            let v = v.as_ref().map_or("", |v| &*v.0);
+            (share(&k.0), share(v))
+        }));
     }
-    let pairs = sorted
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let v = v?;
-            Some(match interner.as_deref_mut() {
-                Some(i) => (i.intern(k), i.intern(v)),
-                None => (k.into(), v.into()),
-            })
-        })
+    // Stable sort of the reversed list: the first of equal keys is the last in the input.
+    let mut sorted: Vec<(&str, Option<&str>)> = members
+        .iter()
+        .rev()
+        .map(|(k, v)| (&*k.0, v.as_ref().map(|v| &*v.0)))
         .collect();
-    StrMap::from_pairs(pairs)
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    sorted.dedup_by(|later, first| later.0 == first.0);
+    StrMap::from_sorted(
+        sorted
+            .into_iter()
+            .filter_map(|(k, v)| Some((share(k), share(v?))))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Parse one watch-event line as an ADDED or MODIFIED Service; `None` means "use the walk".
@@ -396,7 +279,9 @@ pub(crate) fn service_event<'a>(
     // One UTF-8 check of the whole line is cheaper than one per string (which reading from a
     // byte slice does); the result of reading a valid document is the same either way.
     let text = std::str::from_utf8(line).ok()?;
-    let event: RawEvent<'a> = serde_json::from_str(text).ok()?;
+    let mut scan = Scan::new(text);
+    let event = RawEvent::read(&mut scan)?;
+    scan.end()?;
     if !matches!(nonempty(event.kind.as_ref()), Some("ADDED" | "MODIFIED")) {
         return None;
     }
@@ -497,16 +382,16 @@ fn service(raw: &RawService<'_>, meta: ObjectMeta, interner: &mut Interner) -> R
         meta,
         service_type,
         cluster_ip,
-        cluster_ips: cluster_ips.into(),
-        ip_families: ip_families.into(),
+        cluster_ips,
+        ip_families,
         ip_family_policy,
         ports: ports.into(),
         selector,
         session_affinity,
         session_affinity_timeout_seconds,
-        external_ips: external_ips.into(),
+        external_ips,
         load_balancer_ingress_ips: ingress_ips(raw.status.as_ref())?.into(),
-        load_balancer_source_ranges: load_balancer_source_ranges.into(),
+        load_balancer_source_ranges,
         external_name: external_name.map(Into::into),
         external_traffic_policy,
         internal_traffic_policy,
@@ -515,19 +400,28 @@ fn service(raw: &RawService<'_>, meta: ObjectMeta, interner: &mut Interner) -> R
     })
 }
 
-/// A string list, each element converted by `each`; absent is empty.
+/// A string list, each element converted by `each`; absent is empty. One allocation for the
+/// usual single element.
 fn texts<T>(
     items: Option<&[Text<'_>]>,
     mut each: impl FnMut(&str) -> Result<T, ()>,
-) -> Result<Vec<T>, ()> {
-    items.unwrap_or(&[]).iter().map(|t| each(&t.0)).collect()
+) -> Result<List<T>, ()> {
+    match items.unwrap_or(&[]) {
+        [] => Ok(List::empty()),
+        [one] => Ok(std::iter::once(each(&one.0)?).collect()),
+        many => many
+            .iter()
+            .map(|t| each(&t.0))
+            .collect::<Result<Vec<T>, ()>>()
+            .map(List::from),
+    }
 }
 
 /// `clusterIP` and `clusterIPs`, mirroring `service::cluster_ips`.
 fn cluster_ips(
     spec: &RawSpec<'_>,
     service_type: ServiceType,
-) -> Result<(Option<ClusterIp>, Vec<ClusterIp>), ()> {
+) -> Result<(Option<ClusterIp>, List<ClusterIp>), ()> {
     let one = nonempty(spec.cluster_ip.as_ref())
         .map(|s| cluster_ip(s, &super::read::Path::Root).map_err(drop))
         .transpose()?;
@@ -535,7 +429,7 @@ fn cluster_ips(
         cluster_ip(s, &super::read::Path::Root).map_err(drop)
     })?;
     match (one, many.first()) {
-        (Some(ip), None) => many.push(ip),
+        (Some(ip), None) => many = std::iter::once(ip).collect(),
         (Some(ip), Some(first)) if ip != *first => return Err(()),
         _ => {}
     }

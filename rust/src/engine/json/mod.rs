@@ -9,6 +9,7 @@ mod endpoints;
 mod fast;
 mod node;
 mod read;
+mod scan;
 mod service;
 mod slice;
 pub mod watch;

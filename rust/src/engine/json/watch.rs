@@ -7,6 +7,7 @@ use super::{key_of, parse_node, prefix_path, Kind, Node};
 use crate::engine::error::CoreError;
 use crate::engine::model::Interner;
 use crate::engine::object::ObjKey;
+use crate::engine::parallel;
 use crate::engine::store::Op;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -69,24 +70,23 @@ pub fn parse_watch_events_walk<K: Kind>(
     parse_events(data, skip_invalid, false)
 }
 
-/// Chunks with at least this many events are split in two and the halves parsed in parallel
-/// (recursively): below it, handing work to another thread costs more than it saves.
-const PARALLEL_MIN_EVENTS: usize = 16;
+/// The fewest events worth handing to another thread (about 20 µs of parsing): a chunk is split
+/// into at most one piece per worker, each of at least this many events.
+const MIN_EVENTS_PER_PIECE: usize = 8;
 
-/// [`parse_watch_events`] with the parallel split at `min_events` (`usize::MAX`: never). Only for
-/// tests that check splitting changes nothing.
+/// [`parse_watch_events`] with the chunk cut into `pieces` parsed in parallel (`1`: serially).
+/// Only for tests that check splitting changes nothing.
 #[doc(hidden)]
 pub fn parse_watch_events_split<K: Kind>(
     data: &[u8],
     skip_invalid: bool,
-    min_events: usize,
+    pieces: usize,
 ) -> Result<WatchBatch<K>, CoreError> {
     let how = How {
         skip_invalid,
         fast: true,
-        min_events: min_events.max(2),
     };
-    finish(parse_lines(&lines_of(data), 0, how))
+    finish(parse_pieces(&lines_of(data), pieces, how))
 }
 
 fn parse_events<K: Kind>(
@@ -94,12 +94,14 @@ fn parse_events<K: Kind>(
     skip_invalid: bool,
     fast: bool,
 ) -> Result<WatchBatch<K>, CoreError> {
-    let how = How {
-        skip_invalid,
-        fast,
-        min_events: PARALLEL_MIN_EVENTS,
+    let how = How { skip_invalid, fast };
+    let lines = lines_of(data);
+    let pieces = if lines.len() < 2 * MIN_EVENTS_PER_PIECE {
+        1
+    } else {
+        (lines.len() / MIN_EVENTS_PER_PIECE).min(parallel::workers())
     };
-    finish(parse_lines(&lines_of(data), 0, how))
+    finish(parse_pieces(&lines, pieces, how))
 }
 
 /// The non-blank lines of a chunk.
@@ -116,11 +118,30 @@ fn lines_of(data: &[u8]) -> Vec<&[u8]> {
     lines
 }
 
+/// Parse `lines` as `pieces` consecutive runs in parallel, then join them in order.
+fn parse_pieces<'a, K: Kind>(
+    lines: &[&'a [u8]],
+    pieces: usize,
+    how: How,
+) -> Result<Part<'a, K>, CoreError> {
+    if pieces <= 1 || lines.len() < 2 {
+        return parse_run(lines, 0, how);
+    }
+    let size = lines.len().div_ceil(pieces);
+    let jobs: Vec<_> = lines
+        .chunks(size)
+        .enumerate()
+        .map(|(k, run)| move || parse_run(run, k * size, how))
+        .collect();
+    let mut parts = parallel::run_all(jobs).into_iter();
+    let first = parts.next().expect("at least one piece");
+    parts.fold(first, |head, tail| join_parts(head?, tail))
+}
+
 #[derive(Clone, Copy)]
 struct How {
     skip_invalid: bool,
     fast: bool,
-    min_events: usize,
 }
 
 /// A run of consecutive events parsed; `last_rv` borrows from the chunk when it can.
@@ -135,24 +156,7 @@ fn finish<K>(part: Result<Part<'_, K>, CoreError>) -> Result<WatchBatch<K>, Core
     Ok(batch)
 }
 
-/// Parse `lines` (the first is event number `first` of the chunk), splitting large runs.
-fn parse_lines<'a, K: Kind>(
-    lines: &[&'a [u8]],
-    first: usize,
-    how: How,
-) -> Result<Part<'a, K>, CoreError> {
-    if lines.len() < how.min_events {
-        return parse_run(lines, first, how);
-    }
-    let mid = lines.len() / 2;
-    let (head, tail) = crate::engine::parallel::join(
-        || parse_lines(&lines[..mid], first, how),
-        || parse_lines(&lines[mid..], first + mid, how),
-    );
-    join_parts(head?, tail)
-}
-
-/// The two halves as one run, exactly as a single pass would have read them: an error or an
+/// Two consecutive runs as one, exactly as a single pass would have read them: an error or an
 /// `ERROR` event in the head ends the chunk there, whatever the tail held.
 fn join_parts<'a, K>(
     mut head: Part<'a, K>,

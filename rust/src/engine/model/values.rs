@@ -72,8 +72,14 @@ impl<T> From<Vec<T>> for List<T> {
 }
 
 impl<T> FromIterator<T> for List<T> {
+    /// One allocation for iterators of known length (`slice.iter().map(…)`), none when empty.
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        Self::from(iter.into_iter().collect::<Vec<T>>())
+        let iter = iter.into_iter();
+        if iter.size_hint().1 == Some(0) {
+            return Self(None);
+        }
+        let items: Arc<[T]> = iter.collect();
+        Self((!items.is_empty()).then_some(items))
     }
 }
 
@@ -111,6 +117,13 @@ impl StrMap {
             }
         }
         Self(List::from(out))
+    }
+
+    /// A map from pairs already sorted by key without repeats (checked in debug builds).
+    pub fn from_sorted(pairs: impl IntoIterator<Item = (Str, Str)>) -> Self {
+        let pairs: List<(Str, Str)> = pairs.into_iter().collect();
+        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "unsorted pairs");
+        Self(pairs)
     }
 
     /// The value of `key`, if present.
