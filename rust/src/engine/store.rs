@@ -8,6 +8,7 @@ use std::sync::Arc;
 // Fx rather than SipHash: keys are names the API server has validated, and hashing them is on the
 // per-update path (HashDoS resistance buys nothing here).
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
+use std::collections::hash_map::Entry;
 
 use super::object::{ObjKey, Object};
 use super::snapshot::{same, ChangeSet, Changes, Items, Snapshot};
@@ -170,20 +171,33 @@ impl<T: Object> Store<T> {
 
     fn put(&mut self, source: usize, obj: Arc<T>) {
         let key = obj.key();
-        if let Some(old) = self.sources[source].get(&key) {
-            if same(old, &obj) {
+        if self.sources.len() > 1
+            && self
+                .sources
+                .iter()
+                .enumerate()
+                .any(|(i, s)| i != source && s.contains_key(&key))
+        {
+            if self.sources[source]
+                .get(&key)
+                .is_some_and(|old| same(old, &obj))
+            {
                 return;
             }
-        }
-        if self
-            .sources
-            .iter()
-            .enumerate()
-            .any(|(i, s)| i != source && s.contains_key(&key))
-        {
             self.counters.conflicts += 1;
         }
-        self.sources[source].insert(key.clone(), Arc::clone(&obj));
+        // One hash and probe for the usual single-source case.
+        match self.sources[source].entry(key.clone()) {
+            Entry::Occupied(mut held) => {
+                if same(held.get(), &obj) {
+                    return;
+                }
+                held.insert(Arc::clone(&obj));
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Arc::clone(&obj));
+            }
+        }
         if !self.holder_below(source, &key) {
             self.set_merged(key, Some(obj));
         }
@@ -203,10 +217,13 @@ impl<T: Object> Store<T> {
     fn set_merged(&mut self, key: ObjKey, value: Option<Arc<T>>) {
         let before = match value {
             Some(obj) => {
-                if self.merged.get(&key).is_some_and(|old| same(old, &obj)) {
+                // Insert first and compare after: one walk down the tree instead of two. An equal
+                // object replacing its twin is no change (and no harm: they are equal).
+                let before = self.merged.insert(key.clone(), Arc::clone(&obj));
+                if before.as_ref().is_some_and(|old| same(old, &obj)) {
                     return;
                 }
-                self.merged.insert(key.clone(), obj)
+                before
             }
             None => match self.merged.remove(&key) {
                 Some(old) => Some(old),

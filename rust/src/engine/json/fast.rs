@@ -43,6 +43,13 @@ pub struct FastEvent<'a, K> {
 /// A value read by the fast path; `None` means "not exactly readable here, use the walk".
 trait Read<'a>: Sized {
     fn read(scan: &mut Scan<'a>) -> Option<Self>;
+
+    /// Read into `slot` (objects override this to be built in place: they are large, and moving
+    /// them out of every nested call costs more than reading them).
+    fn read_into(scan: &mut Scan<'a>, slot: &mut Option<Self>) -> Option<()> {
+        *slot = Some(Self::read(scan)?);
+        Some(())
+    }
 }
 
 /// A string borrowed from the input unless it has escapes.
@@ -124,7 +131,13 @@ macro_rules! raw_struct {
 
         impl<$a> Read<$a> for $name<$a> {
             fn read(scan: &mut Scan<$a>) -> Option<Self> {
-                let mut out = $name { $($field: None,)* _input: PhantomData };
+                let mut slot = None;
+                Self::read_into(scan, &mut slot)?;
+                slot
+            }
+
+            fn read_into(scan: &mut Scan<$a>, slot: &mut Option<Self>) -> Option<()> {
+                let out = slot.insert($name { $($field: None,)* _input: PhantomData });
                 scan.object(|scan, key| {
                     match &*key {
                         $($key => {
@@ -132,14 +145,13 @@ macro_rules! raw_struct {
                                 return None;
                             }
                             if !scan.null() {
-                                out.$field = Some(<$ty as Read<$a>>::read(scan)?);
+                                <$ty as Read<$a>>::read_into(scan, &mut out.$field)?;
                             }
                         })*
                         _ => scan.skip()?,
                     }
                     Some(())
-                })?;
-                Some(out)
+                })
             }
         }
     };
@@ -280,12 +292,14 @@ pub(crate) fn service_event<'a>(
     // byte slice does); the result of reading a valid document is the same either way.
     let text = std::str::from_utf8(line).ok()?;
     let mut scan = Scan::new(text);
-    let event = RawEvent::read(&mut scan)?;
+    let mut event = None;
+    RawEvent::read_into(&mut scan, &mut event)?;
     scan.end()?;
+    let event = event.as_mut()?;
     if !matches!(nonempty(event.kind.as_ref()), Some("ADDED" | "MODIFIED")) {
         return None;
     }
-    let mut raw = event.object?;
+    let raw = event.object.as_mut()?;
     if let Some(kind) = &raw.kind {
         if kind.0 != Service::KIND {
             return None;
@@ -294,7 +308,7 @@ pub(crate) fn service_event<'a>(
     let meta = raw.metadata.as_mut()?;
     let object_meta = service_meta(meta, interner)?;
     let resource_version = meta.resource_version.take().map(|t| t.0);
-    let object = service(&raw, object_meta, interner).ok()?;
+    let object = service(raw, object_meta, interner).ok()?;
     Some(FastEvent {
         object,
         resource_version,

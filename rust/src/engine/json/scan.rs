@@ -98,17 +98,14 @@ impl<'a> Scan<'a> {
         self.eat(b'"')?;
         let bytes = self.bytes();
         let start = self.pos;
-        let mut i = start;
-        loop {
-            match *bytes.get(i)? {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Some(Cow::Borrowed(&self.text[start..i]));
-                }
-                b'\\' => break,
-                0..=0x1f => return None,
-                _ => i += 1,
+        let mut i = special(bytes, start);
+        match *bytes.get(i)? {
+            b'"' => {
+                self.pos = i + 1;
+                return Some(Cow::Borrowed(&self.text[start..i]));
             }
+            b'\\' => {}
+            _ => return None,
         }
         // Escapes: decode from here on.
         let mut out = String::with_capacity(i - start + 16);
@@ -129,7 +126,7 @@ impl<'a> Scan<'a> {
                     run = i;
                 }
                 0..=0x1f => return None,
-                _ => i += 1,
+                _ => i = special(bytes, i),
             }
         }
     }
@@ -274,6 +271,33 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// The index of the first `"`, `\\` or control character at or after `from` (or the length),
+/// eight bytes at a time: strings are most of a document's bytes.
+fn special(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Marks bytes that are zero; the lowest mark is exact (later ones may be spurious).
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut i = from;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let marks = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if marks != 0 {
+            return i + (marks.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +347,27 @@ mod tests {
         assert!(skip_all(&deep).is_none());
         let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert!(skip_all(&fine).is_some());
+    }
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789-é☃".as_bytes();
+        for at in 0..text.len() {
+            for b in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                let mut t = text.to_vec();
+                t[at] = b;
+                for from in 0..=at {
+                    assert_eq!(special(&t, from), at, "{b:#x} at {at} from {from}");
+                }
+                // A second special byte later changes nothing.
+                if at + 3 < t.len() {
+                    t[at + 3] = b'"';
+                    assert_eq!(special(&t, 0), at);
+                }
+            }
+        }
+        assert_eq!(special(text, 0), text.len());
+        assert_eq!(special(b" \x7f\xff ", 0), 4);
     }
 
     #[test]
