@@ -247,7 +247,7 @@ impl PySourceChannel {
     ) -> PyResult<crate::py::config::WatchOutcome> {
         self.check_open()?;
         self.config
-            .apply_watch(py, self.index, data.as_bytes().to_vec(), skip_invalid)
+            .apply_watch(py, self.index, data.as_bytes(), skip_invalid)
     }
 
     /// Parse one page of a list response (bytes) into `(objects, resource_version, continue,
@@ -260,8 +260,7 @@ impl PySourceChannel {
         data: &Bound<'_, PyBytes>,
         skip_invalid: bool,
     ) -> PyResult<crate::py::config::ListOutcome> {
-        self.config
-            .parse_list(py, data.as_bytes().to_vec(), skip_invalid)
+        self.config.parse_list(py, data.as_bytes(), skip_invalid)
     }
 
     /// Mark this source synced without a SET (say, after an initial list that was streamed as ADDs).

@@ -52,15 +52,10 @@ pub trait DynConfig: Send + Sync {
         &self,
         py: Python<'_>,
         source: usize,
-        data: Vec<u8>,
+        data: &[u8],
         skip_invalid: bool,
     ) -> PyResult<WatchOutcome>;
-    fn parse_list(
-        &self,
-        py: Python<'_>,
-        data: Vec<u8>,
-        skip_invalid: bool,
-    ) -> PyResult<ListOutcome>;
+    fn parse_list(&self, py: Python<'_>, data: &[u8], skip_invalid: bool) -> PyResult<ListOutcome>;
 }
 
 /// `(resource_version, error_status, events, rejected)` of a chunk of watch events.
@@ -142,10 +137,11 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
         &self,
         py: Python<'_>,
         source: usize,
-        data: Vec<u8>,
+        data: &[u8],
         skip_invalid: bool,
     ) -> PyResult<WatchOutcome> {
-        let batch = py.detach(move || parse_watch_events::<K>(&data, skip_invalid))?;
+        // `data` is a `bytes` object's buffer: immutable, and alive for the whole call.
+        let batch = py.detach(|| parse_watch_events::<K>(data, skip_invalid))?;
         for op in batch.ops {
             self.mux.send(source, op)?;
         }
@@ -156,13 +152,8 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
         let rejected = batch.rejected.iter().map(ToString::to_string).collect();
         Ok((batch.resource_version, error, batch.events, rejected))
     }
-    fn parse_list(
-        &self,
-        py: Python<'_>,
-        data: Vec<u8>,
-        skip_invalid: bool,
-    ) -> PyResult<ListOutcome> {
-        let page = py.detach(move || parse_list_page::<K>(&data, skip_invalid))?;
+    fn parse_list(&self, py: Python<'_>, data: &[u8], skip_invalid: bool) -> PyResult<ListOutcome> {
+        let page = py.detach(|| parse_list_page::<K>(data, skip_invalid))?;
         let rejected = page.rejected.iter().map(ToString::to_string).collect();
         let objs = page
             .items
