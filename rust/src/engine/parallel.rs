@@ -1,6 +1,7 @@
 //! The worker threads that parse large watch chunks in parallel.
 //!
-//! One pool per process, one thread per core besides the caller's, started on first use and named
+//! One pool per process, one thread per core beyond two (or `KUBEPROXY_CONFIG_PARSE_THREADS`,
+//! `0` for none), started on first use and named
 //! `kubeproxy-parse-N` so they are recognisable in `top -H` or `py-spy`. A forked child does not
 //! inherit the parent's threads, so the pool remembers the process that made it and a child makes
 //! its own; if no thread can be started, work simply runs on the caller's thread.
@@ -26,8 +27,7 @@ fn pool() -> Option<Arc<ThreadPool>> {
         // The parent's pool: its threads do not exist here, and dropping it would signal them.
         std::mem::forget(stale);
     }
-    // The caller works too: one pool thread per other core.
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) - 1;
+    let threads = threads_wanted();
     let pool = (threads > 0)
         .then(|| {
             ThreadPoolBuilder::new()
@@ -44,6 +44,22 @@ fn pool() -> Option<Arc<ThreadPool>> {
     });
     pool
 }
+
+/// `KUBEPROXY_CONFIG_PARSE_THREADS` if set (`0`: parse on the caller's thread only), else one
+/// per core beyond two: the caller parses too, and the config's merger thread needs a core of its
+/// own — on two cores a pool thread only competes with it (measured: W2's median got worse).
+fn threads_wanted() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    std::env::var(THREADS_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map_or(cores.saturating_sub(2), |n| n.min(MAX_THREADS))
+}
+
+/// The variable that sets the pool's size (read when the pool is made).
+pub const THREADS_VAR: &str = "KUBEPROXY_CONFIG_PARSE_THREADS";
+
+const MAX_THREADS: usize = 256;
 
 /// How many jobs can run at once: the pool's threads plus the caller's.
 pub fn workers() -> usize {
