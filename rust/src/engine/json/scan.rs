@@ -177,37 +177,33 @@ impl<'a> Scan<'a> {
         &mut self,
         mut each: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
-        self.nest()?;
-        if self.eat(b'}').is_none() {
-            loop {
-                let key = self.string()?;
-                self.eat(b':')?;
-                each(self, key)?;
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b'}' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.items(b'{', b'}', |scan| {
+            let key = scan.string()?;
+            scan.eat(b':')?;
+            each(scan, key)
+        })
     }
 
     /// An array, calling `each` to read every element.
-    pub(crate) fn array(&mut self, mut each: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+    pub(crate) fn array(&mut self, each: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.items(b'[', b']', each)
+    }
+
+    /// `open`, items read by `item` separated by commas, `close`.
+    fn items(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.nest()?;
-        if self.eat(b']').is_none() {
+        if self.eat(close).is_none() {
             loop {
-                each(self)?;
+                item(self)?;
                 match self.peek()? {
                     b',' => self.pos += 1,
-                    b']' => {
+                    b if b == close => {
                         self.pos += 1;
                         break;
                     }
