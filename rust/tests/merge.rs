@@ -189,17 +189,7 @@ fn change_set_keeps_the_first_base_value() {
     let base = commit(&mut store);
 
     let mut acc = ChangeSet::default();
-    let mut fold = |snap: &Snapshot<Obj>| {
-        for o in &snap.changes.added {
-            acc.record(o.key.clone(), None);
-        }
-        for (old, _) in &snap.changes.updated {
-            acc.record(old.key.clone(), Some(Arc::clone(old)));
-        }
-        for old in &snap.changes.removed {
-            acc.record(old.key.clone(), Some(Arc::clone(old)));
-        }
-    };
+    let mut fold = |snap: &Snapshot<Obj>| acc.absorb(&snap.changes);
     store.apply(
         0,
         Op::Add(vec![obj("ns/upd", 2), obj("ns/new", 1), obj("ns/flash", 1)]),
@@ -212,7 +202,7 @@ fn change_set_keeps_the_first_base_value() {
     let last = commit(&mut store);
     fold(&last);
 
-    let changes: Changes<Obj> = acc.resolve(&last.items);
+    let changes: Changes<Obj> = acc.resolve();
     assert_eq!(keys(&changes.added), ["ns/new"]);
     assert_eq!(keys(&changes.removed), ["ns/gone"]);
     assert_eq!(

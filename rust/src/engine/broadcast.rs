@@ -78,15 +78,7 @@ impl<T: Object> Slot<T> {
             return;
         }
         if !st.first {
-            for obj in &snap.changes.added {
-                st.pending.record(obj.key(), None);
-            }
-            for (old, _) in &snap.changes.updated {
-                st.pending.record(old.key(), Some(Arc::clone(old)));
-            }
-            for old in &snap.changes.removed {
-                st.pending.record(old.key(), Some(Arc::clone(old)));
-            }
+            st.pending.absorb(&snap.changes);
         }
         st.latest = Arc::clone(snap);
         st.folded += 1;
@@ -408,7 +400,7 @@ fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> 
     let changes = if first {
         Changes::all_added(&latest.items)
     } else {
-        st.pending.resolve(&latest.items)
+        st.pending.resolve()
     };
     st.pending = ChangeSet::default();
     st.first = false;

@@ -2,6 +2,7 @@
 
 // Fx rather than SipHash: see store.rs.
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use imbl::OrdMap;
@@ -72,58 +73,70 @@ impl<T> Changes<T> {
     }
 }
 
-/// Keys touched since some base version, each with the object it had at that base.
+/// Keys touched since some base version, each with the object it had at that base and the one
+/// it has now.
 ///
-/// Folding more versions in keeps the *first* recorded value per key, so the set stays O(distinct
-/// keys changed), never O(updates), and resolving it against the newest items is exact: an object
-/// added then removed in between appears nowhere, an update then removal appears as removed with
-/// the base object.
+/// Folding more changes in keeps the *first* base value and the *last* current value per key, so
+/// the set stays O(distinct keys changed), never O(updates), and resolving it needs no lookup in
+/// the (possibly large) merged state: an object added then removed in between appears nowhere,
+/// an update then removal appears as removed with the base object.
 #[derive(Debug)]
 pub struct ChangeSet<T> {
-    base: HashMap<ObjKey, Option<Arc<T>>>,
+    touched: HashMap<ObjKey, BeforeAfter<T>>,
 }
+
+/// A key's object at the base version and now (`None`: absent).
+type BeforeAfter<T> = (Option<Arc<T>>, Option<Arc<T>>);
 
 impl<T> Default for ChangeSet<T> {
     fn default() -> Self {
         Self {
-            base: HashMap::default(),
+            touched: HashMap::default(),
         }
     }
 }
 
 impl<T: Object> ChangeSet<T> {
-    /// Note that `key` changed; `before` is its value before this change.
-    pub fn record(&mut self, key: ObjKey, before: Option<Arc<T>>) {
-        self.base.entry(key).or_insert(before);
+    /// Note that `key` went from `before` to `after`.
+    pub fn record(&mut self, key: ObjKey, before: Option<Arc<T>>, after: Option<Arc<T>>) {
+        match self.touched.entry(key) {
+            Entry::Occupied(mut seen) => seen.get_mut().1 = after,
+            Entry::Vacant(slot) => {
+                slot.insert((before, after));
+            }
+        }
     }
 
-    /// Fold another change set (a later window) into this one.
-    pub fn absorb(&mut self, later: &ChangeSet<T>) {
-        for (key, before) in &later.base {
-            if !self.base.contains_key(key) {
-                self.base.insert(key.clone(), before.clone());
-            }
+    /// Fold the changes of a later version in.
+    pub fn absorb(&mut self, later: &Changes<T>) {
+        for new in &later.added {
+            self.record(new.key(), None, Some(Arc::clone(new)));
+        }
+        for (old, new) in &later.updated {
+            self.record(old.key(), Some(Arc::clone(old)), Some(Arc::clone(new)));
+        }
+        for old in &later.removed {
+            self.record(old.key(), Some(Arc::clone(old)), None);
         }
     }
 
     /// Number of keys touched.
     pub fn len(&self) -> usize {
-        self.base.len()
+        self.touched.len()
     }
 
     /// True when no key was touched.
     pub fn is_empty(&self) -> bool {
-        self.base.is_empty()
+        self.touched.is_empty()
     }
 
-    /// The exact changes from the base state to `now`, in O(keys touched · log N).
-    pub fn resolve(&self, now: &Items<T>) -> Changes<T> {
-        let mut keys: Vec<&ObjKey> = self.base.keys().collect();
-        keys.sort_unstable();
+    /// The exact changes from the base state to the current one, in O(k log k) for k keys.
+    pub fn resolve(&self) -> Changes<T> {
+        let mut touched: Vec<_> = self.touched.iter().collect();
+        touched.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut out = Changes::default();
-        for key in keys {
-            let before = self.base.get(key).and_then(Option::as_ref);
-            match (before, now.get(key)) {
+        for (_, (before, after)) in touched {
+            match (before, after) {
                 (None, Some(new)) => out.added.push(Arc::clone(new)),
                 (Some(old), None) => out.removed.push(Arc::clone(old)),
                 (Some(old), Some(new)) if !same(old, new) => {

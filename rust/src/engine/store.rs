@@ -143,7 +143,7 @@ impl<T: Object> Store<T> {
             return None;
         }
         let pending = std::mem::take(&mut self.pending);
-        let changes = pending.resolve(&self.merged);
+        let changes = pending.resolve();
         if changes.is_empty() {
             // e.g. added then removed within one batch: no new version.
             return None;
@@ -215,12 +215,12 @@ impl<T: Object> Store<T> {
     }
 
     fn set_merged(&mut self, key: ObjKey, value: Option<Arc<T>>) {
-        let before = match value {
+        let before = match &value {
             Some(obj) => {
                 // Insert first and compare after: one walk down the tree instead of two. An equal
                 // object replacing its twin is no change (and no harm: they are equal).
-                let before = self.merged.insert(key.clone(), Arc::clone(&obj));
-                if before.as_ref().is_some_and(|old| same(old, &obj)) {
+                let before = self.merged.insert(key.clone(), Arc::clone(obj));
+                if before.as_ref().is_some_and(|old| same(old, obj)) {
                     return;
                 }
                 before
@@ -230,6 +230,6 @@ impl<T: Object> Store<T> {
                 None => return,
             },
         };
-        self.pending.record(key, before);
+        self.pending.record(key, before, value);
     }
 }
