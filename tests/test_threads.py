@@ -335,3 +335,20 @@ def test_flush_and_close_race_with_senders() -> None:
     assert closed.is_set()
     assert outcomes == ["closed"] * 4
     assert config.closed
+
+
+def test_closes_racing_from_several_threads_all_return() -> None:
+    # One close joining a delivery thread while another waits for it must not deadlock (a
+    # lock was once held across the join).
+    for _ in range(100):
+        config = ServiceConfig(min_interval=0.0)
+        for _ in range(3):
+            config.register_handler(lambda snapshot: None)
+        config.channel("a").set([svc("web")])
+        # Only other threads close, so a deadlock fails the test instead of hanging it.
+        closers = [threading.Thread(target=config.close, args=(10,), daemon=True) for _ in range(4)]
+        for t in closers:
+            t.start()
+        for t in closers:
+            t.join(30)
+            assert not t.is_alive(), "a close never returned"

@@ -395,3 +395,32 @@ fn becoming_synced_during_the_first_call_does_not_repeat_it() {
     );
     assert_eq!(log.synced.load(Ordering::SeqCst), 1);
 }
+
+/// Closes racing from several threads (a config closed by its owner while another thread closes
+/// it too) all return: none may hold a lock while joining a delivery thread that still needs it.
+#[test]
+fn concurrent_closes_all_return() {
+    for round in 0..300 {
+        let m = Arc::new(mux());
+        let log = Arc::new(Log::default());
+        for _ in 0..3 {
+            m.register(Recorder::boxed(&log)).unwrap();
+        }
+        let src = m.source("a").unwrap();
+        m.send(src, Op::Set(vec![obj("ns/a", round)])).unwrap();
+        let (done_tx, done_rx) = crossbeam_channel::unbounded();
+        for _ in 0..3 {
+            let (m, done_tx) = (Arc::clone(&m), done_tx.clone());
+            std::thread::spawn(move || {
+                m.close(Instant::now() + WAIT);
+                let _ = done_tx.send(());
+            });
+        }
+        for _ in 0..3 {
+            assert!(
+                done_rx.recv_timeout(WAIT).is_ok(),
+                "a close never returned (round {round})"
+            );
+        }
+    }
+}

@@ -288,21 +288,27 @@ impl<T: Object> Broadcaster<T> {
                 break;
             }
         }
-        // Join without the progress lock: a finishing thread takes it to announce its end.
+        // Join holding no lock at all: a finishing thread takes the progress lock to announce its
+        // end, and a concurrent close holds that lock while it waits for `closing`.
         drop(guard);
-        let mut closing = self.closing.lock();
         let me = std::thread::current().id();
-        closing.retain_mut(|(slot, handle)| {
-            if !slot.finished.load(Ordering::Acquire) {
-                // A handler closing its own config cannot wait for itself.
-                return slot.thread.get() != Some(&me);
-            }
-            if let Some(h) = handle.take() {
-                let _ = h.join();
-            }
-            false
-        });
-        closing.is_empty()
+        let mut finished = Vec::new();
+        let all_closed = {
+            let mut closing = self.closing.lock();
+            closing.retain_mut(|(slot, handle)| {
+                if !slot.finished.load(Ordering::Acquire) {
+                    // A handler closing its own config cannot wait for itself.
+                    return slot.thread.get() != Some(&me);
+                }
+                finished.extend(handle.take());
+                false
+            });
+            closing.is_empty()
+        };
+        for handle in finished {
+            let _ = handle.join();
+        }
+        all_closed
     }
 
     fn notify_progress(&self) {

@@ -241,7 +241,9 @@ impl<T: Object> Mux<T> {
     pub fn close(&self, deadline: Instant) -> bool {
         self.closed.store(true, Ordering::Release);
         let _ = self.tx.send(Msg::Shutdown);
-        if let Some(merger) = self.merger.lock().take() {
+        // Taken out first, so the lock is not held while joining.
+        let merger = self.merger.lock().take();
+        if let Some(merger) = merger {
             // The merger never calls into Python nor waits on anything but its queue.
             let _ = merger.join();
         }
