@@ -171,22 +171,13 @@ impl<T: Object> Store<T> {
 
     fn put(&mut self, source: usize, obj: Arc<T>) {
         let key = obj.key();
-        if self.sources.len() > 1
+        let held_elsewhere = self.sources.len() > 1
             && self
                 .sources
                 .iter()
                 .enumerate()
-                .any(|(i, s)| i != source && s.contains_key(&key))
-        {
-            if self.sources[source]
-                .get(&key)
-                .is_some_and(|old| same(old, &obj))
-            {
-                return;
-            }
-            self.counters.conflicts += 1;
-        }
-        // One hash and probe for the usual single-source case.
+                .any(|(i, s)| i != source && s.contains_key(&key));
+        // One hash and probe of this source's map; an unchanged object is no write (nor conflict).
         match self.sources[source].entry(key.clone()) {
             Entry::Occupied(mut held) => {
                 if same(held.get(), &obj) {
@@ -197,6 +188,9 @@ impl<T: Object> Store<T> {
             Entry::Vacant(slot) => {
                 slot.insert(Arc::clone(&obj));
             }
+        }
+        if held_elsewhere {
+            self.counters.conflicts += 1;
         }
         if !self.holder_below(source, &key) {
             self.set_merged(key, Some(obj));
