@@ -1,11 +1,13 @@
 //! W2 ingest without Python, for profiling (`perf record`): the median and best time over rounds of
 //! parsing watch-event chunks, of merging pre-parsed chunks, and of both, per event.
 //!
-//! `cargo run --release --no-default-features --example w2_ingest -- <chunks> [rounds] [pieces]`
+//! `cargo run --release --no-default-features --example w2_ingest -- <chunks> [rounds] [pieces]
+//! [phases]`
 //!
 //! `<chunks>` holds the chunks separated by NUL bytes; `python benches/generator.py w2-chunks
 //! <chunks>` writes the ones W2 times. `[pieces]` is how many pieces a chunk is cut into for
-//! parallel parsing (1: serially).
+//! parallel parsing (1: serially). `[phases]` is a comma-separated subset of `parse,merge,both`
+//! (all by default): `parse` alone gives a profile of the parser only.
 #![allow(clippy::print_stdout)]
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ fn main() {
     let data = std::fs::read(&args[1]).expect("read chunks");
     let rounds: usize = args.get(2).map_or(200, |s| s.parse().expect("rounds"));
     let pieces: usize = args.get(3).map_or(2, |s| s.parse().expect("pieces"));
+    let phases = args.get(4).map_or("parse,merge,both", String::as_str);
     let chunks: Vec<&[u8]> = data.split(|b| *b == 0).collect();
     let events: usize = chunks
         .iter()
@@ -40,49 +43,55 @@ fn main() {
         let rx = mux.request_flush().expect("flush");
         rx.recv().expect("merged");
     };
-    let parse_only = timed(rounds, events, || {
-        let t = Instant::now();
-        for c in &chunks {
-            std::hint::black_box(parse(c));
-        }
-        t.elapsed()
-    });
-    let merge_only = timed(rounds, events, || {
-        let mux = new_mux();
-        let src = mux.source("api").expect("source");
-        let batches: Vec<_> = chunks.iter().map(|c| parse(c)).collect();
-        let t = Instant::now();
-        for op in batches.into_iter().flat_map(|b| b.ops) {
-            mux.send(src, op).expect("send");
-        }
-        merged(&mux);
-        let took = t.elapsed();
-        mux.close(Instant::now() + Duration::from_secs(1));
-        took
-    });
-    let both = timed(rounds, events, || {
-        let mux = new_mux();
-        let src = mux.source("api").expect("source");
-        let t = Instant::now();
-        for c in &chunks {
-            for op in parse(c).ops {
+    let mut report = Vec::new();
+    if phases.contains("parse") {
+        let took = timed(rounds, events, || {
+            let t = Instant::now();
+            for c in &chunks {
+                std::hint::black_box(parse(c));
+            }
+            t.elapsed()
+        });
+        report.push(("parse", took));
+    }
+    if phases.contains("merge") {
+        let took = timed(rounds, events, || {
+            let mux = new_mux();
+            let src = mux.source("api").expect("source");
+            let batches: Vec<_> = chunks.iter().map(|c| parse(c)).collect();
+            let t = Instant::now();
+            for op in batches.into_iter().flat_map(|b| b.ops) {
                 mux.send(src, op).expect("send");
             }
-        }
-        merged(&mux);
-        let took = t.elapsed();
-        mux.close(Instant::now() + Duration::from_secs(1));
-        took
-    });
+            merged(&mux);
+            let took = t.elapsed();
+            mux.close(Instant::now() + Duration::from_secs(1));
+            took
+        });
+        report.push(("merge", took));
+    }
+    if phases.contains("both") {
+        let took = timed(rounds, events, || {
+            let mux = new_mux();
+            let src = mux.source("api").expect("source");
+            let t = Instant::now();
+            for c in &chunks {
+                for op in parse(c).ops {
+                    mux.send(src, op).expect("send");
+                }
+            }
+            merged(&mux);
+            let took = t.elapsed();
+            mux.close(Instant::now() + Duration::from_secs(1));
+            took
+        });
+        report.push(("parse+merge", took));
+    }
     println!(
         "{events} events in {} chunks, {pieces} piece(s) per chunk; median (best) per event:",
         chunks.len()
     );
-    for (what, (median, best)) in [
-        ("parse", parse_only),
-        ("merge", merge_only),
-        ("parse+merge", both),
-    ] {
+    for (what, (median, best)) in report {
         println!("  {what:<12} {median:.2} µs ({best:.2} µs)");
     }
 }

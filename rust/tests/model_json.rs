@@ -306,7 +306,7 @@ fn slice() -> Value {
 #[test]
 fn slice_conditions_and_round_trip() {
     let s: EndpointSlice = parse(&slice()).unwrap();
-    assert_eq!(s.service_name().map(|n| &**n), Some("web"));
+    assert_eq!(s.service_name(), Some("web"));
     let c: Vec<_> = s
         .endpoints
         .iter()

@@ -370,7 +370,7 @@ impl EndpointsFor for EndpointSlice {
             if &*k.namespace != namespace {
                 break;
             }
-            if slice.service_name().map(|s| &**s) != Some(service) {
+            if slice.service_name() != Some(service) {
                 continue;
             }
             for ep in slice.endpoints.iter() {

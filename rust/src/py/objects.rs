@@ -29,8 +29,8 @@ pub trait PyKind: Kind {
 /// A read-only `types.MappingProxyType` over a new dict of `m`.
 pub(crate) fn mapping<'py>(py: Python<'py>, m: &StrMap) -> PyResult<Bound<'py, PyAny>> {
     let dict = PyDict::new(py);
-    for (k, v) in m.pairs() {
-        dict.set_item(&**k, &**v)?;
+    for (k, v) in m.iter() {
+        dict.set_item(k, v)?;
     }
     Ok(PyMappingProxy::new(py, dict.as_mapping()).into_any())
 }
@@ -348,7 +348,7 @@ top_kind!(PyEndpointSlice, EndpointSlice, "EndpointSlice", {
     /// The owning Service's name (label `kubernetes.io/service-name`), `None` if unlabelled.
     #[getter]
     fn service_name(&self) -> Option<&str> {
-        self.inner.service_name().map(|s| &**s)
+        self.inner.service_name()
     }
 
     /// `addressType`: "IPv4", "IPv6" or "FQDN".
@@ -380,7 +380,7 @@ top_kind!(PyEndpointSlice, EndpointSlice, "EndpointSlice", {
         format!(
             "EndpointSlice({}, service={}, address_type={}, endpoints={}, ports={})",
             quote(&s.meta.key().to_string()),
-            quote_opt(s.service_name().map(|n| &**n)),
+            quote_opt(s.service_name()),
             quote(s.address_type.as_str()),
             s.endpoints.len(),
             s.ports.len()

@@ -249,38 +249,30 @@ fn port_field(n: Option<i64>, zero_unset: bool) -> Result<Option<u16>, ()> {
 }
 
 /// A string map as the walk builds it: sorted, the last of repeated keys, `null` values dropped.
-fn str_map(pairs: Option<&Pairs<'_>>, mut interner: Option<&mut Interner>) -> StrMap {
+fn str_map(pairs: Option<&Pairs<'_>>) -> StrMap {
     let Some(Pairs(members)) = pairs else {
         return StrMap::default();
-    };
-    let mut share = |s: &str| match interner.as_deref_mut() {
-        Some(i) => i.intern(s),
-        None => s.into(),
     };
     let usual = members.windows(2).all(|w| w[0].0 .0 < w[1].0 .0)
         && members.iter().all(|(_, v)| v.is_some());
     if usual {
-        // The API server writes maps sorted and without nulls: one allocation, straight from
-        // the members.
-        return StrMap::from_sorted(members.iter().map(|(k, v)| {
-            let v = v.as_ref().map_or("", |v| &*v.0);
-            (share(&k.0), share(v))
-        }));
+        // The API server writes maps sorted and without nulls.
+        return StrMap::from_sorted(
+            members
+                .iter()
+                .map(|(k, v)| (&*k.0, v.as_ref().map_or("", |v| &*v.0))),
+        );
     }
-    // Stable sort of the reversed list: the first of equal keys is the last in the input.
-    let mut sorted: Vec<(&str, Option<&str>)> = members
+    // Stable sort of the reversed list: the first of equal keys is the last in the input, and a
+    // `null` there drops the key.
+    let mut last: Vec<(&str, Option<&str>)> = members
         .iter()
         .rev()
         .map(|(k, v)| (&*k.0, v.as_ref().map(|v| &*v.0)))
         .collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    sorted.dedup_by(|later, first| later.0 == first.0);
-    StrMap::from_sorted(
-        sorted
-            .into_iter()
-            .filter_map(|(k, v)| Some((share(k), share(v?))))
-            .collect::<Vec<_>>(),
-    )
+    last.sort_by(|a, b| a.0.cmp(b.0));
+    last.dedup_by(|later, first| later.0 == first.0);
+    StrMap::from_sorted(last.iter().filter_map(|&(k, v)| Some((k, v?))))
 }
 
 /// Parse one watch-event line as an ADDED or MODIFIED Service; `None` means "use the walk".
@@ -326,9 +318,8 @@ fn service_meta(meta: &RawMeta<'_>, interner: &mut Interner) -> Option<ObjectMet
         name: name.into(),
         uid: nonempty(meta.uid.as_ref()).map(Uid::parse),
         resource_version: nonempty(meta.resource_version.as_ref()).map(Into::into),
-        labels: str_map(meta.labels.as_ref(), Some(interner)),
-        // Annotations are mostly unique blobs: not worth interning.
-        annotations: str_map(meta.annotations.as_ref(), None),
+        labels: str_map(meta.labels.as_ref()),
+        annotations: str_map(meta.annotations.as_ref()),
     })
 }
 
@@ -370,7 +361,7 @@ fn service(raw: &RawService<'_>, meta: ObjectMeta, interner: &mut Interner) -> R
     }
     let ip_family_policy = enum_field(spec.ip_family_policy.as_ref(), IpFamilyPolicy::parse)?;
     let ports = service_ports(spec.ports.as_deref().unwrap_or(&[]), interner)?;
-    let selector = str_map(spec.selector.as_ref(), Some(interner));
+    let selector = str_map(spec.selector.as_ref());
     let session_affinity = enum_field(spec.session_affinity.as_ref(), SessionAffinity::parse)?
         .unwrap_or(SessionAffinity::None);
     let session_affinity_timeout_seconds = affinity_timeout(spec, session_affinity)?;

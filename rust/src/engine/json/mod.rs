@@ -252,7 +252,7 @@ fn parse_meta(
     name_check.map_err(|r| with_key(CoreError::invalid("metadata.name", r)))?;
     validate::dns1123_label(namespace)
         .map_err(|r| with_key(CoreError::invalid("metadata.namespace", r)))?;
-    meta_rest(meta, &p, interner.intern(namespace), name.into(), interner).map_err(with_key)
+    meta_rest(meta, &p, interner.intern(namespace), name.into()).map_err(with_key)
 }
 
 fn meta_rest(
@@ -260,7 +260,6 @@ fn meta_rest(
     p: &Path<'_>,
     namespace: Str,
     name: Str,
-    interner: &mut Interner,
 ) -> Result<ObjectMeta, CoreError> {
     Ok(ObjectMeta {
         namespace,
@@ -271,9 +270,8 @@ fn meta_rest(
         resource_version: opt_str(meta, "resourceVersion", p)?
             .filter(|s| !s.is_empty())
             .map(Into::into),
-        labels: str_map(meta, "labels", p, Some(interner))?,
-        // Annotations are mostly unique blobs: not worth interning.
-        annotations: str_map(meta, "annotations", p, None)?,
+        labels: str_map(meta, "labels", p)?,
+        annotations: str_map(meta, "annotations", p)?,
     })
 }
 
@@ -297,9 +295,8 @@ fn meta_to_value(meta: &ObjectMeta) -> Value {
 fn put_map(m: &mut Map<String, Value>, key: &str, map: &StrMap) {
     if !map.is_empty() {
         let obj = map
-            .pairs()
             .iter()
-            .map(|(k, v)| (k.to_string(), Value::from(&**v)))
+            .map(|(k, v)| (k.to_owned(), Value::from(v)))
             .collect();
         m.insert(key.into(), Value::Object(obj));
     }

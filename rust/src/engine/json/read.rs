@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::node::{Members, Node};
 
 use crate::engine::error::CoreError;
-use crate::engine::model::{Interner, StrMap};
+use crate::engine::model::StrMap;
 use crate::engine::validate;
 
 /// A JSON path built on the stack while walking; rendered only when an error is reported.
@@ -223,12 +223,7 @@ pub(crate) fn str_list<T>(
 }
 
 /// Optional string-to-string map field (labels, annotations, selector).
-pub(crate) fn str_map(
-    m: &Members<'_>,
-    key: &str,
-    p: &Path<'_>,
-    mut interner: Option<&mut Interner>,
-) -> Result<StrMap, CoreError> {
+pub(crate) fn str_map(m: &Members<'_>, key: &str, p: &Path<'_>) -> Result<StrMap, CoreError> {
     let Some(map) = opt_object(m, key, p)? else {
         return Ok(StrMap::default());
     };
@@ -242,12 +237,9 @@ pub(crate) fn str_map(
             Node::Null => continue,
             other => return Err(expected(&field.field(k), "a string", other)),
         };
-        pairs.push(match interner.as_deref_mut() {
-            Some(i) => (i.intern(k), i.intern(s)),
-            None => (k.into(), s.into()),
-        });
+        pairs.push((k, s));
     }
-    Ok(StrMap::from_pairs(pairs))
+    Ok(StrMap::from_pairs(&pairs))
 }
 
 /// Check a value against a name rule, as an error at `p`.

@@ -83,7 +83,7 @@ fn parse(
         IpFamilyPolicy::VALUES,
     )?;
     let ports = service_ports(spec, &sp, interner)?;
-    let selector = str_map(spec, "selector", &sp, Some(interner))?;
+    let selector = str_map(spec, "selector", &sp)?;
     let session_affinity = opt_enum(
         spec,
         "sessionAffinity",

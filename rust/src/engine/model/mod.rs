@@ -5,6 +5,7 @@
 //! kept as 16 bytes ([`Uid`]). Defaults the API server applies are applied by the parser, so two
 //! objects compare equal exactly when the API server would return the same JSON for them.
 
+mod strmap;
 mod values;
 
 use std::fmt;
@@ -12,7 +13,8 @@ use std::net::IpAddr;
 
 use crate::engine::object::{ObjKey, Object};
 
-pub use values::{Interner, List, Str, StrMap, Uid};
+pub use strmap::StrMap;
+pub use values::{Interner, List, Str, Uid};
 
 /// The metadata fields this package keeps (Kubernetes `ObjectMeta`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -379,7 +381,7 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
 impl EndpointSlice {
     /// The owning Service's name (label `kubernetes.io/service-name`), if labelled.
-    pub fn service_name(&self) -> Option<&Str> {
+    pub fn service_name(&self) -> Option<&str> {
         self.meta.labels.get(SERVICE_NAME_LABEL)
     }
 }

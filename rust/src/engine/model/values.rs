@@ -1,5 +1,5 @@
 //! Value types the objects are made of: shared strings, the batch [`Interner`], allocation-free
-//! empty [`List`]s, sorted [`StrMap`]s and compact [`Uid`]s.
+//! empty [`List`]s and compact [`Uid`]s.
 
 use std::fmt;
 use std::ops::Deref;
@@ -71,6 +71,12 @@ impl<T> From<Vec<T>> for List<T> {
     }
 }
 
+impl<T: Copy> From<&[T]> for List<T> {
+    fn from(items: &[T]) -> Self {
+        Self((!items.is_empty()).then(|| Arc::from(items)))
+    }
+}
+
 impl<T> FromIterator<T> for List<T> {
     /// One allocation for iterators of known length (`slice.iter().map(…)`), none when empty.
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
@@ -93,64 +99,6 @@ impl<T> Deref for List<T> {
 impl<T: fmt::Debug> fmt::Debug for List<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.as_slice()).finish()
-    }
-}
-
-/// A string-to-string map (labels, annotations, selector), sorted by key.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct StrMap(List<(Str, Str)>);
-
-impl StrMap {
-    /// A map from pairs in any order; for a repeated key the last pair wins.
-    pub fn from_pairs(mut pairs: Vec<(Str, Str)>) -> Self {
-        if pairs.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Already sorted without repeats (the usual case): nothing to do.
-            return Self(List::from(pairs));
-        }
-        // Stable sort keeps input order among equal keys; keep the last of each run.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Str, Str)> = Vec::with_capacity(pairs.len());
-        for pair in pairs {
-            match out.last_mut() {
-                Some(last) if last.0 == pair.0 => *last = pair,
-                _ => out.push(pair),
-            }
-        }
-        Self(List::from(out))
-    }
-
-    /// A map from pairs already sorted by key without repeats (checked in debug builds).
-    pub fn from_sorted(pairs: impl IntoIterator<Item = (Str, Str)>) -> Self {
-        let pairs: List<(Str, Str)> = pairs.into_iter().collect();
-        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "unsorted pairs");
-        Self(pairs)
-    }
-
-    /// The value of `key`, if present.
-    pub fn get(&self, key: &str) -> Option<&Str> {
-        let pairs = self.0.as_slice();
-        pairs
-            .binary_search_by(|(k, _)| (**k).cmp(key))
-            .ok()
-            .map(|i| &pairs[i].1)
-    }
-
-    /// The pairs, sorted by key.
-    pub fn pairs(&self) -> &[(Str, Str)] {
-        self.0.as_slice()
-    }
-
-    /// Whether the map is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for StrMap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.pairs().iter().map(|(k, v)| (k, v)))
-            .finish()
     }
 }
 
@@ -252,19 +200,6 @@ mod tests {
         ] {
             assert_eq!(Uid::parse(odd), Uid::Other(odd.into()), "{odd}");
         }
-    }
-
-    #[test]
-    fn strmap_sorts_and_keeps_last() {
-        let m = StrMap::from_pairs(vec![
-            ("b".into(), "1".into()),
-            ("a".into(), "2".into()),
-            ("b".into(), "3".into()),
-        ]);
-        assert_eq!(m.pairs().len(), 2);
-        assert_eq!(m.get("b").map(|s| &**s), Some("3"));
-        assert_eq!(m.get("a").map(|s| &**s), Some("2"));
-        assert!(m.get("c").is_none());
     }
 
     #[test]

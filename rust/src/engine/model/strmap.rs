@@ -1,0 +1,198 @@
+//! [`StrMap`]: labels, annotations and selectors, packed into one allocation.
+//!
+//! A Service's labels and selector are a handful of short strings, half of them unique to the
+//! object (`instance: web-0042`). Keeping each as its own shared string cost an allocation or an
+//! interner lookup per string, and a reference count to touch on every clone and drop; packed, a
+//! map is one allocation however many entries it has, and compares as one byte slice.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use super::values::List;
+
+/// Bytes of the entry count and of each string's end offset.
+const WORD: usize = std::mem::size_of::<u32>();
+
+/// A string-to-string map (labels, annotations, selector), sorted by key without repeats.
+///
+/// Layout of the one allocation: the entry count, the end offset of every key and value in
+/// order (each a little-endian `u32`, counted from the start of the text), then the text — the
+/// keys and values concatenated. Empty takes no allocation. The packing is canonical, so derived
+/// equality and hashing are by content.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct StrMap(List<u8>);
+
+thread_local! {
+    /// The buffer a map is assembled in before it is copied into its allocation (reused, so
+    /// building a map costs one allocation).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl StrMap {
+    /// A map from pairs in any order; for a repeated key the last pair wins.
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Self {
+        let mut refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .rev()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        // Stable sort of the reversed input: the first of equal keys is the last given.
+        refs.sort_by(|a, b| a.0.cmp(b.0));
+        refs.dedup_by(|later, first| later.0 == first.0);
+        Self::from_sorted(refs)
+    }
+
+    /// A map from pairs already sorted by key without repeats (checked in debug builds).
+    pub fn from_sorted<'s, I>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (&'s str, &'s str)>,
+        I::IntoIter: Clone,
+    {
+        let pairs = pairs.into_iter();
+        debug_assert!(
+            pairs
+                .clone()
+                .zip(pairs.clone().skip(1))
+                .all(|(a, b)| a.0 < b.0),
+            "unsorted pairs"
+        );
+        let count = pairs.clone().count();
+        if count == 0 {
+            return Self::default();
+        }
+        SCRATCH.with_borrow_mut(|buf| {
+            buf.clear();
+            buf.extend_from_slice(&to_word(count));
+            let mut end = 0;
+            for (k, v) in pairs.clone() {
+                for s in [k, v] {
+                    end += s.len();
+                    buf.extend_from_slice(&to_word(end));
+                }
+            }
+            for (k, v) in pairs {
+                buf.extend_from_slice(k.as_bytes());
+                buf.extend_from_slice(v.as_bytes());
+            }
+            Self(List::from(&buf[..]))
+        })
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.word(0)
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `i`th entry in key order.
+    fn entry(&self, i: usize) -> (&str, &str) {
+        let key_start = if i == 0 { 0 } else { self.word(2 * i) };
+        let key_end = self.word(2 * i + 1);
+        (
+            self.text(key_start, key_end),
+            self.text(key_end, self.word(2 * i + 2)),
+        )
+    }
+
+    /// The entries, sorted by key.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        (0..self.len()).map(|i| self.entry(i))
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (k, v) = self.entry(mid);
+            match k.cmp(key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(v),
+            }
+        }
+        None
+    }
+
+    /// Word `n` of the header: the count (0), then the end offsets (1 ..= 2 × count).
+    fn word(&self, n: usize) -> usize {
+        self.0
+            .get(n * WORD..(n + 1) * WORD)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    /// The text between two end offsets.
+    fn text(&self, from: usize, to: usize) -> &str {
+        let base = (1 + 2 * self.len()) * WORD;
+        let bytes = self.0.get(base + from..base + to).unwrap_or_default();
+        // Built from whole `str`s, so every offset is a char boundary: this never fails.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+/// `n` as a header word; a map's text is far below 4 GiB (it comes from one JSON document).
+fn to_word(n: usize) -> [u8; WORD] {
+    u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes()
+}
+
+impl fmt::Debug for StrMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_and_keeps_the_last_of_repeated_keys() {
+        let m = StrMap::from_pairs(&[("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("a", "2"), ("b", "3")]);
+        assert_eq!(m.get("b"), Some("3"));
+        assert_eq!(m.get("a"), Some("2"));
+        assert_eq!(m.get("c"), None);
+        assert_eq!(format!("{m:?}"), r#"{"a": "2", "b": "3"}"#);
+    }
+
+    #[test]
+    fn empty_strings_unicode_and_lookups_at_every_position() {
+        let pairs = [
+            ("", "x"),
+            ("a", ""),
+            ("b\u{e9}", "\u{1f600}"),
+            ("c", "long value"),
+        ];
+        let m = StrMap::from_sorted(pairs);
+        assert_eq!(m.iter().collect::<Vec<_>>(), pairs);
+        for (k, v) in pairs {
+            assert_eq!(m.get(k), Some(v), "{k:?}");
+        }
+        for absent in ["0", "aa", "bz", "d", "\u{e9}"] {
+            assert_eq!(m.get(absent), None, "{absent:?}");
+        }
+    }
+
+    #[test]
+    fn empty_takes_no_allocation_and_equality_is_by_content() {
+        let empty = StrMap::from_sorted([]);
+        assert_eq!(empty, StrMap::default());
+        assert_eq!(empty.len(), 0);
+        assert!(empty.is_empty() && empty.iter().next().is_none());
+        assert_eq!(empty.get(""), None);
+        assert_eq!(
+            StrMap::from_pairs(&[("b", "2"), ("a", "1")]),
+            StrMap::from_sorted([("a", "1"), ("b", "2")])
+        );
+        // The same bytes split differently are different maps.
+        assert_ne!(
+            StrMap::from_sorted([("ab", "c")]),
+            StrMap::from_sorted([("a", "bc")])
+        );
+    }
+}
