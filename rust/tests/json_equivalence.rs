@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use _core::engine::json::watch::{
     parse_list_page, parse_watch_events, parse_watch_events_split, parse_watch_events_walk,
 };
-use _core::engine::json::{parse_batch, parse_json, parse_value_batch, Kind};
+use _core::engine::json::{parse_batch, parse_json, parse_value_batch, Kind, Scratch};
 use _core::engine::model::{EndpointSlice, Endpoints, Interner, Service};
 use serde_json::Value;
 
@@ -499,7 +499,9 @@ fn watch_fast_path_matches_walk() {
             for kind in ["MODIFIED", "ADDED", "DELETED"] {
                 let line = event_line(kind, &input);
                 assert_fast_matches_walk(&line);
-                if Service::fast_event(&line, &mut Interner::new()).is_some() {
+                if Service::fast_event(&line, &mut Interner::new(), &mut Scratch::default())
+                    .is_some()
+                {
                     taken += 1;
                 }
                 stream.extend_from_slice(&line);
@@ -530,7 +532,7 @@ fn watch_fast_path_matches_walk() {
         let object = generated_service(i, &mut rng);
         let line = event_line("MODIFIED", object.as_bytes());
         assert!(
-            Service::fast_event(&line, &mut Interner::new()).is_some(),
+            Service::fast_event(&line, &mut Interner::new(), &mut Scratch::default()).is_some(),
             "fast path refused {object}"
         );
     }

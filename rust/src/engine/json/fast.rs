@@ -50,6 +50,12 @@ trait Read<'a>: Sized {
         *slot = Some(Self::read(scan)?);
         Some(())
     }
+
+    /// Make `slot` read as absent before the next event. Lists and the structs holding them
+    /// override this to keep their allocations instead: for them, empty and absent read alike.
+    fn reset(slot: &mut Option<Self>) {
+        *slot = None;
+    }
 }
 
 /// A string borrowed from the input unless it has escapes.
@@ -76,12 +82,24 @@ impl Read<'_> for bool {
 /// An array whose elements are all `T` (a `null` element is refused, as a typed read would).
 impl<'a, T: Read<'a>> Read<'a> for Vec<T> {
     fn read(scan: &mut Scan<'a>) -> Option<Self> {
-        let mut items = Vec::new();
+        let mut slot = None;
+        Self::read_into(scan, &mut slot)?;
+        slot
+    }
+
+    fn read_into(scan: &mut Scan<'a>, slot: &mut Option<Self>) -> Option<()> {
+        let items = slot.get_or_insert_with(Vec::new);
+        items.clear();
         scan.array(|scan| {
             items.push(T::read(scan)?);
             Some(())
-        })?;
-        Some(items)
+        })
+    }
+
+    fn reset(slot: &mut Option<Self>) {
+        if let Some(items) = slot {
+            items.clear();
+        }
     }
 }
 
@@ -106,7 +124,14 @@ struct Pairs<'a>(Vec<(Text<'a>, Option<Text<'a>>)>);
 
 impl<'a> Read<'a> for Pairs<'a> {
     fn read(scan: &mut Scan<'a>) -> Option<Self> {
-        let mut members = Vec::with_capacity(4);
+        let mut slot = None;
+        Self::read_into(scan, &mut slot)?;
+        slot
+    }
+
+    fn read_into(scan: &mut Scan<'a>, slot: &mut Option<Self>) -> Option<()> {
+        let Pairs(members) = slot.get_or_insert_with(|| Pairs(Vec::with_capacity(4)));
+        members.clear();
         scan.object(|scan, key| {
             let value = if scan.null() {
                 None
@@ -115,61 +140,94 @@ impl<'a> Read<'a> for Pairs<'a> {
             };
             members.push((Text(key), value));
             Some(())
-        })?;
-        Some(Pairs(members))
+        })
+    }
+
+    fn reset(slot: &mut Option<Self>) {
+        if let Some(Pairs(members)) = slot {
+            members.clear();
+        }
     }
 }
 
 /// A struct of optional fields read from a JSON object: listed keys are typed (`null` = absent),
 /// others are skipped, a repeated non-null listed key is refused.
+///
+/// `kept` structs stay allocated between events (only their fields are reset), so the lists in
+/// them keep their capacity; that makes an absent `kept` struct read as an empty one, so only
+/// structs whose absence means nothing more than empty may be `kept`.
 macro_rules! raw_struct {
+    (kept $name:ident<$a:lifetime> { $($field:ident : $ty:ty = $key:literal,)* }) => {
+        raw_struct!(@define $name<$a> { $($field: $ty = $key,)* });
+
+        impl<$a> Read<$a> for $name<$a> {
+            raw_struct!(@read $name<$a> { $($field: $ty = $key,)* });
+
+            fn reset(slot: &mut Option<Self>) {
+                if let Some(out) = slot {
+                    $(<$ty as Read<$a>>::reset(&mut out.$field);)*
+                }
+            }
+        }
+    };
     ($name:ident<$a:lifetime> { $($field:ident : $ty:ty = $key:literal,)* }) => {
+        raw_struct!(@define $name<$a> { $($field: $ty = $key,)* });
+
+        impl<$a> Read<$a> for $name<$a> {
+            raw_struct!(@read $name<$a> { $($field: $ty = $key,)* });
+        }
+    };
+    (@define $name:ident<$a:lifetime> { $($field:ident : $ty:ty = $key:literal,)* }) => {
+        #[derive(Default)]
         struct $name<$a> {
             $($field: Option<$ty>,)*
             _input: PhantomData<&$a str>,
         }
+    };
+    (@read $name:ident<$a:lifetime> { $($field:ident : $ty:ty = $key:literal,)* }) => {
+        fn read(scan: &mut Scan<$a>) -> Option<Self> {
+            let mut slot = None;
+            Self::read_into(scan, &mut slot)?;
+            slot
+        }
 
-        impl<$a> Read<$a> for $name<$a> {
-            fn read(scan: &mut Scan<$a>) -> Option<Self> {
-                let mut slot = None;
-                Self::read_into(scan, &mut slot)?;
-                slot
-            }
-
-            fn read_into(scan: &mut Scan<$a>, slot: &mut Option<Self>) -> Option<()> {
-                let out = slot.insert($name { $($field: None,)* _input: PhantomData });
-                scan.object(|scan, key| {
-                    match &*key {
-                        $($key => {
-                            if out.$field.is_some() {
-                                return None;
-                            }
-                            if !scan.null() {
-                                <$ty as Read<$a>>::read_into(scan, &mut out.$field)?;
-                            }
-                        })*
-                        _ => scan.skip()?,
-                    }
-                    Some(())
-                })
-            }
+        fn read_into(scan: &mut Scan<$a>, slot: &mut Option<Self>) -> Option<()> {
+            let out = slot.get_or_insert_with(Self::default);
+            $(<$ty as Read<$a>>::reset(&mut out.$field);)*
+            // Which listed keys this object had (non-null), to refuse repeats.
+            $(let mut $field = false;)*
+            scan.object(|scan, key| {
+                match &*key {
+                    $($key => {
+                        if $field {
+                            return None;
+                        }
+                        if !scan.null() {
+                            $field = true;
+                            <$ty as Read<$a>>::read_into(scan, &mut out.$field)?;
+                        }
+                    })*
+                    _ => scan.skip()?,
+                }
+                Some(())
+            })
         }
     };
 }
 
-raw_struct!(RawEvent<'a> {
+raw_struct!(kept RawEvent<'a> {
     kind: Text<'a> = "type",
     object: RawService<'a> = "object",
 });
 
-raw_struct!(RawService<'a> {
+raw_struct!(kept RawService<'a> {
     kind: Text<'a> = "kind",
     metadata: RawMeta<'a> = "metadata",
     spec: RawSpec<'a> = "spec",
     status: RawStatus<'a> = "status",
 });
 
-raw_struct!(RawMeta<'a> {
+raw_struct!(kept RawMeta<'a> {
     name: Text<'a> = "name",
     namespace: Text<'a> = "namespace",
     uid: Text<'a> = "uid",
@@ -178,7 +236,7 @@ raw_struct!(RawMeta<'a> {
     annotations: Pairs<'a> = "annotations",
 });
 
-raw_struct!(RawSpec<'a> {
+raw_struct!(kept RawSpec<'a> {
     service_type: Text<'a> = "type",
     cluster_ip: Text<'a> = "clusterIP",
     cluster_ips: Vec<Text<'a>> = "clusterIPs",
@@ -214,11 +272,11 @@ raw_struct!(RawClientIp<'a> {
     timeout_seconds: i64 = "timeoutSeconds",
 });
 
-raw_struct!(RawStatus<'a> {
+raw_struct!(kept RawStatus<'a> {
     load_balancer: RawLoadBalancer<'a> = "loadBalancer",
 });
 
-raw_struct!(RawLoadBalancer<'a> {
+raw_struct!(kept RawLoadBalancer<'a> {
     ingress: Vec<RawIngress<'a>> = "ingress",
 });
 
@@ -275,17 +333,32 @@ fn str_map(pairs: Option<&Pairs<'_>>) -> StrMap {
     StrMap::from_sorted(last.iter().filter_map(|&(k, v)| Some((k, v?))))
 }
 
+/// What the fast path reuses from one event line to the next of a chunk: the raw structs with the
+/// lists in them, and the lists the model is built from. Reading an event then allocates little
+/// more than what the object keeps.
+#[derive(Default)]
+pub struct Scratch<'a> {
+    event: Option<RawEvent<'a>>,
+    ports: Vec<ServicePort>,
+    ingress: Vec<IpAddr>,
+}
+
 /// Parse one watch-event line as an ADDED or MODIFIED Service; `None` means "use the walk".
 pub(crate) fn service_event<'a>(
     line: &'a [u8],
     interner: &mut Interner,
+    scratch: &mut Scratch<'a>,
 ) -> Option<FastEvent<'a, Service>> {
     // One UTF-8 check of the whole line is cheaper than one per string (which reading from a
     // byte slice does); the result of reading a valid document is the same either way.
     let text = std::str::from_utf8(line).ok()?;
     let mut scan = Scan::new(text);
-    let mut event = None;
-    RawEvent::read_into(&mut scan, &mut event)?;
+    let Scratch {
+        event,
+        ports,
+        ingress,
+    } = scratch;
+    RawEvent::read_into(&mut scan, event)?;
     scan.end()?;
     let event = event.as_mut()?;
     if !matches!(nonempty(event.kind.as_ref()), Some("ADDED" | "MODIFIED")) {
@@ -300,7 +373,7 @@ pub(crate) fn service_event<'a>(
     let meta = raw.metadata.as_mut()?;
     let object_meta = service_meta(meta, interner)?;
     let resource_version = meta.resource_version.take().map(|t| t.0);
-    let object = service(raw, object_meta, interner).ok()?;
+    let object = service(raw, object_meta, interner, ports, ingress).ok()?;
     Some(FastEvent {
         object,
         resource_version,
@@ -324,30 +397,18 @@ fn service_meta(meta: &RawMeta<'_>, interner: &mut Interner) -> Option<ObjectMet
 }
 
 /// The rest of a Service, mirroring `service::parse`.
-fn service(raw: &RawService<'_>, meta: ObjectMeta, interner: &mut Interner) -> Result<Service, ()> {
+fn service(
+    raw: &RawService<'_>,
+    meta: ObjectMeta,
+    interner: &mut Interner,
+    ports: &mut Vec<ServicePort>,
+    ingress: &mut Vec<IpAddr>,
+) -> Result<Service, ()> {
     let empty;
     let spec = if let Some(spec) = &raw.spec {
         spec
     } else {
-        empty = RawSpec {
-            service_type: None,
-            cluster_ip: None,
-            cluster_ips: None,
-            ip_families: None,
-            ip_family_policy: None,
-            ports: None,
-            selector: None,
-            session_affinity: None,
-            session_affinity_config: None,
-            external_ips: None,
-            load_balancer_source_ranges: None,
-            external_name: None,
-            external_traffic_policy: None,
-            internal_traffic_policy: None,
-            health_check_node_port: None,
-            publish_not_ready_addresses: None,
-            _input: PhantomData,
-        };
+        empty = RawSpec::default();
         &empty
     };
     let service_type = enum_field(spec.service_type.as_ref(), ServiceType::parse)?
@@ -360,7 +421,7 @@ fn service(raw: &RawService<'_>, meta: ObjectMeta, interner: &mut Interner) -> R
         return Err(());
     }
     let ip_family_policy = enum_field(spec.ip_family_policy.as_ref(), IpFamilyPolicy::parse)?;
-    let ports = service_ports(spec.ports.as_deref().unwrap_or(&[]), interner)?;
+    service_ports(spec.ports.as_deref().unwrap_or(&[]), interner, ports)?;
     let selector = str_map(spec.selector.as_ref());
     let session_affinity = enum_field(spec.session_affinity.as_ref(), SessionAffinity::parse)?
         .unwrap_or(SessionAffinity::None);
@@ -390,12 +451,12 @@ fn service(raw: &RawService<'_>, meta: ObjectMeta, interner: &mut Interner) -> R
         cluster_ips,
         ip_families,
         ip_family_policy,
-        ports: ports.into(),
+        ports: ports.drain(..).collect(),
         selector,
         session_affinity,
         session_affinity_timeout_seconds,
         external_ips,
-        load_balancer_ingress_ips: ingress_ips(raw.status.as_ref())?.into(),
+        load_balancer_ingress_ips: ingress_ips(raw.status.as_ref(), ingress)?,
         load_balancer_source_ranges,
         external_name: external_name.map(Into::into),
         external_traffic_policy,
@@ -449,9 +510,14 @@ fn cluster_ips(
     Ok((many.first().copied(), many))
 }
 
-/// `spec.ports`, mirroring `service::service_ports` (few ports: duplicates found by scanning).
-fn service_ports(items: &[RawPort<'_>], interner: &mut Interner) -> Result<Vec<ServicePort>, ()> {
-    let mut ports: Vec<ServicePort> = Vec::with_capacity(items.len());
+/// `spec.ports` into `ports`, mirroring `service::service_ports` (few ports: duplicates found by
+/// scanning).
+fn service_ports(
+    items: &[RawPort<'_>],
+    interner: &mut Interner,
+    ports: &mut Vec<ServicePort>,
+) -> Result<(), ()> {
+    ports.clear();
     for item in items {
         let port = service_port(item, interner)?;
         if port.name.is_empty() && items.len() > 1 {
@@ -466,7 +532,7 @@ fn service_ports(items: &[RawPort<'_>], interner: &mut Interner) -> Result<Vec<S
         }
         ports.push(port);
     }
-    Ok(ports)
+    Ok(())
 }
 
 fn service_port(raw: &RawPort<'_>, interner: &mut Interner) -> Result<ServicePort, ()> {
@@ -511,17 +577,17 @@ fn affinity_timeout(spec: &RawSpec<'_>, affinity: SessionAffinity) -> Result<Opt
     }
 }
 
-/// Mirrors `service::ingress_ips`.
-fn ingress_ips(status: Option<&RawStatus<'_>>) -> Result<Vec<IpAddr>, ()> {
+/// Mirrors `service::ingress_ips` (`out` is scratch space).
+fn ingress_ips(status: Option<&RawStatus<'_>>, out: &mut Vec<IpAddr>) -> Result<List<IpAddr>, ()> {
     let ingress = status
         .and_then(|s| s.load_balancer.as_ref())
         .and_then(|lb| lb.ingress.as_deref())
         .unwrap_or(&[]);
-    let mut out = Vec::new();
+    out.clear();
     for item in ingress {
         if let Some(ip) = nonempty(item.ip.as_ref()) {
             out.push(validate::ip(ip).map_err(drop)?);
         }
     }
-    Ok(out)
+    Ok(List::from(&out[..]))
 }

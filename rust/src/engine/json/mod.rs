@@ -23,6 +23,8 @@ use crate::engine::validate;
 
 use read::{opt_object, opt_str, str_map, Path};
 
+#[doc(hidden)]
+pub use fast::Scratch;
 pub use node::{Members, Node};
 
 pub use endpoints::{address_to_value, endpoint_port_to_value, subset_to_value};
@@ -54,6 +56,7 @@ pub trait Kind: Object + Clone + std::fmt::Debug + Sized {
     fn fast_event<'a>(
         _line: &'a [u8],
         _interner: &mut Interner,
+        _scratch: &mut fast::Scratch<'a>,
     ) -> Option<fast::FastEvent<'a, Self>> {
         None
     }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
-use super::fast::FastEvent;
+use super::fast::{FastEvent, Scratch};
 use super::node::{Members, Node};
 
 use super::read::{
@@ -38,8 +38,12 @@ impl Kind for Service {
         to_value(self)
     }
 
-    fn fast_event<'a>(line: &'a [u8], interner: &mut Interner) -> Option<FastEvent<'a, Self>> {
-        super::fast::service_event(line, interner)
+    fn fast_event<'a>(
+        line: &'a [u8],
+        interner: &mut Interner,
+        scratch: &mut Scratch<'a>,
+    ) -> Option<FastEvent<'a, Self>> {
+        super::fast::service_event(line, interner, scratch)
     }
 }
 

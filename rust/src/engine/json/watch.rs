@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{key_of, parse_node, prefix_path, Kind, Node};
+use super::{key_of, parse_node, prefix_path, Kind, Node, Scratch};
 use crate::engine::error::CoreError;
 use crate::engine::model::Interner;
 use crate::engine::object::ObjKey;
@@ -191,6 +191,7 @@ fn parse_run<'a, K: Kind>(
     how: How,
 ) -> Result<Part<'a, K>, CoreError> {
     let mut interner = Interner::new();
+    let mut scratch = Scratch::default();
     let mut batch = WatchBatch {
         ops: Vec::new(),
         resource_version: None,
@@ -203,7 +204,7 @@ fn parse_run<'a, K: Kind>(
     for (i, line) in lines.iter().enumerate() {
         let i = first + i;
         if how.fast {
-            if let Some(event) = K::fast_event(line, &mut interner) {
+            if let Some(event) = K::fast_event(line, &mut interner, &mut scratch) {
                 let parsed = Arc::new(event.object);
                 match batch.ops.last_mut() {
                     Some(Op::Add(objs)) => objs.push(parsed),
