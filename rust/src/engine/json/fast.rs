@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::scan::Scan;
 use super::service::{
@@ -34,8 +35,9 @@ use crate::engine::validate;
 /// An ADDED or MODIFIED event read by the fast path.
 #[derive(Debug)]
 pub struct FastEvent<'a, K> {
-    /// The object, identical to what [`Kind::from_node`] gives.
-    pub object: K,
+    /// The object, identical to what [`Kind::from_node`] gives (built straight into its `Arc`:
+    /// a Service is a few hundred bytes, worth not moving again).
+    pub object: Arc<K>,
     /// `object.metadata.resourceVersion` as written (empty included), borrowed from the line.
     pub resource_version: Option<Cow<'a, str>>,
 }
@@ -124,14 +126,7 @@ struct Pairs<'a>(Vec<(Text<'a>, Option<Text<'a>>)>);
 
 impl<'a> Read<'a> for Pairs<'a> {
     fn read(scan: &mut Scan<'a>) -> Option<Self> {
-        let mut slot = None;
-        Self::read_into(scan, &mut slot)?;
-        slot
-    }
-
-    fn read_into(scan: &mut Scan<'a>, slot: &mut Option<Self>) -> Option<()> {
-        let Pairs(members) = slot.get_or_insert_with(|| Pairs(Vec::with_capacity(4)));
-        members.clear();
+        let mut members = Vec::new();
         scan.object(|scan, key| {
             let value = if scan.null() {
                 None
@@ -140,13 +135,25 @@ impl<'a> Read<'a> for Pairs<'a> {
             };
             members.push((Text(key), value));
             Some(())
-        })
+        })?;
+        Some(Pairs(members))
     }
+}
 
-    fn reset(slot: &mut Option<Self>) {
-        if let Some(Pairs(members)) = slot {
-            members.clear();
+/// A string map, assembled as it is read when the members come sorted by key with string values
+/// (as the API server writes them); others are read again as [`Pairs`] and built as the walk
+/// builds them.
+impl Read<'_> for StrMap {
+    fn read(scan: &mut Scan<'_>) -> Option<Self> {
+        let start = *scan;
+        let sorted = StrMap::build_sorted(|entries| {
+            scan.object(|scan, key| entries.push(&key, &scan.string()?))
+        });
+        if sorted.is_some() {
+            return sorted;
         }
+        *scan = start;
+        Pairs::read(scan).map(|pairs| str_map(&pairs))
     }
 }
 
@@ -232,8 +239,8 @@ raw_struct!(kept RawMeta<'a> {
     namespace: Text<'a> = "namespace",
     uid: Text<'a> = "uid",
     resource_version: Text<'a> = "resourceVersion",
-    labels: Pairs<'a> = "labels",
-    annotations: Pairs<'a> = "annotations",
+    labels: StrMap = "labels",
+    annotations: StrMap = "annotations",
 });
 
 raw_struct!(kept RawSpec<'a> {
@@ -243,7 +250,7 @@ raw_struct!(kept RawSpec<'a> {
     ip_families: Vec<Text<'a>> = "ipFamilies",
     ip_family_policy: Text<'a> = "ipFamilyPolicy",
     ports: Vec<RawPort<'a>> = "ports",
-    selector: Pairs<'a> = "selector",
+    selector: StrMap = "selector",
     session_affinity: Text<'a> = "sessionAffinity",
     session_affinity_config: RawAffinity<'a> = "sessionAffinityConfig",
     external_ips: Vec<Text<'a>> = "externalIPs",
@@ -307,10 +314,7 @@ fn port_field(n: Option<i64>, zero_unset: bool) -> Result<Option<u16>, ()> {
 }
 
 /// A string map as the walk builds it: sorted, the last of repeated keys, `null` values dropped.
-fn str_map(pairs: Option<&Pairs<'_>>) -> StrMap {
-    let Some(Pairs(members)) = pairs else {
-        return StrMap::default();
-    };
+fn str_map(Pairs(members): &Pairs<'_>) -> StrMap {
     let usual = members.windows(2).all(|w| w[0].0 .0 < w[1].0 .0)
         && members.iter().all(|(_, v)| v.is_some());
     if usual {
@@ -373,7 +377,7 @@ pub(crate) fn service_event<'a>(
     let meta = raw.metadata.as_mut()?;
     let object_meta = service_meta(meta, interner)?;
     let resource_version = meta.resource_version.take().map(|t| t.0);
-    let object = service(raw, object_meta, interner, ports, ingress).ok()?;
+    let object = Arc::new(service(raw, object_meta, interner, ports, ingress).ok()?);
     Some(FastEvent {
         object,
         resource_version,
@@ -381,7 +385,7 @@ pub(crate) fn service_event<'a>(
 }
 
 /// `metadata` of a Service (name rule: RFC 1035 label).
-fn service_meta(meta: &RawMeta<'_>, interner: &mut Interner) -> Option<ObjectMeta> {
+fn service_meta(meta: &mut RawMeta<'_>, interner: &mut Interner) -> Option<ObjectMeta> {
     let name = nonempty(meta.name.as_ref())?;
     let namespace = nonempty(meta.namespace.as_ref()).unwrap_or("default");
     validate::dns1035_label(name).ok()?;
@@ -391,8 +395,8 @@ fn service_meta(meta: &RawMeta<'_>, interner: &mut Interner) -> Option<ObjectMet
         name: name.into(),
         uid: nonempty(meta.uid.as_ref()).map(Uid::parse),
         resource_version: nonempty(meta.resource_version.as_ref()).map(Into::into),
-        labels: str_map(meta.labels.as_ref()),
-        annotations: str_map(meta.annotations.as_ref()),
+        labels: meta.labels.take().unwrap_or_default(),
+        annotations: meta.annotations.take().unwrap_or_default(),
     })
 }
 
@@ -422,7 +426,7 @@ fn service(
     }
     let ip_family_policy = enum_field(spec.ip_family_policy.as_ref(), IpFamilyPolicy::parse)?;
     service_ports(spec.ports.as_deref().unwrap_or(&[]), interner, ports)?;
-    let selector = str_map(spec.selector.as_ref());
+    let selector = spec.selector.clone().unwrap_or_default();
     let session_affinity = enum_field(spec.session_affinity.as_ref(), SessionAffinity::parse)?
         .unwrap_or(SessionAffinity::None);
     let session_affinity_timeout_seconds = affinity_timeout(spec, session_affinity)?;
@@ -488,11 +492,13 @@ fn cluster_ips(
     spec: &RawSpec<'_>,
     service_type: ServiceType,
 ) -> Result<(Option<ClusterIp>, List<ClusterIp>), ()> {
-    let one = nonempty(spec.cluster_ip.as_ref())
-        .map(|s| cluster_ip(s, &super::read::Path::Root).map_err(drop))
-        .transpose()?;
-    let mut many = texts(spec.cluster_ips.as_deref(), |s| {
-        cluster_ip(s, &super::read::Path::Root).map_err(drop)
+    let parse = |s: &str| cluster_ip(s, &super::read::Path::Root).map_err(drop);
+    let one_text = nonempty(spec.cluster_ip.as_ref());
+    let one = one_text.map(parse).transpose()?;
+    let mut many = texts(spec.cluster_ips.as_deref(), |s| match one {
+        // `clusterIPs[0]` repeats `clusterIP` as written: parsed once.
+        Some(ip) if Some(s) == one_text => Ok(ip),
+        _ => parse(s),
     })?;
     match (one, many.first()) {
         (Some(ip), None) => many = std::iter::once(ip).collect(),

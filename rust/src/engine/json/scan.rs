@@ -12,7 +12,8 @@ use std::borrow::Cow;
 /// Deepest nesting skipped here (the walk's parser allows 128; deeper input falls back to it).
 const MAX_DEPTH: u32 = 100;
 
-/// A position in one JSON document; the input is valid UTF-8.
+/// A position in one JSON document; the input is valid UTF-8. A copy saves the position.
+#[derive(Clone, Copy)]
 pub(crate) struct Scan<'a> {
     text: &'a str,
     pos: usize,
@@ -94,20 +95,26 @@ impl<'a> Scan<'a> {
     }
 
     /// A string, borrowed unless it has escapes.
+    #[inline]
     pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let bytes = self.bytes();
         let start = self.pos;
-        let mut i = special(bytes, start);
+        let i = special(bytes, start);
         match *bytes.get(i)? {
             b'"' => {
                 self.pos = i + 1;
-                return Some(Cow::Borrowed(&self.text[start..i]));
+                Some(Cow::Borrowed(&self.text[start..i]))
             }
-            b'\\' => {}
-            _ => return None,
+            b'\\' => self.escaped(start, i),
+            _ => None,
         }
-        // Escapes: decode from here on.
+    }
+
+    /// The rest of a string that has an escape at `i` (`start` is after the opening quote).
+    #[cold]
+    fn escaped(&mut self, start: usize, mut i: usize) -> Option<Cow<'a, str>> {
+        let bytes = self.bytes();
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(&self.text[start..i]);
         let mut run = i;

@@ -205,7 +205,7 @@ fn parse_run<'a, K: Kind>(
         let i = first + i;
         if how.fast {
             if let Some(event) = K::fast_event(line, &mut interner, &mut scratch) {
-                let parsed = Arc::new(event.object);
+                let parsed = event.object;
                 match batch.ops.last_mut() {
                     Some(Op::Add(objs)) => objs.push(parsed),
                     _ => batch.ops.push(Op::Add(vec![parsed])),

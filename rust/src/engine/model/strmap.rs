@@ -23,9 +23,41 @@ const WORD: usize = std::mem::size_of::<u32>();
 pub struct StrMap(List<u8>);
 
 thread_local! {
-    /// The buffer a map is assembled in before it is copied into its allocation (reused, so
+    /// The buffers a map is assembled in before it is copied into its allocation (reused, so
     /// building a map costs one allocation).
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<Buffers> = const { RefCell::new(Buffers { head: Vec::new(), text: Vec::new() }) };
+}
+
+/// A map being assembled: the header (count and end offsets) and the text, apart.
+struct Buffers {
+    head: Vec<u8>,
+    text: Vec<u8>,
+}
+
+/// Entries of a map being built, pushed in increasing key order (see [`StrMap::build_sorted`]).
+pub struct SortedEntries<'b> {
+    buffers: &'b mut Buffers,
+    count: usize,
+    /// Where the last key is in the text.
+    last_key: std::ops::Range<usize>,
+}
+
+impl SortedEntries<'_> {
+    /// Add an entry; `None` (and nothing added) unless `key` sorts after the previous key.
+    pub fn push(&mut self, key: &str, value: &str) -> Option<()> {
+        let text = &mut self.buffers.text;
+        if self.count > 0 && text[self.last_key.clone()] >= *key.as_bytes() {
+            return None;
+        }
+        let start = text.len();
+        text.extend_from_slice(key.as_bytes());
+        self.last_key = start..text.len();
+        self.buffers.head.extend_from_slice(&to_word(text.len()));
+        text.extend_from_slice(value.as_bytes());
+        self.buffers.head.extend_from_slice(&to_word(text.len()));
+        self.count += 1;
+        Some(())
+    }
 }
 
 impl StrMap {
@@ -42,39 +74,38 @@ impl StrMap {
         Self::from_sorted(refs)
     }
 
-    /// A map from pairs already sorted by key without repeats (checked in debug builds).
+    /// A map from pairs sorted by key without repeats (the usual input); others are sorted
+    /// as by [`StrMap::from_pairs`].
     pub fn from_sorted<'s, I>(pairs: I) -> Self
     where
         I: IntoIterator<Item = (&'s str, &'s str)>,
         I::IntoIter: Clone,
     {
         let pairs = pairs.into_iter();
-        debug_assert!(
-            pairs
-                .clone()
-                .zip(pairs.clone().skip(1))
-                .all(|(a, b)| a.0 < b.0),
-            "unsorted pairs"
-        );
-        let count = pairs.clone().count();
-        if count == 0 {
-            return Self::default();
-        }
-        SCRATCH.with_borrow_mut(|buf| {
-            buf.clear();
-            buf.extend_from_slice(&to_word(count));
-            let mut end = 0;
-            for (k, v) in pairs.clone() {
-                for s in [k, v] {
-                    end += s.len();
-                    buf.extend_from_slice(&to_word(end));
-                }
+        Self::build_sorted(|entries| pairs.clone().try_for_each(|(k, v)| entries.push(k, v)))
+            .unwrap_or_else(|| Self::from_pairs(&pairs.collect::<Vec<_>>()))
+    }
+
+    /// A map from the entries `fill` pushes in increasing key order, or `None` when `fill` gives
+    /// up (or pushes a key out of order).
+    pub fn build_sorted(fill: impl FnOnce(&mut SortedEntries<'_>) -> Option<()>) -> Option<Self> {
+        SCRATCH.with_borrow_mut(|buffers| {
+            buffers.head.clear();
+            buffers.text.clear();
+            buffers.head.extend_from_slice(&[0; WORD]);
+            let mut entries = SortedEntries {
+                buffers,
+                count: 0,
+                last_key: 0..0,
+            };
+            fill(&mut entries)?;
+            let count = entries.count;
+            if count == 0 {
+                return Some(Self::default());
             }
-            for (k, v) in pairs {
-                buf.extend_from_slice(k.as_bytes());
-                buf.extend_from_slice(v.as_bytes());
-            }
-            Self(List::from(&buf[..]))
+            buffers.head[..WORD].copy_from_slice(&to_word(count));
+            buffers.head.extend_from_slice(&buffers.text);
+            Some(Self(List::from(&buffers.head[..])))
         })
     }
 
@@ -146,6 +177,7 @@ impl fmt::Debug for StrMap {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -176,6 +208,27 @@ mod tests {
         for absent in ["0", "aa", "bz", "d", "\u{e9}"] {
             assert_eq!(m.get(absent), None, "{absent:?}");
         }
+    }
+
+    #[test]
+    fn building_stops_at_a_key_out_of_order() {
+        let built = StrMap::build_sorted(|e| {
+            e.push("a", "1")?;
+            e.push("b", "2")?;
+            e.push("b", "3")
+        });
+        assert!(built.is_none());
+        let built = StrMap::build_sorted(|e| e.push("b", "1").and_then(|()| e.push("a", "2")));
+        assert!(built.is_none());
+        assert!(StrMap::build_sorted(|_| None).is_none());
+        let m = StrMap::build_sorted(|e| e.push("a", "1").and_then(|()| e.push("ab", "2")));
+        assert_eq!(
+            m.unwrap().iter().collect::<Vec<_>>(),
+            [("a", "1"), ("ab", "2")]
+        );
+        // Unsorted input to `from_sorted` is sorted, not lost.
+        let m = StrMap::from_sorted([("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("a", "2"), ("b", "3")]);
     }
 
     #[test]
