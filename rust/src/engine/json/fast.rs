@@ -27,8 +27,8 @@ use super::service::{
 };
 use super::Kind;
 use crate::engine::model::{
-    ClusterIp, Interner, IpFamily, IpFamilyPolicy, List, ObjectMeta, PortOrName, Protocol, Service,
-    ServicePort, ServiceType, SessionAffinity, StrMap, TrafficPolicy, Uid,
+    ClusterIp, DualStack, Interner, IpFamily, IpFamilyPolicy, List, ObjectMeta, PortOrName,
+    Protocol, Service, ServicePort, ServiceType, SessionAffinity, StrMap, TrafficPolicy, Uid,
 };
 use crate::engine::validate;
 
@@ -418,12 +418,15 @@ fn service(
     let service_type = enum_field(spec.service_type.as_ref(), ServiceType::parse)?
         .unwrap_or(ServiceType::ClusterIp);
     let (cluster_ip, cluster_ips) = cluster_ips(spec, service_type)?;
-    let ip_families = texts(spec.ip_families.as_deref(), |s| {
-        IpFamily::parse(s).ok_or(())
-    })?;
-    if ip_families.len() > 2 || (ip_families.len() == 2 && ip_families[0] == ip_families[1]) {
-        return Err(());
-    }
+    let ip_families = match spec.ip_families.as_deref().unwrap_or(&[]) {
+        [] => DualStack::Empty,
+        [a] => DualStack::One([family(a)?]),
+        [a, b] => match (family(a)?, family(b)?) {
+            (a, b) if a != b => DualStack::Two([a, b]),
+            _ => return Err(()),
+        },
+        _ => return Err(()),
+    };
     let ip_family_policy = enum_field(spec.ip_family_policy.as_ref(), IpFamilyPolicy::parse)?;
     service_ports(spec.ports.as_deref().unwrap_or(&[]), interner, ports)?;
     let selector = spec.selector.clone().unwrap_or_default();
@@ -487,28 +490,37 @@ fn texts<T>(
     }
 }
 
+fn family(t: &Text<'_>) -> Result<IpFamily, ()> {
+    IpFamily::parse(&t.0).ok_or(())
+}
+
 /// `clusterIP` and `clusterIPs`, mirroring `service::cluster_ips`.
 fn cluster_ips(
     spec: &RawSpec<'_>,
     service_type: ServiceType,
-) -> Result<(Option<ClusterIp>, List<ClusterIp>), ()> {
+) -> Result<(Option<ClusterIp>, DualStack<ClusterIp>), ()> {
     let parse = |s: &str| cluster_ip(s, &super::read::Path::Root).map_err(drop);
     let one_text = nonempty(spec.cluster_ip.as_ref());
     let one = one_text.map(parse).transpose()?;
-    let mut many = texts(spec.cluster_ips.as_deref(), |s| match one {
-        // `clusterIPs[0]` repeats `clusterIP` as written: parsed once.
-        Some(ip) if Some(s) == one_text => Ok(ip),
-        _ => parse(s),
-    })?;
-    match (one, many.first()) {
-        (Some(ip), None) => many = std::iter::once(ip).collect(),
-        (Some(ip), Some(first)) if ip != *first => return Err(()),
-        _ => {}
-    }
-    match many.as_slice() {
-        [] | [_] => {}
-        [ClusterIp::Addr(a), ClusterIp::Addr(b)] if a.is_ipv4() != b.is_ipv4() => {}
+    // `clusterIPs[0]` repeats `clusterIP` as written: parsed once.
+    let first = |t: &Text<'_>| match one {
+        Some(ip) if Some(&*t.0) == one_text => Ok(ip),
+        _ => parse(&t.0),
+    };
+    let many = match (spec.cluster_ips.as_deref().unwrap_or(&[]), one) {
+        ([], None) => DualStack::Empty,
+        ([], Some(ip)) => DualStack::One([ip]),
+        ([a], _) => DualStack::One([first(a)?]),
+        ([a, b], _) => match (first(a)?, parse(&b.0)?) {
+            (ClusterIp::Addr(a), ClusterIp::Addr(b)) if a.is_ipv4() != b.is_ipv4() => {
+                DualStack::Two([ClusterIp::Addr(a), ClusterIp::Addr(b)])
+            }
+            _ => return Err(()),
+        },
         _ => return Err(()),
+    };
+    if matches!((one, many.first()), (Some(ip), Some(first)) if ip != *first) {
+        return Err(());
     }
     if service_type == ServiceType::ExternalName && !many.is_empty() {
         return Err(());

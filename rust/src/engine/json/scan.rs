@@ -100,8 +100,8 @@ impl<'a> Scan<'a> {
         self.eat(b'"')?;
         let bytes = self.bytes();
         let start = self.pos;
-        let i = special(bytes, start);
-        match *bytes.get(i)? {
+        let (i, found) = special(bytes, start);
+        match found? {
             b'"' => {
                 self.pos = i + 1;
                 Some(Cow::Borrowed(&self.text[start..i]))
@@ -133,7 +133,7 @@ impl<'a> Scan<'a> {
                     run = i;
                 }
                 0..=0x1f => return None,
-                _ => i = special(bytes, i),
+                _ => i = special(bytes, i).0,
             }
         }
     }
@@ -274,9 +274,11 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The index of the first `"`, `\\` or control character at or after `from` (or the length),
-/// eight bytes at a time: strings are most of a document's bytes.
-fn special(bytes: &[u8], from: usize) -> usize {
+/// The index of the first `"`, `\\` or control character at or after `from`, and that byte
+/// (`None` at the end of the input), eight bytes at a time: strings are most of a document's
+/// bytes. The byte is taken from the word already loaded, not read again.
+#[inline]
+fn special(bytes: &[u8], from: usize) -> (usize, Option<u8>) {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // Marks bytes that are zero; the lowest mark is exact (later ones may be spurious).
@@ -288,17 +290,18 @@ fn special(bytes: &[u8], from: usize) -> usize {
             | zero(w ^ (ONES * u64::from(b'\\')))
             | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
         if marks != 0 {
-            return i + (marks.trailing_zeros() / 8) as usize;
+            let bit = marks.trailing_zeros();
+            return (i + (bit / 8) as usize, Some((w >> (bit & !7)) as u8));
         }
         i += 8;
     }
     while let Some(&b) = bytes.get(i) {
         if b == b'"' || b == b'\\' || b < 0x20 {
-            break;
+            return (i, Some(b));
         }
         i += 1;
     }
-    i
+    (i, None)
 }
 
 #[cfg(test)]
@@ -360,17 +363,21 @@ mod tests {
                 let mut t = text.to_vec();
                 t[at] = b;
                 for from in 0..=at {
-                    assert_eq!(special(&t, from), at, "{b:#x} at {at} from {from}");
+                    assert_eq!(
+                        special(&t, from),
+                        (at, Some(b)),
+                        "{b:#x} at {at} from {from}"
+                    );
                 }
                 // A second special byte later changes nothing.
                 if at + 3 < t.len() {
                     t[at + 3] = b'"';
-                    assert_eq!(special(&t, 0), at);
+                    assert_eq!(special(&t, 0), (at, Some(b)));
                 }
             }
         }
-        assert_eq!(special(text, 0), text.len());
-        assert_eq!(special(b" \x7f\xff ", 0), 4);
+        assert_eq!(special(text, 0), (text.len(), None));
+        assert_eq!(special(b" \x7f\xff ", 0), (4, None));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use super::read::{
 use super::{object_head, parse_meta, put_list, put_map, put_str, root_object, Kind, NameRule};
 use crate::engine::error::CoreError;
 use crate::engine::model::{
-    ClusterIp, Interner, IpFamily, IpFamilyPolicy, ObjectMeta, PortOrName, Protocol, Service,
-    ServicePort, ServiceType, SessionAffinity, TrafficPolicy,
+    ClusterIp, DualStack, Interner, IpFamily, IpFamilyPolicy, ObjectMeta, PortOrName, Protocol,
+    Service, ServicePort, ServiceType, SessionAffinity, TrafficPolicy,
 };
 use crate::engine::validate;
 
@@ -74,11 +74,14 @@ fn parse(
     let ip_families: Vec<IpFamily> = str_list(spec, "ipFamilies", &sp, |s, p| {
         IpFamily::parse(s).ok_or_else(|| p.err(format!("expected \"IPv4\" or \"IPv6\", got {s:?}")))
     })?;
-    if ip_families.len() > 2 || (ip_families.len() == 2 && ip_families[0] == ip_families[1]) {
+    let Some(ip_families) = DualStack::from_slice(&ip_families).filter(|f| match **f {
+        [a, b] => a != b,
+        _ => true,
+    }) else {
         return Err(sp
             .field("ipFamilies")
             .err("expected at most one IPv4 and one IPv6 family"));
-    }
+    };
     let ip_family_policy = opt_enum(
         spec,
         "ipFamilyPolicy",
@@ -124,8 +127,8 @@ fn parse(
         meta,
         service_type,
         cluster_ip,
-        cluster_ips: cluster_ips.into(),
-        ip_families: ip_families.into(),
+        cluster_ips,
+        ip_families,
         ip_family_policy,
         ports: ports.into(),
         selector,
@@ -148,7 +151,7 @@ fn cluster_ips(
     spec: &Members<'_>,
     sp: &Path<'_>,
     service_type: ServiceType,
-) -> Result<(Option<ClusterIp>, Vec<ClusterIp>), CoreError> {
+) -> Result<(Option<ClusterIp>, DualStack<ClusterIp>), CoreError> {
     let one = opt_nonempty(spec, "clusterIP", sp)?
         .map(|s| cluster_ip(s, &sp.field("clusterIP")))
         .transpose()?;
@@ -163,13 +166,16 @@ fn cluster_ips(
         }
         _ => {}
     }
-    match many.as_slice() {
-        [] | [_] => {}
-        [ClusterIp::Addr(a), ClusterIp::Addr(b)] if a.is_ipv4() != b.is_ipv4() => {}
+    let many = match *many.as_slice() {
+        [] => DualStack::Empty,
+        [ip] => DualStack::One([ip]),
+        [ClusterIp::Addr(a), ClusterIp::Addr(b)] if a.is_ipv4() != b.is_ipv4() => {
+            DualStack::Two([ClusterIp::Addr(a), ClusterIp::Addr(b)])
+        }
         _ => {
             return Err(many_path.err("expected at most one IPv4 and one IPv6 address, or \"None\""))
         }
-    }
+    };
     if service_type == ServiceType::ExternalName && !many.is_empty() {
         return Err(sp
             .field("clusterIP")

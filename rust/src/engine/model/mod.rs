@@ -5,6 +5,7 @@
 //! kept as 16 bytes ([`Uid`]). Defaults the API server applies are applied by the parser, so two
 //! objects compare equal exactly when the API server would return the same JSON for them.
 
+mod dual;
 mod strmap;
 mod values;
 
@@ -13,6 +14,7 @@ use std::net::IpAddr;
 
 use crate::engine::object::{ObjKey, Object};
 
+pub use dual::DualStack;
 pub use strmap::StrMap;
 pub use values::{Interner, List, Str, Uid};
 
@@ -208,9 +210,9 @@ pub struct Service {
     /// `spec.clusterIP`; `None` when unset (e.g. `ExternalName`).
     pub cluster_ip: Option<ClusterIp>,
     /// `spec.clusterIPs`; defaults to `[clusterIP]`.
-    pub cluster_ips: List<ClusterIp>,
+    pub cluster_ips: DualStack<ClusterIp>,
     /// `spec.ipFamilies`.
-    pub ip_families: List<IpFamily>,
+    pub ip_families: DualStack<IpFamily>,
     /// `spec.ipFamilyPolicy`.
     pub ip_family_policy: Option<IpFamilyPolicy>,
     /// `spec.ports`.
