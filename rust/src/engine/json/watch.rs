@@ -74,9 +74,10 @@ pub fn parse_watch_events_walk<K: Kind>(
 /// The fewest events worth handing to another thread (about 10 µs of parsing).
 const MIN_EVENTS_PER_PIECE: usize = 8;
 
-/// How many pieces a chunk is cut into when there are helper threads: pieces are claimed one at
-/// a time, so more pieces balance better; a helper's unfinished piece may be parsed twice.
-const PIECES: usize = 12;
+/// How many pieces per worker a chunk is cut into when there are helper threads. Pieces are
+/// claimed one at a time, so more balance better, but each costs a little to set up and a
+/// helper's unfinished piece may be parsed twice (W2 on 2 cores: 6 pieces did best of 4-12).
+const PIECES_PER_WORKER: usize = 3;
 
 /// [`parse_watch_events`] with the chunk cut into `pieces` parsed in parallel (`1`: serially).
 /// Only for tests that check splitting changes nothing.
@@ -99,7 +100,8 @@ fn parse_events<K: Kind>(
     fast: bool,
 ) -> Result<WatchBatch<K>, CoreError> {
     let how = How { skip_invalid, fast };
-    let pieces = if parallel::workers() > 1 { PIECES } else { 1 };
+    let workers = parallel::workers();
+    let pieces = if workers > 1 { PIECES_PER_WORKER * workers } else { 1 };
     finish(parse_pieces(data, pieces, how))
 }
 
