@@ -101,7 +101,11 @@ fn parse_events<K: Kind>(
 ) -> Result<WatchBatch<K>, CoreError> {
     let how = How { skip_invalid, fast };
     let workers = parallel::workers();
-    let pieces = if workers > 1 { PIECES_PER_WORKER * workers } else { 1 };
+    let pieces = if workers > 1 {
+        PIECES_PER_WORKER * workers
+    } else {
+        1
+    };
     finish(parse_pieces(data, pieces, how))
 }
 
