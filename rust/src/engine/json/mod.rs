@@ -8,6 +8,7 @@
 mod endpoints;
 mod fast;
 mod node;
+mod raw;
 mod read;
 mod scan;
 mod service;

@@ -1,8 +1,9 @@
 //! Service, Endpoints and `EndpointSlice` as plain, immutable, `Arc`-shared structs (SPEC §2).
 //!
 //! Built for memory: strings are `Arc<str>` (repeated ones shared through an [`Interner`] during
-//! one parse batch), IPs are `IpAddr`, empty lists take no allocation ([`List`]), and pod UIDs are
-//! kept as 16 bytes ([`Uid`]). Defaults the API server applies are applied by the parser, so two
+//! one parse batch), string maps are packed into one allocation each ([`StrMap`]), IPs are
+//! `IpAddr`, dual-stack fields are inline ([`DualStack`]), empty lists take no allocation
+//! ([`List`]), and pod UIDs are kept as 16 bytes ([`Uid`]). Defaults the API server applies are applied by the parser, so two
 //! objects compare equal exactly when the API server would return the same JSON for them.
 
 mod dual;
