@@ -95,7 +95,7 @@ impl<'a> Scan<'a> {
     }
 
     /// A string, borrowed unless it has escapes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let bytes = self.bytes();
@@ -113,6 +113,7 @@ impl<'a> Scan<'a> {
 
     /// The rest of a string that has an escape at `i` (`start` is after the opening quote).
     #[cold]
+    #[inline(never)]
     fn escaped(&mut self, start: usize, mut i: usize) -> Option<Cow<'a, str>> {
         let bytes = self.bytes();
         let mut out = String::with_capacity(i - start + 16);
