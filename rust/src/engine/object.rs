@@ -1,12 +1,13 @@
 //! What the merge engine needs of an object kind: a key and value equality.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
 /// `namespace/name`, ordered by (namespace, name) as snapshots are sorted.
 ///
 /// Kept as two parts because ordering the joined string would put `a-b/x` before `a/x`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ObjKey {
     /// Namespace (empty for cluster-scoped objects).
     pub namespace: Arc<str>,
@@ -32,6 +33,25 @@ impl ObjKey {
     }
 }
 
+impl Ord for ObjKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Parsed objects share one string per namespace (`Interner::namespace`): equal by
+        // pointer, with no bytes compared.
+        let namespace = if Arc::ptr_eq(&self.namespace, &other.namespace) {
+            Ordering::Equal
+        } else {
+            self.namespace.cmp(&other.namespace)
+        };
+        namespace.then_with(|| self.name.cmp(&other.name))
+    }
+}
+
+impl PartialOrd for ObjKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Display for ObjKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)
@@ -50,4 +70,43 @@ impl fmt::Debug for ObjKey {
 pub trait Object: PartialEq + Send + Sync + 'static {
     /// The object's `namespace/name` key.
     fn key(&self) -> ObjKey;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_order_by_namespace_then_name_whether_or_not_strings_are_shared() {
+        let shared: Arc<str> = Arc::from("a");
+        let parts = [
+            ("", "z"),
+            ("a", "b"),
+            ("a", "x"),
+            ("a-b", "a"),
+            ("a/", "a"),
+            ("b", ""),
+        ];
+        // Each namespace both as the shared string and as a copy of its own.
+        let keys: Vec<ObjKey> = parts
+            .iter()
+            .flat_map(|&(ns, name)| {
+                let own = ObjKey::new(ns, name);
+                let with_shared = if ns == "a" {
+                    ObjKey::new(Arc::clone(&shared), name)
+                } else {
+                    own.clone()
+                };
+                [own, with_shared]
+            })
+            .collect();
+        for a in &keys {
+            for b in &keys {
+                let expected = (&*a.namespace, &*a.name).cmp(&(&*b.namespace, &*b.name));
+                assert_eq!(a.cmp(b), expected, "{a} vs {b}");
+                assert_eq!(a.partial_cmp(b), Some(expected));
+                assert_eq!(a == b, expected == Ordering::Equal);
+            }
+        }
+    }
 }

@@ -113,7 +113,7 @@ fn service_meta(meta: &mut RawMeta<'_>, interner: &mut Interner) -> Option<Objec
     validate::dns1035_label(name).ok()?;
     validate::dns1123_label(namespace).ok()?;
     Some(ObjectMeta {
-        namespace: interner.intern(namespace),
+        namespace: interner.namespace(namespace),
         name: name.into(),
         uid: nonempty(meta.uid.as_ref()).map(Uid::parse),
         resource_version: nonempty(meta.resource_version.as_ref()).map(Into::into),

@@ -256,7 +256,7 @@ fn parse_meta(
     name_check.map_err(|r| with_key(CoreError::invalid("metadata.name", r)))?;
     validate::dns1123_label(namespace)
         .map_err(|r| with_key(CoreError::invalid("metadata.namespace", r)))?;
-    meta_rest(meta, &p, interner.intern(namespace), name.into()).map_err(with_key)
+    meta_rest(meta, &p, interner.namespace(namespace), name.into()).map_err(with_key)
 }
 
 fn meta_rest(

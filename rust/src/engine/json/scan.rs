@@ -95,6 +95,9 @@ impl<'a> Scan<'a> {
     }
 
     /// A string, borrowed unless it has escapes.
+    // Called for every key and string value: inlined at each call site, it measured 1.5% faster
+    // on W2's parse than the compiler's choice.
+    #[allow(clippy::inline_always)]
     #[inline(always)]
     pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rustc_hash::FxHashSet;
 
@@ -35,6 +35,40 @@ impl Interner {
         self.set.insert(shared.clone());
         shared
     }
+
+    /// The shared copy of namespace `s`, which is the same for the whole process (up to
+    /// [`MAX_SHARED_NAMESPACES`] namespaces): object keys then compare namespaces by pointer
+    /// (see [`ObjKey`](crate::engine::object::ObjKey)'s ordering), which saves about half the
+    /// string comparisons of every search in a merged tree.
+    pub fn namespace(&mut self, s: &str) -> Str {
+        if let Some(shared) = self.set.get(s) {
+            return shared.clone();
+        }
+        let shared = process_namespace(s);
+        self.set.insert(shared.clone());
+        shared
+    }
+}
+
+/// How many namespaces are shared process-wide; later ones get a string per batch (a cluster has
+/// far fewer, and this bounds what hostile input can make the process keep).
+pub const MAX_SHARED_NAMESPACES: usize = 10_000;
+
+/// The process-wide copy of namespace `s` (looked up once per batch and namespace).
+fn process_namespace(s: &str) -> Str {
+    static SHARED: OnceLock<Mutex<FxHashSet<Str>>> = OnceLock::new();
+    let mut shared = SHARED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(ns) = shared.get(s) {
+        return ns.clone();
+    }
+    let ns: Str = Arc::from(s);
+    if shared.len() < MAX_SHARED_NAMESPACES {
+        shared.insert(ns.clone());
+    }
+    ns
 }
 
 /// An immutable list that costs no allocation when empty (most optional lists are).
@@ -207,6 +241,16 @@ mod tests {
         let a: List<u8> = Vec::new().into();
         assert_eq!(a, List::empty());
         assert!(a.0.is_none());
+    }
+
+    #[test]
+    fn namespaces_are_shared_across_batches() {
+        let a = Interner::new().namespace("kube-system");
+        let b = Interner::new().namespace("kube-system");
+        assert!(Arc::ptr_eq(&a, &b));
+        let mut batch = Interner::new();
+        assert!(Arc::ptr_eq(&batch.namespace("kube-system"), &a));
+        assert!(!Arc::ptr_eq(&Interner::new().intern("kube-system"), &a));
     }
 
     #[test]
