@@ -384,9 +384,9 @@ def render(
         "(`Watch.unmarshal_event`, which re-serialises every object: `json.dumps` + "
         "`json.loads` again before building the model). The lean column skips that by calling "
         "the client's private deserialiser; it is the harder reference and its ratio is shown "
-        "too. The package parses on the calling thread here (its parse pool is off on 2 cores, "
-        "where it would compete with the merger thread) while its merger thread merges the "
-        "previous chunk; the baselines run under the GIL.",
+        "too. The package cuts each chunk into 6 pieces that the calling thread and one pool "
+        "thread claim one at a time (the pool thread shares the second core with the merger "
+        "thread, which merges the previous chunk meanwhile); the baselines run under the GIL.",
         "- W4: idle latency is mostly thread wake-up; the package crosses two threads (merger, "
         "then the handler's delivery thread), the baseline one.",
         "- W5: tracemalloc sees only Python allocations (the package keeps its objects in Rust). "
