@@ -35,6 +35,12 @@ pub(super) trait Read<'a>: Sized {
 /// A string borrowed from the input unless it has escapes.
 pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
 
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl<'a> Read<'a> for Text<'a> {
     fn read(scan: &mut Scan<'a>) -> Option<Self> {
         scan.string().map(Text)
@@ -125,7 +131,7 @@ impl Read<'_> for StrMap {
             return sorted;
         }
         *scan = start;
-        Pairs::read(scan).map(|pairs| str_map(&pairs))
+        Pairs::read(scan).map(|Pairs(members)| StrMap::from_members(&members))
     }
 }
 
@@ -262,27 +268,3 @@ raw_struct!(kept RawLoadBalancer<'a> {
 raw_struct!(RawIngress<'a> {
     ip: Text<'a> = "ip",
 });
-
-/// A string map as the walk builds it: sorted, the last of repeated keys, `null` values dropped.
-fn str_map(Pairs(members): &Pairs<'_>) -> StrMap {
-    let usual = members.windows(2).all(|w| w[0].0 .0 < w[1].0 .0)
-        && members.iter().all(|(_, v)| v.is_some());
-    if usual {
-        // The API server writes maps sorted and without nulls.
-        return StrMap::from_sorted(
-            members
-                .iter()
-                .map(|(k, v)| (&*k.0, v.as_ref().map_or("", |v| &*v.0))),
-        );
-    }
-    // Stable sort of the reversed list: the first of equal keys is the last in the input, and a
-    // `null` there drops the key.
-    let mut last: Vec<(&str, Option<&str>)> = members
-        .iter()
-        .rev()
-        .map(|(k, v)| (&*k.0, v.as_ref().map(|v| &*v.0)))
-        .collect();
-    last.sort_by(|a, b| a.0.cmp(b.0));
-    last.dedup_by(|later, first| later.0 == first.0);
-    StrMap::from_sorted(last.iter().filter_map(|&(k, v)| Some((k, v?))))
-}

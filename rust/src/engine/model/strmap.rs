@@ -63,15 +63,28 @@ impl SortedEntries<'_> {
 impl StrMap {
     /// A map from pairs in any order; for a repeated key the last pair wins.
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Self {
-        let mut refs: Vec<(&str, &str)> = pairs
-            .iter()
-            .rev()
-            .map(|(k, v)| (k.as_ref(), v.as_ref()))
-            .collect();
+        Self::last_of_each(pairs.iter().map(|(k, v)| (k.as_ref(), Some(v.as_ref()))))
+    }
+
+    /// A map from a JSON object's members in document order (`None` for a `null` value): for a
+    /// repeated key the last member wins, and a key whose last value is `null` is left out.
+    pub fn from_members<K: AsRef<str>, V: AsRef<str>>(members: &[(K, Option<V>)]) -> Self {
+        Self::last_of_each(
+            members
+                .iter()
+                .map(|(k, v)| (k.as_ref(), v.as_ref().map(AsRef::as_ref))),
+        )
+    }
+
+    /// The last entry of each key (`None`: the key is left out), sorted.
+    fn last_of_each<'s>(
+        entries: impl DoubleEndedIterator<Item = (&'s str, Option<&'s str>)>,
+    ) -> Self {
         // Stable sort of the reversed input: the first of equal keys is the last given.
-        refs.sort_by(|a, b| a.0.cmp(b.0));
-        refs.dedup_by(|later, first| later.0 == first.0);
-        Self::from_sorted(refs)
+        let mut last: Vec<(&str, Option<&str>)> = entries.rev().collect();
+        last.sort_by(|a, b| a.0.cmp(b.0));
+        last.dedup_by(|later, first| later.0 == first.0);
+        Self::from_sorted(last.iter().filter_map(|&(k, v)| Some((k, v?))))
     }
 
     /// A map from pairs sorted by key without repeats (the usual input); others are sorted
@@ -190,6 +203,18 @@ mod tests {
         assert_eq!(m.get("a"), Some("2"));
         assert_eq!(m.get("c"), None);
         assert_eq!(format!("{m:?}"), r#"{"a": "2", "b": "3"}"#);
+    }
+
+    #[test]
+    fn a_null_as_the_last_member_of_a_key_leaves_it_out() {
+        let m = StrMap::from_members(&[
+            ("a", Some("1")),
+            ("b", None),
+            ("a", None),
+            ("b", Some("2")),
+            ("c", None),
+        ]);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("b", "2")]);
     }
 
     #[test]
