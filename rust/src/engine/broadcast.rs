@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::object::Object;
+use super::object::{Notes, Object};
 use super::ratelimit::{Clock, RateLimiter};
 use super::snapshot::{ChangeSet, Changes, Snapshot};
 use super::stats::Stats;
@@ -30,7 +30,7 @@ pub enum Outcome {
 }
 
 /// The receiving end of one registration; called only from that registration's thread.
-pub trait Sink<T>: Send + Sync + 'static {
+pub trait Sink<T: Object>: Send + Sync + 'static {
     /// Deliver a snapshot whose `changes` are relative to what this handler saw last.
     fn deliver(&self, snapshot: Snapshot<T>) -> Outcome;
     /// The config became synced and this handler has received state covering it; called once.
@@ -41,9 +41,11 @@ pub trait Sink<T>: Send + Sync + 'static {
     clippy::struct_excessive_bools,
     reason = "independent flags of one handler's state machine"
 )]
-struct SlotState<T> {
+struct SlotState<T: Object> {
     latest: Arc<Snapshot<T>>,
     pending: ChangeSet<T>,
+    /// The notes of every version folded in since the last call.
+    notes: T::Notes,
     /// The next call carries everything as `added` (first delivery of this handler).
     first: bool,
     /// Versions folded in since the last call (more than one means a coalesced delivery).
@@ -57,7 +59,7 @@ struct SlotState<T> {
     stopped: bool,
 }
 
-struct Slot<T> {
+struct Slot<T: Object> {
     id: u64,
     state: Mutex<SlotState<T>>,
     wake: Condvar,
@@ -80,6 +82,7 @@ impl<T: Object> Slot<T> {
         if !st.first {
             st.pending.absorb(&snap.changes);
         }
+        st.notes.absorb(&snap.notes);
         st.latest = Arc::clone(snap);
         st.folded += 1;
         self.busy.store(true, Ordering::Release);
@@ -109,7 +112,7 @@ impl<T: Object> Slot<T> {
 type Entry<T> = (Arc<Slot<T>>, Option<JoinHandle<()>>);
 
 /// Handlers of one config and their delivery threads.
-pub struct Broadcaster<T> {
+pub struct Broadcaster<T: Object> {
     name: String,
     min_interval: Duration,
     clock: Arc<dyn Clock>,
@@ -168,6 +171,7 @@ impl<T: Object> Broadcaster<T> {
             state: Mutex::new(SlotState {
                 latest: current,
                 pending: ChangeSet::default(),
+                notes: T::Notes::default(),
                 first,
                 folded: u64::from(first),
                 ever_delivered: false,
@@ -333,7 +337,7 @@ impl<T: Object> Broadcaster<T> {
                 if st.stopped {
                     return;
                 }
-                let update_due = st.first || !st.pending.is_empty();
+                let update_due = st.first || !st.pending.is_empty() || !st.notes.is_empty();
                 let sync_due = !st.synced_done
                     && st
                         .synced_at
@@ -395,7 +399,7 @@ impl<T: Object> Broadcaster<T> {
     }
 }
 
-enum Work<T> {
+enum Work<T: Object> {
     Update((Snapshot<T>, bool), Instant),
     Synced,
 }
@@ -409,10 +413,11 @@ fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> 
         st.pending.resolve()
     };
     st.pending = ChangeSet::default();
+    let notes = std::mem::take(&mut st.notes).resolve(first);
     st.first = false;
     let coalesced = st.folded > 1;
     st.folded = 0;
-    if !first && changes.is_empty() {
+    if !first && changes.is_empty() && notes.is_empty() {
         return None;
     }
     st.ever_delivered = true;
@@ -420,6 +425,7 @@ fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> 
         version: latest.version,
         items: latest.items.clone(),
         changes: Arc::new(changes),
+        notes: Arc::new(notes),
     };
     Some((snapshot, coalesced))
 }

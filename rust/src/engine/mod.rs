@@ -4,6 +4,7 @@
 pub mod broadcast;
 pub mod error;
 pub mod json;
+pub mod merger;
 pub mod model;
 pub mod mux;
 pub mod object;

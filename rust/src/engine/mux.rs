@@ -16,17 +16,18 @@ use parking_lot::{Condvar, Mutex};
 
 use super::broadcast::{Broadcaster, Sink};
 use super::error::CoreError;
+use super::merger::Merger;
 use super::object::Object;
 use super::ratelimit::Clock;
 use super::snapshot::Snapshot;
 use super::stats::Stats;
-use super::store::{Op, Store};
+use super::store::Store;
 
 /// Most messages applied before a version is published, so a flood still publishes regularly.
 const MAX_BATCH: usize = 1024;
 
-enum Msg<T> {
-    Apply(usize, Op<T>),
+enum Msg<I> {
+    Apply(usize, I),
     Synced(usize),
     Flush(Sender<u64>),
     Shutdown,
@@ -48,7 +49,7 @@ struct Registry {
     synced_at: Option<u64>,
 }
 
-struct Shared<T> {
+struct Shared<T: Object> {
     current: ArcSwap<Snapshot<T>>,
     registry: Mutex<Registry>,
     synced_changed: Condvar,
@@ -57,9 +58,11 @@ struct Shared<T> {
 }
 
 /// One config's engine: sources, merger thread, current state and handlers.
-pub struct Mux<T: Object> {
+///
+/// `M` is what the merger thread runs: the per-source [`Store`] for the input configs.
+pub struct Mux<T: Object, M: Merger<T> = Store<T>> {
     name: String,
-    tx: Sender<Msg<T>>,
+    tx: Sender<Msg<M::Input>>,
     shared: Arc<Shared<T>>,
     merger: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
@@ -71,6 +74,18 @@ impl<T: Object> Mux<T> {
         name: &str,
         min_interval: Duration,
         clock: Arc<dyn Clock>,
+    ) -> Result<Self, CoreError> {
+        Self::with_merger(name, min_interval, clock, Store::new())
+    }
+}
+
+impl<T: Object, M: Merger<T>> Mux<T, M> {
+    /// Start a config whose merger thread runs `merger`.
+    pub fn with_merger(
+        name: &str,
+        min_interval: Duration,
+        clock: Arc<dyn Clock>,
+        merger: M,
     ) -> Result<Self, CoreError> {
         let stats = Arc::new(Stats::default());
         let shared = Arc::new(Shared {
@@ -84,7 +99,7 @@ impl<T: Object> Mux<T> {
         let merger_shared = Arc::clone(&shared);
         let merger = std::thread::Builder::new()
             .name(format!("{name}-merger"))
-            .spawn(move || merge_loop(&merger_shared, &rx))
+            .spawn(move || merge_loop(&merger_shared, &rx, merger))
             .map_err(|e| CoreError::Closed(format!("{name} (no merger thread: {e})")))?;
         Ok(Self {
             name: name.to_owned(),
@@ -128,9 +143,9 @@ impl<T: Object> Mux<T> {
     }
 
     /// Queue an operation of `source`; returns at once, never waiting for the merger or handlers.
-    pub fn send(&self, source: usize, op: Op<T>) -> Result<(), CoreError> {
+    pub fn send(&self, source: usize, op: M::Input) -> Result<(), CoreError> {
         self.check_open()?;
-        if matches!(op, Op::Set(_)) {
+        if M::syncs(&op) {
             // Before queueing: `synced` must never lag behind what `wait_synced` has seen merged.
             self.note_sent_synced(source);
         }
@@ -263,15 +278,14 @@ impl<T: Object> Mux<T> {
     }
 }
 
-impl<T: Object> Drop for Mux<T> {
+impl<T: Object, M: Merger<T>> Drop for Mux<T, M> {
     fn drop(&mut self) {
         // Threads must not outlive their config; a handler still inside a call finishes alone.
         self.close(Instant::now());
     }
 }
 
-fn merge_loop<T: Object>(shared: &Shared<T>, rx: &Receiver<Msg<T>>) {
-    let mut store = Store::new();
+fn merge_loop<T: Object, M: Merger<T>>(shared: &Shared<T>, rx: &Receiver<Msg<M::Input>>, mut store: M) {
     let mut newly_synced: Vec<usize> = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
@@ -280,7 +294,7 @@ fn merge_loop<T: Object>(shared: &Shared<T>, rx: &Receiver<Msg<T>>) {
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Apply(source, op) => {
-                    let is_set = matches!(op, Op::Set(_));
+                    let is_set = M::syncs(&op);
                     store.apply(source, op);
                     shared.stats.updates.fetch_add(1, Ordering::Relaxed);
                     if is_set {
@@ -310,7 +324,11 @@ fn merge_loop<T: Object>(shared: &Shared<T>, rx: &Receiver<Msg<T>>) {
 }
 
 /// Publish the batch's changes as one version, then any sync transition it caused.
-fn publish<T: Object>(shared: &Shared<T>, store: &mut Store<T>, newly_synced: &mut Vec<usize>) {
+fn publish<T: Object, M: Merger<T>>(
+    shared: &Shared<T>,
+    store: &mut M,
+    newly_synced: &mut Vec<usize>,
+) {
     let counters = store.counters();
     shared
         .stats

@@ -68,8 +68,29 @@ impl fmt::Debug for ObjKey {
 ///
 /// Equality is by content: an update equal to the stored object is not a change.
 pub trait Object: PartialEq + Send + Sync + 'static {
+    /// What a version of a config of this kind says beyond its object changes: `()` for the
+    /// input kinds, the sync hints of the proxy view for its service ports.
+    type Notes: Notes;
     /// The object's `namespace/name` key.
     fn key(&self) -> ObjKey;
+}
+
+/// Per-version notes that a handler receives accumulated over every version it was given at once.
+pub trait Notes: Default + Send + Sync + 'static {
+    /// Fold the notes of a later version into these.
+    fn absorb(&mut self, later: &Self);
+    /// True when there is nothing to tell a handler (no delivery is due for empty notes alone).
+    fn is_empty(&self) -> bool;
+    /// Turn accumulated notes into what one delivery carries; `first` marks a handler's first call.
+    fn resolve(&self, first: bool) -> Self;
+}
+
+impl Notes for () {
+    fn absorb(&mut self, (): &Self) {}
+    fn is_empty(&self) -> bool {
+        true
+    }
+    fn resolve(&self, _first: bool) -> Self {}
 }
 
 #[cfg(test)]

@@ -17,22 +17,35 @@ pub type Items<T> = OrdMap<ObjKey, Arc<T>>;
 
 /// The merged state at one version, with the changes from the version before it.
 #[derive(Debug)]
-pub struct Snapshot<T> {
+pub struct Snapshot<T: Object> {
     /// Monotonic version; the empty config is version 0.
     pub version: u64,
     /// Merged objects, sorted by key.
     pub items: Items<T>,
     /// What changed from the previous version (all `added` for the first version).
     pub changes: Arc<Changes<T>>,
+    /// What the version says beyond its changes (accumulated like `changes` for a handler).
+    pub notes: Arc<T::Notes>,
 }
 
-impl<T> Snapshot<T> {
+impl<T: Object> Snapshot<T> {
     /// The empty state: version 0, no objects, no changes.
     pub fn empty() -> Self {
         Self {
             version: 0,
             items: OrdMap::new(),
             changes: Arc::new(Changes::default()),
+            notes: Arc::default(),
+        }
+    }
+
+    /// A new handle on the same version (O(1): the persistent map is shared).
+    pub fn share(&self) -> Self {
+        Self {
+            version: self.version,
+            items: self.items.clone(),
+            changes: Arc::clone(&self.changes),
+            notes: Arc::clone(&self.notes),
         }
     }
 }

@@ -153,6 +153,7 @@ impl<T: Object> Store<T> {
             version: self.version,
             items: self.merged.clone(),
             changes: Arc::new(changes),
+            notes: Arc::default(),
         })
     }
 
@@ -162,6 +163,7 @@ impl<T: Object> Store<T> {
             version: self.version,
             items: self.merged.clone(),
             changes: Arc::new(Changes::all_added(&self.merged)),
+            notes: Arc::default(),
         }
     }
 

@@ -343,7 +343,7 @@ impl PyConfig {
 }
 
 /// Implemented per kind: `endpoints_for` exists only for endpoint slices.
-pub trait EndpointsFor: Sized {
+pub trait EndpointsFor: crate::engine::object::Object + Sized {
     fn endpoints_for(_: Python<'_>, _: &Snapshot<Self>, _: &str) -> PyResult<Py<PyTuple>> {
         Err(PyTypeError::new_err(
             "endpoints_for() is only available on EndpointSliceConfig",

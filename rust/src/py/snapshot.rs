@@ -31,7 +31,7 @@ pub trait DynChanges: Send + Sync {
 }
 
 /// An engine snapshot plus its items in order, materialised on first positional access only.
-pub struct SnapshotView<K> {
+pub struct SnapshotView<K: crate::engine::object::Object> {
     snap: Snapshot<K>,
     ordered: OnceLock<Vec<Arc<K>>>,
 }
@@ -46,11 +46,7 @@ impl<K: PyKind> SnapshotView<K> {
 
     /// The view of a shared published snapshot (the structure is shared, not copied).
     pub fn of(snap: &Snapshot<K>) -> Self {
-        Self::new(Snapshot {
-            version: snap.version,
-            items: snap.items.clone(),
-            changes: Arc::clone(&snap.changes),
-        })
+        Self::new(snap.share())
     }
 }
 

@@ -13,6 +13,7 @@ pub struct Obj {
 }
 
 impl Object for Obj {
+    type Notes = ();
     fn key(&self) -> ObjKey {
         self.key.clone()
     }

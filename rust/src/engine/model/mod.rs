@@ -390,18 +390,21 @@ impl EndpointSlice {
 }
 
 impl Object for Service {
+    type Notes = ();
     fn key(&self) -> ObjKey {
         self.meta.key()
     }
 }
 
 impl Object for Endpoints {
+    type Notes = ();
     fn key(&self) -> ObjKey {
         self.meta.key()
     }
 }
 
 impl Object for EndpointSlice {
+    type Notes = ();
     fn key(&self) -> ObjKey {
         self.meta.key()
     }

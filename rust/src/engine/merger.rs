@@ -1,0 +1,51 @@
+//! What a mux's merger thread runs: the store merge for input configs, other derivations (the
+//! proxy view) for derived configs. Owned by that one thread, so it needs no locking.
+
+use super::object::Object;
+use super::snapshot::Snapshot;
+use super::store::{Op, Store, StoreCounters};
+
+/// Applies queued inputs and publishes their net effect as versions.
+pub trait Merger<T: Object>: Send + 'static {
+    /// One queued message of one source.
+    type Input: Send + 'static;
+
+    /// Apply one input of `source`; changes accumulate until [`Merger::commit`].
+    fn apply(&mut self, source: usize, input: Self::Input);
+
+    /// True when `input` makes its source synced once applied (a SET).
+    fn syncs(input: &Self::Input) -> bool;
+
+    /// Publish what changed since the last commit as a new version, or `None` if nothing did.
+    fn commit(&mut self) -> Option<Snapshot<T>>;
+
+    /// The version of the last commit.
+    fn version(&self) -> u64;
+
+    /// Counters for `stats()`.
+    fn counters(&self) -> StoreCounters;
+}
+
+impl<T: Object> Merger<T> for Store<T> {
+    type Input = Op<T>;
+
+    fn apply(&mut self, source: usize, input: Op<T>) {
+        Store::apply(self, source, input);
+    }
+
+    fn syncs(input: &Op<T>) -> bool {
+        matches!(input, Op::Set(_))
+    }
+
+    fn commit(&mut self) -> Option<Snapshot<T>> {
+        Store::commit(self)
+    }
+
+    fn version(&self) -> u64 {
+        Store::version(self)
+    }
+
+    fn counters(&self) -> StoreCounters {
+        Store::counters(self)
+    }
+}
