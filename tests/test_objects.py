@@ -268,6 +268,35 @@ def test_load_balancer_ingress_ip_modes() -> None:
     assert '"VIP", "Proxy"' in str(info.value)
 
 
+def test_legacy_forms_the_api_server_stores_are_accepted() -> None:
+    # IPv4 with leading zeros (read as decimal, as Go's ParseIPSloppy does) and space-padded
+    # loadBalancerSourceRanges (kept as given).
+    s = Service.from_dict(
+        {
+            "metadata": {"name": "lb"},
+            "spec": {
+                "type": "LoadBalancer",
+                "clusterIP": "010.000.000.001",
+                "ports": [{"port": 80}],
+                "externalIPs": ["010.001.002.003"],
+                "loadBalancerSourceRanges": [" 10.0.0.0/8 ", "010.000.000.000/08"],
+            },
+            "status": {"loadBalancer": {"ingress": [{"ip": "198.051.100.007"}]}},
+        }
+    )
+    assert (s.cluster_ip, s.cluster_ips) == ("10.0.0.1", ("10.0.0.1",))
+    assert s.external_ips == ("10.1.2.3",)
+    assert s.load_balancer_ingress_ips == ("198.51.100.7",)
+    assert s.load_balancer_source_ranges == (" 10.0.0.0/8 ", "010.000.000.000/08")
+    assert Service.from_dict(s.to_dict()) == s
+    sl = EndpointSlice.from_dict(_slice(endpoints=[{"addresses": ["010.0.0.001"]}]))
+    assert sl.endpoints[0].addresses == ("10.0.0.1",)
+    eps = Endpoints.from_dict(_eps({"ip": "010.0.0.001"}))
+    assert eps.subsets[0].addresses[0].ip == "10.0.0.1"
+    with pytest.raises(InvalidObject):
+        Service.from_dict(_svc(externalIPs=["010.0.0.256"]))
+
+
 def test_repr() -> None:
     s = Service.from_dict(fixture("service_clusterip"))
     assert repr(s) == "Service('shop/web', type='ClusterIP', cluster_ip='10.96.12.34', ports=2)"

@@ -1,7 +1,6 @@
 //! Service (core/v1) from and to JSON, with the API server's defaults and validation.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
@@ -51,7 +50,7 @@ pub(super) fn cluster_ip(s: &str, p: &Path<'_>) -> Result<ClusterIp, CoreError> 
     if s == "None" {
         return Ok(ClusterIp::Headless);
     }
-    s.parse::<IpAddr>().map(ClusterIp::Addr).map_err(|_| {
+    validate::ip(s).map(ClusterIp::Addr).map_err(|_| {
         p.err(format!(
             "expected an IPv4 or IPv6 address or \"None\" (headless), got {s:?}"
         ))
