@@ -188,6 +188,115 @@ def test_endpointslice_properties_and_conditions() -> None:
     assert (not_ready.ports[0].name, not_ready.ports[0].port) == ("", None)
 
 
+def test_endpoint_node_hints() -> None:
+    s = EndpointSlice.from_dict(
+        _slice(
+            endpoints=[
+                {
+                    "addresses": ["10.0.0.1"],
+                    "hints": {
+                        "forZones": [{"name": "zone-a"}],
+                        "forNodes": [{"name": "node-a"}, {"name": "node-b"}],
+                    },
+                },
+                {"addresses": ["10.0.0.2"], "hints": {"forNodes": [{"name": "node-c"}]}},
+                {"addresses": ["10.0.0.3"]},
+            ]
+        )
+    )
+    both, nodes_only, none = s.endpoints
+    assert (both.hints_for_zones, both.hints_for_nodes) == (("zone-a",), ("node-a", "node-b"))
+    assert (nodes_only.hints_for_zones, nodes_only.hints_for_nodes) == ((), ("node-c",))
+    assert (none.hints_for_zones, none.hints_for_nodes) == ((), ())
+    assert both.to_dict()["hints"] == {
+        "forZones": [{"name": "zone-a"}],
+        "forNodes": [{"name": "node-a"}, {"name": "node-b"}],
+    }
+    assert nodes_only.to_dict()["hints"] == {"forNodes": [{"name": "node-c"}]}
+    assert "hints" not in none.to_dict()
+    assert EndpointSlice.from_dict(s.to_dict()) == s
+    other = EndpointSlice.from_dict(
+        _slice(endpoints=[{"addresses": ["10.0.0.1"], "hints": {"forNodes": [{"name": "x"}]}}])
+    )
+    plain = EndpointSlice.from_dict(_slice(endpoints=[{"addresses": ["10.0.0.1"]}]))
+    assert other != plain
+
+
+def _lb(*ingress: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "lb"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+        "status": {"loadBalancer": {"ingress": list(ingress)}},
+    }
+
+
+def test_load_balancer_ingress_ip_modes() -> None:
+    s = Service.from_dict(
+        _lb(
+            {"ip": "198.51.100.7", "ipMode": "VIP"},
+            {"hostname": "lb.example.com", "ipMode": "Proxy"},
+            {"ip": "198.51.100.8", "ipMode": "Proxy"},
+            {"ip": "2001:db8::7"},
+            {"ip": "198.51.100.9", "ipMode": ""},
+        )
+    )
+    assert s.load_balancer_ingress_ips == (
+        "198.51.100.7",
+        "198.51.100.8",
+        "2001:db8::7",
+        "198.51.100.9",
+    )
+    assert s.load_balancer_ingress_ip_modes == ("VIP", "Proxy", None, None)
+    assert s.to_dict()["status"]["loadBalancer"]["ingress"] == [
+        {"ip": "198.51.100.7", "ipMode": "VIP"},
+        {"ip": "198.51.100.8", "ipMode": "Proxy"},
+        {"ip": "2001:db8::7"},
+        {"ip": "198.51.100.9"},
+    ]
+    assert Service.from_dict(s.to_dict()) == s
+    assert Service.from_json(json.dumps(s.to_dict())) == s
+    vip = Service.from_dict(_lb({"ip": "198.51.100.7", "ipMode": "VIP"}))
+    unset = Service.from_dict(_lb({"ip": "198.51.100.7"}))
+    assert vip != unset
+    assert Service.from_dict(fixture("service_clusterip")).load_balancer_ingress_ip_modes == ()
+    with pytest.raises(InvalidObject) as info:
+        Service.from_dict(_lb({"ip": "198.51.100.7", "ipMode": "vip"}))
+    assert (info.value.key, info.value.path) == (
+        "default/lb",
+        "status.loadBalancer.ingress[0].ipMode",
+    )
+    assert '"VIP", "Proxy"' in str(info.value)
+
+
+def test_legacy_forms_the_api_server_stores_are_accepted() -> None:
+    # IPv4 with leading zeros (read as decimal, as Go's ParseIPSloppy does) and space-padded
+    # loadBalancerSourceRanges (kept as given).
+    s = Service.from_dict(
+        {
+            "metadata": {"name": "lb"},
+            "spec": {
+                "type": "LoadBalancer",
+                "clusterIP": "010.000.000.001",
+                "ports": [{"port": 80}],
+                "externalIPs": ["010.001.002.003"],
+                "loadBalancerSourceRanges": [" 10.0.0.0/8 ", "010.000.000.000/08"],
+            },
+            "status": {"loadBalancer": {"ingress": [{"ip": "198.051.100.007"}]}},
+        }
+    )
+    assert (s.cluster_ip, s.cluster_ips) == ("10.0.0.1", ("10.0.0.1",))
+    assert s.external_ips == ("10.1.2.3",)
+    assert s.load_balancer_ingress_ips == ("198.51.100.7",)
+    assert s.load_balancer_source_ranges == (" 10.0.0.0/8 ", "010.000.000.000/08")
+    assert Service.from_dict(s.to_dict()) == s
+    sl = EndpointSlice.from_dict(_slice(endpoints=[{"addresses": ["010.0.0.001"]}]))
+    assert sl.endpoints[0].addresses == ("10.0.0.1",)
+    eps = Endpoints.from_dict(_eps({"ip": "010.0.0.001"}))
+    assert eps.subsets[0].addresses[0].ip == "10.0.0.1"
+    with pytest.raises(InvalidObject):
+        Service.from_dict(_svc(externalIPs=["010.0.0.256"]))
+
+
 def test_repr() -> None:
     s = Service.from_dict(fixture("service_clusterip"))
     assert repr(s) == "Service('shop/web', type='ClusterIP', cluster_ip='10.96.12.34', ports=2)"

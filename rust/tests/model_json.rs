@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use _core::engine::error::CoreError;
+use _core::engine::json::Scratch;
 use _core::engine::json::{parse_batch, parse_value_batch, Kind};
 use _core::engine::model::{
-    ClusterIp, EndpointSlice, Endpoints, Interner, PortOrName, Protocol, Service, ServiceType,
-    SessionAffinity, TrafficPolicy,
+    ClusterIp, EndpointSlice, Endpoints, Interner, IpMode, LbIngress, PortOrName, Protocol,
+    Service, ServiceType, SessionAffinity, TrafficPolicy,
 };
 use _core::engine::object::{ObjKey, Object};
 use serde_json::{json, Value};
@@ -301,6 +302,84 @@ fn slice() -> Value {
         ],
         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]
     })
+}
+
+#[test]
+fn slice_node_hints_are_kept() {
+    let mut v = slice();
+    v["endpoints"][0]["hints"]["forNodes"] = json!([{"name": "node-1"}, {"name": "node-2"}]);
+    v["endpoints"][1]["hints"] = json!({"forNodes": [{"name": "node-3"}]});
+    let s: EndpointSlice = parse(&v).unwrap();
+    let hints: Vec<(Vec<&str>, Vec<&str>)> = s
+        .endpoints
+        .iter()
+        .map(|e| {
+            (
+                e.hints_for_zones.iter().map(|z| &**z).collect(),
+                e.hints_for_nodes.iter().map(|n| &**n).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hints,
+        [
+            (vec!["z1"], vec!["node-1", "node-2"]),
+            (vec![], vec!["node-3"]),
+            (vec![], vec![])
+        ]
+    );
+    assert_eq!(s.to_value(), v);
+    assert_round_trip(&s);
+    assert_ne!(s, parse::<EndpointSlice>(&slice()).unwrap());
+    v["endpoints"][1]["hints"]["forNodes"][0] = json!({});
+    assert_eq!(
+        invalid::<EndpointSlice>(&v).1,
+        "endpoints[1].hints.forNodes[0].name"
+    );
+}
+
+#[test]
+fn load_balancer_ingress_keeps_ip_mode() {
+    let mut v = svc(&json!({"type": "LoadBalancer", "ports": [{"port": 80}]}));
+    v["status"] = json!({"loadBalancer": {"ingress": [
+        {"ip": "198.51.100.7", "ipMode": "VIP"},
+        {"hostname": "lb.example.com"},
+        {"ip": "198.51.100.8", "ipMode": "Proxy"},
+        {"ip": "2001:db8::7", "ipMode": ""}
+    ]}});
+    let s: Service = parse(&v).unwrap();
+    let ingress = |ip: &str, ip_mode| LbIngress {
+        ip: ip.parse().unwrap(),
+        ip_mode,
+    };
+    assert_eq!(
+        &*s.load_balancer_ingress,
+        [
+            ingress("198.51.100.7", Some(IpMode::Vip)),
+            ingress("198.51.100.8", Some(IpMode::Proxy)),
+            ingress("2001:db8::7", None)
+        ]
+    );
+    assert_eq!(
+        s.to_value()["status"],
+        json!({"loadBalancer": {"ingress": [
+            {"ip": "198.51.100.7", "ipMode": "VIP"},
+            {"ip": "198.51.100.8", "ipMode": "Proxy"},
+            {"ip": "2001:db8::7"}
+        ]}})
+    );
+    assert_round_trip(&s);
+    // The watch fast path reads the same.
+    let line = serde_json::to_vec(&json!({"type": "ADDED", "object": v})).unwrap();
+    let fast = Service::fast_event(&line, &mut Interner::new(), &mut Scratch::default()).unwrap();
+    assert_eq!(*fast.object, s);
+    // An unknown mode is refused, as the API server does.
+    v["status"]["loadBalancer"]["ingress"][2]["ipMode"] = json!("Direct");
+    let (_, path, reason) = invalid::<Service>(&v);
+    assert_eq!(path, "status.loadBalancer.ingress[2].ipMode");
+    assert!(reason.contains("\"VIP\", \"Proxy\""), "{reason}");
+    let line = serde_json::to_vec(&json!({"type": "ADDED", "object": v})).unwrap();
+    assert!(Service::fast_event(&line, &mut Interner::new(), &mut Scratch::default()).is_none());
 }
 
 #[test]

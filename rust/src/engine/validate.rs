@@ -1,6 +1,6 @@
 //! Name and value rules of the API server for the fields we keep; each returns the reason text.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A rule check: `Ok(())` or the reason, phrased as what was expected.
 pub type Check = Result<(), String>;
@@ -91,16 +91,54 @@ pub fn port(n: i64) -> Result<u16, String> {
     }
 }
 
-/// An `IPv4` or `IPv6` address in its usual text form.
+/// An `IPv4` or `IPv6` address, read as the API server reads the IP fields it has always stored
+/// (Go's `ParseIPSloppy`): `IPv4` parts may carry leading zeros and are decimal, so
+/// `"010.001.002.003"` is 10.1.2.3.
 pub fn ip(s: &str) -> Result<IpAddr, String> {
     s.parse::<IpAddr>()
-        .map_err(|_| format!("expected an IPv4 or IPv6 address, got {s:?}"))
+        .ok()
+        .or_else(|| sloppy_ip(s))
+        .ok_or_else(|| format!("expected an IPv4 or IPv6 address, got {s:?}"))
 }
 
-/// A CIDR `address/prefix` (`loadBalancerSourceRanges`).
+/// What only the sloppy reading accepts: an `IPv4` address, or an `IPv6` one ending in an
+/// `IPv4` address, with leading zeros in the `IPv4` parts.
+fn sloppy_ip(s: &str) -> Option<IpAddr> {
+    if let Some(v4) = sloppy_ipv4(s) {
+        return Some(IpAddr::V4(v4));
+    }
+    let (head, tail) = s.rsplit_once(':')?;
+    let v4 = sloppy_ipv4(tail)?;
+    format!("{head}:{v4}")
+        .parse::<Ipv6Addr>()
+        .ok()
+        .map(IpAddr::V6)
+}
+
+/// Four dot-separated decimal numbers 0-255, leading zeros allowed.
+fn sloppy_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let digits = part.trim_start_matches('0');
+        *octet = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
+/// A CIDR `address/prefix` (`loadBalancerSourceRanges`), read as the API server does: spaces
+/// around it are allowed (a legacy of the annotation it replaced), the address as [`ip`].
 pub fn cidr(s: &str) -> Check {
-    let ok = s.split_once('/').is_some_and(|(addr, prefix)| {
-        let max = match addr.parse::<IpAddr>() {
+    let ok = s.trim().split_once('/').is_some_and(|(addr, prefix)| {
+        let max = match ip(addr) {
             Ok(IpAddr::V4(_)) => 32,
             Ok(IpAddr::V6(_)) => 128,
             Err(_) => return false,
@@ -166,5 +204,22 @@ mod tests {
         assert!(cidr("10.0.0.0/33").is_err());
         assert!(cidr("10.0.0.0").is_err());
         assert!(cidr("10.0.0.0/+8").is_err());
+    }
+
+    #[test]
+    fn legacy_forms_the_api_server_stores() {
+        let v4 = |s: &str| ip(s).ok().map(|a| a.to_string());
+        assert_eq!(v4("010.001.002.003").as_deref(), Some("10.1.2.3"));
+        assert_eq!(v4("0000010.0.0.00").as_deref(), Some("10.0.0.0"));
+        assert_eq!(v4("::ffff:010.0.0.1").as_deref(), Some("::ffff:10.0.0.1"));
+        assert!(ip("0256.0.0.1").is_err());
+        assert!(ip("10.0.0").is_err());
+        assert!(ip("10..0.1").is_err());
+        assert!(ip("10.0.0.1.").is_err());
+        assert!(ip("+10.0.0.1").is_err());
+        assert!(ip(" 10.0.0.1").is_err());
+        assert!(cidr(" 10.0.0.0/8 ").is_ok());
+        assert!(cidr("010.000.000.000/08").is_ok());
+        assert!(cidr("10.0.0.0 /8").is_err());
     }
 }

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyMappingProxy, PyString, PyTuple};
 
 use crate::engine::json::Kind;
 use crate::engine::model::{
-    EndpointSlice, Endpoints, IpFamilyPolicy, PortOrName, Service, StrMap, TrafficPolicy,
+    EndpointSlice, Endpoints, IpFamilyPolicy, IpMode, PortOrName, Service, StrMap, TrafficPolicy,
 };
 use crate::py::convert::{extract_one, parse_json_one, value_to_py};
 
@@ -255,16 +255,31 @@ top_kind!(PyService, Service, "Service", {
         str_tuple(py, self.inner.external_ips.iter().map(ToString::to_string))
     }
 
-    /// `status.loadBalancer.ingress[].ip`.
+    /// `status.loadBalancer.ingress[].ip` (entries without an IP are left out).
     #[getter]
     fn load_balancer_ingress_ips<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         str_tuple(
             py,
             self.inner
-                .load_balancer_ingress_ips
+                .load_balancer_ingress
                 .iter()
-                .map(ToString::to_string),
+                .map(|i| i.ip.to_string()),
         )
+    }
+
+    /// `status.loadBalancer.ingress[].ipMode` ("VIP", "Proxy" or None when unset), one per entry
+    /// of `load_balancer_ingress_ips`.
+    #[getter]
+    fn load_balancer_ingress_ip_modes<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let modes = self
+            .inner
+            .load_balancer_ingress
+            .iter()
+            .map(|i| i.ip_mode.map(IpMode::as_str));
+        PyTuple::new(py, modes)
     }
 
     /// `spec.loadBalancerSourceRanges`.

@@ -361,6 +361,12 @@ impl PyEndpoint {
         str_tuple(py, self.0.hints_for_zones.iter())
     }
 
+    /// `hints.forNodes[].name`.
+    #[getter]
+    fn hints_for_nodes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        str_tuple(py, self.0.hints_for_nodes.iter())
+    }
+
     /// `targetRef.kind`, e.g. "Pod".
     #[getter]
     fn target_ref_kind(&self) -> Option<&str> {

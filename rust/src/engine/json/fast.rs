@@ -9,7 +9,6 @@
 //! every success equals the walk's object.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::raw::{
@@ -22,8 +21,8 @@ use super::service::{
 };
 use super::Kind;
 use crate::engine::model::{
-    ClusterIp, DualStack, Interner, IpFamily, IpFamilyPolicy, List, ObjectMeta, PortOrName,
-    Protocol, Service, ServicePort, ServiceType, SessionAffinity, TrafficPolicy, Uid,
+    ClusterIp, DualStack, Interner, IpFamily, IpFamilyPolicy, IpMode, LbIngress, List, ObjectMeta,
+    PortOrName, Protocol, Service, ServicePort, ServiceType, SessionAffinity, TrafficPolicy, Uid,
 };
 use crate::engine::validate;
 
@@ -66,7 +65,7 @@ fn port_field(n: Option<i64>, zero_unset: bool) -> Result<Option<u16>, ()> {
 pub struct Scratch<'a> {
     event: Option<RawEvent<'a>>,
     ports: Vec<ServicePort>,
-    ingress: Vec<IpAddr>,
+    ingress: Vec<LbIngress>,
 }
 
 /// Parse one watch-event line as an ADDED or MODIFIED Service; `None` means "use the walk".
@@ -128,7 +127,7 @@ fn service(
     meta: ObjectMeta,
     interner: &mut Interner,
     ports: &mut Vec<ServicePort>,
-    ingress: &mut Vec<IpAddr>,
+    ingress: &mut Vec<LbIngress>,
 ) -> Result<Service, ()> {
     let empty;
     let spec = if let Some(spec) = &raw.spec {
@@ -185,7 +184,7 @@ fn service(
         session_affinity,
         session_affinity_timeout_seconds,
         external_ips,
-        load_balancer_ingress_ips: ingress_ips(raw.status.as_ref(), ingress)?,
+        load_balancer_ingress: ingress_list(raw.status.as_ref(), ingress)?,
         load_balancer_source_ranges,
         external_name: external_name.map(Into::into),
         external_traffic_policy,
@@ -317,8 +316,11 @@ fn affinity_timeout(spec: &RawSpec<'_>, affinity: SessionAffinity) -> Result<Opt
     }
 }
 
-/// Mirrors `service::ingress_ips` (`out` is scratch space).
-fn ingress_ips(status: Option<&RawStatus<'_>>, out: &mut Vec<IpAddr>) -> Result<List<IpAddr>, ()> {
+/// Mirrors `service::ingress` (`out` is scratch space).
+fn ingress_list(
+    status: Option<&RawStatus<'_>>,
+    out: &mut Vec<LbIngress>,
+) -> Result<List<LbIngress>, ()> {
     let ingress = status
         .and_then(|s| s.load_balancer.as_ref())
         .and_then(|lb| lb.ingress.as_deref())
@@ -326,7 +328,10 @@ fn ingress_ips(status: Option<&RawStatus<'_>>, out: &mut Vec<IpAddr>) -> Result<
     out.clear();
     for item in ingress {
         if let Some(ip) = nonempty(item.ip.as_ref()) {
-            out.push(validate::ip(ip).map_err(drop)?);
+            out.push(LbIngress {
+                ip: validate::ip(ip).map_err(drop)?,
+                ip_mode: enum_field(item.ip_mode.as_ref(), IpMode::parse)?,
+            });
         }
     }
     Ok(List::from(&out[..]))

@@ -267,4 +267,5 @@ raw_struct!(kept RawLoadBalancer<'a> {
 
 raw_struct!(RawIngress<'a> {
     ip: Text<'a> = "ip",
+    ip_mode: Text<'a> = "ipMode",
 });

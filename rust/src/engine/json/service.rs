@@ -1,7 +1,6 @@
 //! Service (core/v1) from and to JSON, with the API server's defaults and validation.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
@@ -15,8 +14,8 @@ use super::read::{
 use super::{object_head, parse_meta, put_list, put_map, put_str, root_object, Kind, NameRule};
 use crate::engine::error::CoreError;
 use crate::engine::model::{
-    ClusterIp, DualStack, Interner, IpFamily, IpFamilyPolicy, ObjectMeta, PortOrName, Protocol,
-    Service, ServicePort, ServiceType, SessionAffinity, TrafficPolicy,
+    ClusterIp, DualStack, Interner, IpFamily, IpFamilyPolicy, IpMode, LbIngress, ObjectMeta,
+    PortOrName, Protocol, Service, ServicePort, ServiceType, SessionAffinity, TrafficPolicy,
 };
 use crate::engine::validate;
 
@@ -51,7 +50,7 @@ pub(super) fn cluster_ip(s: &str, p: &Path<'_>) -> Result<ClusterIp, CoreError> 
     if s == "None" {
         return Ok(ClusterIp::Headless);
     }
-    s.parse::<IpAddr>().map(ClusterIp::Addr).map_err(|_| {
+    validate::ip(s).map(ClusterIp::Addr).map_err(|_| {
         p.err(format!(
             "expected an IPv4 or IPv6 address or \"None\" (headless), got {s:?}"
         ))
@@ -135,7 +134,7 @@ fn parse(
         session_affinity,
         session_affinity_timeout_seconds,
         external_ips: external_ips.into(),
-        load_balancer_ingress_ips: ingress_ips(root)?.into(),
+        load_balancer_ingress: ingress(root)?.into(),
         load_balancer_source_ranges: load_balancer_source_ranges.into(),
         external_name: external_name.map(Into::into),
         external_traffic_policy,
@@ -289,8 +288,8 @@ fn affinity_timeout(
     }
 }
 
-/// `status.loadBalancer.ingress[].ip`, skipping hostname-only entries.
-fn ingress_ips(root: &Members<'_>) -> Result<Vec<IpAddr>, CoreError> {
+/// `status.loadBalancer.ingress[]` `ip` and `ipMode`, skipping hostname-only entries.
+fn ingress(root: &Members<'_>) -> Result<Vec<LbIngress>, CoreError> {
     let top = Path::Root;
     let Some(status) = opt_object(root, "status", &top)? else {
         return Ok(Vec::new());
@@ -304,8 +303,11 @@ fn ingress_ips(root: &Members<'_>) -> Result<Vec<IpAddr>, CoreError> {
     let mut out = Vec::new();
     for (i, item) in opt_array(lb, "ingress", &lbp)?.iter().enumerate() {
         let p = list.index(i);
-        if let Some(ip) = opt_nonempty(object(item, &p)?, "ip", &p)? {
-            out.push(validate::ip(ip).map_err(|r| p.field("ip").err(r))?);
+        let m = object(item, &p)?;
+        if let Some(ip) = opt_nonempty(m, "ip", &p)? {
+            let ip = validate::ip(ip).map_err(|r| p.field("ip").err(r))?;
+            let ip_mode = opt_enum(m, "ipMode", &p, IpMode::parse, IpMode::VALUES)?;
+            out.push(LbIngress { ip, ip_mode });
         }
     }
     Ok(out)
@@ -386,14 +388,22 @@ fn to_value(s: &Service) -> Value {
     put_list(
         &mut lb,
         "ingress",
-        s.load_balancer_ingress_ips
+        s.load_balancer_ingress
             .iter()
-            .map(|ip| serde_json::json!({ "ip": ip.to_string() }))
+            .map(ingress_to_value)
             .collect(),
     );
     let mut m = object_head("v1", Service::KIND, &s.meta);
     m.insert("spec".into(), Value::Object(spec));
     m.insert("status".into(), serde_json::json!({ "loadBalancer": lb }));
+    Value::Object(m)
+}
+
+/// One `status.loadBalancer.ingress` entry in API shape.
+fn ingress_to_value(ingress: &LbIngress) -> Value {
+    let mut m = Map::new();
+    m.insert("ip".into(), Value::from(ingress.ip.to_string()));
+    put_str(&mut m, "ipMode", ingress.ip_mode.map(IpMode::as_str));
     Value::Object(m)
 }
 

@@ -13,7 +13,7 @@ use super::read::{
 use super::{object_head, parse_meta, put_list, put_str, root_object, Kind, NameRule};
 use crate::engine::error::CoreError;
 use crate::engine::model::{
-    AddressType, Conditions, Endpoint, EndpointSlice, Interner, ObjectMeta, SliceAddr,
+    AddressType, Conditions, Endpoint, EndpointSlice, Interner, List, ObjectMeta, SliceAddr, Str,
 };
 use crate::engine::validate;
 
@@ -124,6 +124,7 @@ fn endpoint(
             }
         }
     };
+    let (hints_for_zones, hints_for_nodes) = hints(m, p, interner)?;
     Ok(Endpoint {
         addresses: addresses.into(),
         conditions,
@@ -131,27 +132,42 @@ fn endpoint(
         node_name: node_name(m, p, interner)?,
         zone: opt_nonempty(m, "zone", p)?.map(|z| interner.intern(z)),
         target_ref: target_ref(m, p, interner)?,
-        hints_for_zones: zone_hints(m, p, interner)?.into(),
+        hints_for_zones,
+        hints_for_nodes,
     })
 }
 
-fn zone_hints(
+/// `hints.forZones[].name` and `hints.forNodes[].name`.
+fn hints(
     m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
-) -> Result<Vec<crate::engine::model::Str>, CoreError> {
+) -> Result<(List<Str>, List<Str>), CoreError> {
     let Some(hints) = opt_object(m, "hints", p)? else {
-        return Ok(Vec::new());
+        return Ok((List::empty(), List::empty()));
     };
     let hp = p.field("hints");
-    let list = hp.field("forZones");
-    let items = opt_array(hints, "forZones", &hp)?;
+    let zones = hint_names(hints, "forZones", &hp, "a zone name", interner)?;
+    let nodes = hint_names(hints, "forNodes", &hp, "a node name", interner)?;
+    Ok((zones.into(), nodes.into()))
+}
+
+/// The `name` of each entry of one hint list; every entry needs one.
+fn hint_names(
+    hints: &Members<'_>,
+    key: &str,
+    hp: &Path<'_>,
+    what: &str,
+    interner: &mut Interner,
+) -> Result<Vec<Str>, CoreError> {
+    let list = hp.field(key);
+    let items = opt_array(hints, key, hp)?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let zp = list.index(i);
-        match opt_nonempty(object(item, &zp)?, "name", &zp)? {
+        let ip = list.index(i);
+        match opt_nonempty(object(item, &ip)?, "name", &ip)? {
             Some(name) => out.push(interner.intern(name)),
-            None => return Err(zp.field("name").err("required: expected a zone name")),
+            None => return Err(ip.field("name").err(format!("required: expected {what}"))),
         }
     }
     Ok(out)
@@ -183,13 +199,19 @@ pub fn endpoint_to_value(e: &Endpoint) -> Value {
     if let Some(r) = &e.target_ref {
         m.insert("targetRef".into(), target_ref_to_value(r));
     }
-    if !e.hints_for_zones.is_empty() {
-        let zones: Vec<Value> = e
-            .hints_for_zones
-            .iter()
-            .map(|z| serde_json::json!({ "name": &**z }))
-            .collect();
-        m.insert("hints".into(), serde_json::json!({ "forZones": zones }));
+    let mut hints = Map::new();
+    put_list(&mut hints, "forZones", hint_values(&e.hints_for_zones));
+    put_list(&mut hints, "forNodes", hint_values(&e.hints_for_nodes));
+    if !hints.is_empty() {
+        m.insert("hints".into(), Value::Object(hints));
     }
     Value::Object(m)
+}
+
+/// A hint list in API shape: `[{"name": …}, …]`.
+fn hint_values(names: &[Str]) -> Vec<Value> {
+    names
+        .iter()
+        .map(|n| serde_json::json!({ "name": &**n }))
+        .collect()
 }

@@ -157,6 +157,26 @@ api_enum!(
     }
 );
 
+api_enum!(
+    /// `status.loadBalancer.ingress[].ipMode` of a Service.
+    IpMode {
+        /// `VIP`: the load balancer delivers packets with the ingress IP as destination.
+        Vip = "VIP",
+        /// `Proxy`: the load balancer delivers packets with its own or the node's IP as
+        /// destination, so the proxy must not short-circuit traffic to the ingress IP.
+        Proxy = "Proxy",
+    }
+);
+
+/// One entry of `status.loadBalancer.ingress` that has an `ip` (18 bytes, no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LbIngress {
+    /// `ip`.
+    pub ip: IpAddr,
+    /// `ipMode`; `None` when unset.
+    pub ip_mode: Option<IpMode>,
+}
+
 /// A cluster IP: an address, or `"None"` for a headless Service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClusterIp {
@@ -226,8 +246,8 @@ pub struct Service {
     pub session_affinity_timeout_seconds: Option<u32>,
     /// `spec.externalIPs`.
     pub external_ips: List<IpAddr>,
-    /// `status.loadBalancer.ingress[].ip` (hostname-only entries are not kept).
-    pub load_balancer_ingress_ips: List<IpAddr>,
+    /// `status.loadBalancer.ingress[]`: `ip` and `ipMode` (hostname-only entries are not kept).
+    pub load_balancer_ingress: List<LbIngress>,
     /// `spec.loadBalancerSourceRanges` (CIDRs as given).
     pub load_balancer_source_ranges: List<Str>,
     /// `spec.externalName`.
@@ -364,6 +384,8 @@ pub struct Endpoint {
     pub target_ref: Option<TargetRef>,
     /// `hints.forZones[].name`.
     pub hints_for_zones: List<Str>,
+    /// `hints.forNodes[].name`.
+    pub hints_for_nodes: List<Str>,
 }
 
 /// A Kubernetes `EndpointSlice` (discovery.k8s.io/v1).
