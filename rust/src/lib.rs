@@ -26,5 +26,14 @@ mod _core {
     use crate::py::config::PyConfig;
 
     #[pymodule_export]
+    use crate::py::proxy::PyProxyConfig;
+
+    #[pymodule_export]
+    use crate::py::proxy_objects::{PyEndpointInfo, PyServicePortInfo};
+
+    #[pymodule_export]
+    use crate::py::proxy_snapshot::PyProxySnapshot;
+
+    #[pymodule_export]
     use crate::py::snapshot::{PyChanges, PySnapshot, SnapshotIter};
 }

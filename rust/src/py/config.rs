@@ -4,8 +4,7 @@
 //! over this one (handler adaptation, context manager, asyncio); everything that runs per update
 //! is here or in the engine.
 
-use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -17,6 +16,7 @@ use crate::engine::error::CoreError;
 use crate::engine::json::watch::{parse_list_page, parse_watch_events};
 use crate::engine::model::{EndpointSlice, Endpoints, Service};
 use crate::engine::mux::Mux;
+use crate::engine::proxy::feed::{FeedSink, ProxyFeed, ProxyMux};
 use crate::engine::ratelimit::SystemClock;
 use crate::engine::snapshot::Snapshot;
 use crate::py::channel::{KindOps, OpCode, PySourceChannel};
@@ -56,6 +56,10 @@ pub trait DynConfig: Send + Sync {
         skip_invalid: bool,
     ) -> PyResult<WatchOutcome>;
     fn parse_list(&self, py: Python<'_>, data: &[u8], skip_invalid: bool) -> PyResult<ListOutcome>;
+    /// `"Service"`, `"Endpoints"` or `"EndpointSlice"`.
+    fn kind(&self) -> &'static str;
+    /// Register a handler forwarding every version to the proxy view `view`.
+    fn feed_proxy(&self, view: Weak<ProxyMux>) -> Result<u64, CoreError>;
 }
 
 /// `(resource_version, error_status, events, rejected)` of a chunk of watch events.
@@ -68,7 +72,13 @@ struct Typed<K: PyKind> {
     what: &'static str,
 }
 
-impl<K: PyKind + KindOps> DynConfig for Typed<K> {
+impl<K: PyKind + KindOps + ProxyFeed> DynConfig for Typed<K> {
+    fn kind(&self) -> &'static str {
+        K::KIND
+    }
+    fn feed_proxy(&self, view: Weak<ProxyMux>) -> Result<u64, CoreError> {
+        self.mux.register(Box::new(FeedSink::<K>::new(view)))
+    }
     fn name(&self) -> &str {
         self.mux.name()
     }
@@ -93,12 +103,8 @@ impl<K: PyKind + KindOps> DynConfig for Typed<K> {
         Arc::new(SnapshotView::of(&self.mux.state()))
     }
     fn register(&self, update: Py<PyAny>, synced: Option<Py<PyAny>>) -> Result<u64, CoreError> {
-        self.mux.register(Box::new(PySink::<K> {
-            update,
-            synced,
-            what: self.what,
-            kind: PhantomData,
-        }))
+        self.mux
+            .register(Box::new(PySink::<K>::new(update, synced, self.what)))
     }
     fn cancel(&self, id: u64) -> bool {
         self.mux.cancel(id)
@@ -171,7 +177,7 @@ pub struct PyConfig {
     channels: Mutex<Vec<(String, Py<PySourceChannel>)>>,
 }
 
-fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
+pub(crate) fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
     match timeout {
         None => Ok(None),
         Some(t) if t.is_finite() && t >= 0.0 => {
@@ -271,7 +277,7 @@ impl PyConfig {
 
     /// Wait until everything sent before the call is merged and delivered to every handler.
     #[pyo3(signature = (timeout = None))]
-    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+    pub(crate) fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = deadline_of(timeout)?;
         let Some(reply) = self.inner.flush_request() else {
             let version = self.inner.version();

@@ -56,7 +56,25 @@ pub struct PySink<K> {
 }
 
 impl<K> PySink<K> {
-    fn call(&self, f: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> Outcome {
+    /// A sink calling `update(snapshot)` and `synced()`; `what` names it in logs.
+    pub fn new(update: Py<PyAny>, synced: Option<Py<PyAny>>, what: &'static str) -> Self {
+        Self {
+            update,
+            synced,
+            what,
+            kind: PhantomData,
+        }
+    }
+
+    /// Call `on_synced`, if the handler has one.
+    pub(crate) fn call_synced(&self) -> Outcome {
+        match &self.synced {
+            Some(cb) => self.call(|py| cb.call0(py)),
+            None => Outcome::Ok,
+        }
+    }
+
+    pub(crate) fn call(&self, f: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> Outcome {
         // `try_attach` is None once the interpreter is finalizing: stop this thread quietly.
         Python::try_attach(|py| match f(py) {
             Ok(_) => Outcome::Ok,
@@ -79,9 +97,6 @@ impl<K: PyKind> Sink<K> for PySink<K> {
     }
 
     fn synced(&self) -> Outcome {
-        match &self.synced {
-            Some(cb) => self.call(|py| cb.call0(py)),
-            None => Outcome::Ok,
-        }
+        self.call_synced()
     }
 }

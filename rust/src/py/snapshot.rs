@@ -189,31 +189,7 @@ impl PySnapshot {
     }
 
     fn __getitem__(&self, py: Python<'_>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let len = self.inner.len();
-        if let Ok(slice) = index.cast::<PySlice>() {
-            let ind = slice.indices(len as isize)?;
-            let mut out = Vec::with_capacity(ind.slicelength);
-            let mut i = ind.start;
-            for _ in 0..ind.slicelength {
-                if let Some(obj) = self.inner.item(py, i as usize)? {
-                    out.push(obj);
-                }
-                i += ind.step;
-            }
-            return Ok(PyTuple::new(py, out)?.into_any().unbind());
-        }
-        let index: isize = index.extract()?;
-        let i = if index < 0 {
-            index + len as isize
-        } else {
-            index
-        };
-        let found = if i < 0 {
-            None
-        } else {
-            self.inner.item(py, i as usize)?
-        };
-        found.ok_or_else(|| PyIndexError::new_err("snapshot index out of range"))
+        sequence_item(py, self.inner.len(), index, |i| self.inner.item(py, i))
     }
 
     /// A key `"namespace/name"` is in the snapshot when present; an object when an equal one is.
@@ -280,11 +256,50 @@ impl PySnapshot {
     }
 }
 
+/// `seq[index]` or `seq[a:b:c]` (a tuple) over `len` items fetched by `item`.
+pub(crate) fn sequence_item(
+    py: Python<'_>,
+    len: usize,
+    index: &Bound<'_, PyAny>,
+    item: impl Fn(usize) -> PyResult<Option<Py<PyAny>>>,
+) -> PyResult<Py<PyAny>> {
+    if let Ok(slice) = index.cast::<PySlice>() {
+        let ind = slice.indices(len as isize)?;
+        let mut out = Vec::with_capacity(ind.slicelength);
+        let mut i = ind.start;
+        for _ in 0..ind.slicelength {
+            if let Some(obj) = item(i as usize)? {
+                out.push(obj);
+            }
+            i += ind.step;
+        }
+        return Ok(PyTuple::new(py, out)?.into_any().unbind());
+    }
+    let index: isize = index.extract()?;
+    let i = if index < 0 {
+        index + len as isize
+    } else {
+        index
+    };
+    let found = if i < 0 { None } else { item(i as usize)? };
+    found.ok_or_else(|| PyIndexError::new_err("snapshot index out of range"))
+}
+
 /// Iterator over a snapshot, in key order.
 #[pyclass(module = "kubeproxy_config", frozen)]
 pub struct SnapshotIter {
     snap: Arc<dyn DynSnapshot>,
     next: std::sync::atomic::AtomicUsize,
+}
+
+impl SnapshotIter {
+    /// An iterator from the first item of `snap`.
+    pub(crate) fn new(snap: Arc<dyn DynSnapshot>) -> Self {
+        Self {
+            snap,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
 }
 
 #[pymethods]
@@ -302,7 +317,7 @@ impl SnapshotIter {
 /// `Changes(added, updated, removed)`: the exact difference between two states.
 #[pyclass(name = "Changes", module = "kubeproxy_config", frozen)]
 pub struct PyChanges {
-    inner: Arc<dyn DynChanges>,
+    pub(crate) inner: Arc<dyn DynChanges>,
 }
 
 #[pymethods]
