@@ -1,5 +1,8 @@
 """ServiceConfig, EndpointsConfig and EndpointSliceConfig: thin classes over the Rust engine.
 
+``_Followable`` is the surface every config shares (handlers, state, flush, sync, close, asyncio);
+the proxy view's ``ProxyConfig`` (``_proxy.py``) builds on it too.
+
 Everything per update (queueing, merging, diffing, delivery) runs in ``_core.Config``; this layer
 adapts handlers, provides the context manager and asyncio iteration, and closes configs left open
 at interpreter exit.
@@ -11,20 +14,21 @@ import atexit
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from kubeproxy_config import _core
 from kubeproxy_config._core import Endpoint, Endpoints, EndpointSlice, Service, Snapshot
 from kubeproxy_config._core import SourceChannel as SourceChannel
 
 T = TypeVar("T", Service, Endpoints, EndpointSlice)
+S = TypeVar("S")
 
 # A snapshot is an immutable sequence sorted by key (the native class cannot inherit the ABC).
 Sequence.register(Snapshot)
 
 # Configs still open, closed at exit before the interpreter finalizes (a delivery thread must not
 # try to enter a finalizing interpreter). Weak, so an unreferenced config is collected normally.
-_open_configs: weakref.WeakSet[_BaseConfig[Any]] = weakref.WeakSet()
+_open_configs: weakref.WeakSet[_Followable[Any]] = weakref.WeakSet()
 _EXIT_CLOSE_TIMEOUT = 1.0
 
 
@@ -34,12 +38,32 @@ def _close_open_configs() -> None:
         config.close(timeout=_EXIT_CLOSE_TIMEOUT)
 
 
+class _Core(Protocol[S]):
+    """What the shared surface needs of a native config (``_core.Config``, ``_core.ProxyConfig``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def sources(self) -> tuple[str, ...]: ...
+    @property
+    def synced(self) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
+    def register(self, update: Any, synced: Any = None) -> int: ...
+    def cancel(self, id: int) -> bool: ...
+    def state(self) -> S: ...
+    def flush(self, timeout: float | None = None) -> bool: ...
+    def wait_synced(self, timeout: float | None = None) -> bool: ...
+    def stats(self) -> dict[str, int]: ...
+    def close(self, timeout: float | None = None) -> bool: ...
+
+
 class Registration:
     """A registered handler; ``cancel()`` stops deliveries to it."""
 
     __slots__ = ("__weakref__", "_config", "_id", "handler")
 
-    def __init__(self, config: _core.Config, registration_id: int, handler: object) -> None:
+    def __init__(self, config: _Core[Any], registration_id: int, handler: object) -> None:
         self._config = config
         self._id = registration_id
         self.handler = handler
@@ -55,12 +79,13 @@ class Registration:
         return f"Registration({self.handler!r}, config={self._config.name!r})"
 
 
-class _BaseConfig(Generic[T]):
-    _kind: ClassVar[Literal["services", "endpoints", "endpointslices"]]
-    _method: ClassVar[str]
+class _Followable(Generic[S]):
+    """Handlers, state, flush, sync and close over a native config whose snapshots are ``S``."""
 
-    def __init__(self, *, min_interval: float, name: str) -> None:
-        self._core = _core.Config(self._kind, name=name, min_interval=min_interval)
+    _method: ClassVar[str]
+    _core: _Core[S]
+
+    def _opened(self) -> None:
         self._closers: list[Callable[[], None]] = []
         _open_configs.add(self)
 
@@ -68,11 +93,6 @@ class _BaseConfig(Generic[T]):
     def name(self) -> str:
         """The config's name (used for its thread names)."""
         return self._core.name
-
-    def channel(self, source: str) -> SourceChannel:
-        """The channel of source ``source``, created on first use: the same object for the same
-        name. Sources created earlier win conflicts over a key. ``""`` raises ValueError."""
-        return self._core.channel(source)
 
     def register_handler(self, handler: Any) -> Registration:
         """Register ``handler``: an object with ``{method}(snapshot)`` (and optionally
@@ -93,8 +113,8 @@ class _BaseConfig(Generic[T]):
         registration_id = self._core.register(update, synced)
         return Registration(self._core, registration_id, handler)
 
-    def state(self) -> Snapshot[T]:
-        """The current merged state, O(1); its ``changes`` are relative to the version before."""
+    def state(self) -> S:
+        """The current state, O(1); its ``changes`` are relative to the version before."""
         return self._core.state()
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -138,7 +158,7 @@ class _BaseConfig(Generic[T]):
         _open_configs.discard(self)
         return self._core.close(timeout)
 
-    def snapshots(self) -> AsyncIterator[Snapshot[T]]:
+    def snapshots(self) -> AsyncIterator[S]:
         """``async for snap in config.snapshots()``: coalesced snapshots as a handler gets them;
         ends when the config closes."""
         from kubeproxy_config.aio import iterate_snapshots
@@ -164,7 +184,21 @@ class _BaseConfig(Generic[T]):
         )
 
 
-_C = TypeVar("_C", bound=_BaseConfig[Any])
+_C = TypeVar("_C", bound=_Followable[Any])
+
+
+class _BaseConfig(_Followable[Snapshot[T]], Generic[T]):
+    _kind: ClassVar[Literal["services", "endpoints", "endpointslices"]]
+    _core: _core.Config
+
+    def __init__(self, *, min_interval: float, name: str) -> None:
+        self._core = _core.Config(self._kind, name=name, min_interval=min_interval)
+        self._opened()
+
+    def channel(self, source: str) -> SourceChannel:
+        """The channel of source ``source``, created on first use: the same object for the same
+        name. Sources created earlier win conflicts over a key. ``""`` raises ValueError."""
+        return self._core.channel(source)
 
 
 class ServiceConfig(_BaseConfig[Service]):

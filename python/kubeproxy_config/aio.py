@@ -22,7 +22,7 @@ class _Feed:
         self.taken = threading.Event()
         self._stopped = threading.Event()
 
-    def deliver(self, snapshot: _core.Snapshot[Any]) -> None:
+    def deliver(self, snapshot: object) -> None:
         """Runs on the config's delivery thread."""
         if self._stopped.is_set():
             return
@@ -47,8 +47,8 @@ class _Feed:
 
 
 async def iterate_snapshots(
-    config: _core.Config, closers: list[Callable[[], None]]
-) -> AsyncIterator[_core.Snapshot[Any]]:
+    config: _core.Config | _core.ProxyConfig, closers: list[Callable[[], None]]
+) -> AsyncIterator[Any]:
     """Yield coalesced snapshots of ``config`` until it closes or the iteration is abandoned."""
     if config.closed:
         return

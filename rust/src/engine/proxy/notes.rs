@@ -55,12 +55,14 @@ impl ProxyNotes {
         }
     }
 
-    /// A slice of `key` was written; `udp`: the service has a UDP port before or after.
-    pub fn endpoints_written(&mut self, key: &ObjKey, udp: bool) {
+    /// A slice (or the legacy Endpoints) of `key` was written.
+    pub fn endpoints_written(&mut self, key: &ObjKey) {
         self.endpoints_written.insert(key.clone());
-        if udp {
-            self.udp.insert(key.clone());
-        }
+    }
+
+    /// `key` has a UDP port in this view, before or after this version's change.
+    pub fn has_udp(&mut self, key: &ObjKey) {
+        self.udp.insert(key.clone());
     }
 
     /// `key` was re-categorised by a topology change.
@@ -179,7 +181,7 @@ mod tests {
         first.service_changed(&key("ns/b"), None, Some(Arc::clone(&state)));
         let mut later = ProxyNotes::default();
         later.service_changed(&key("ns/a"), Some(state), None);
-        later.endpoints_written(&key("ns/c"), false);
+        later.endpoints_written(&key("ns/c"));
         first.absorb(&later);
         let resolved = first.resolve(false);
         assert_eq!(resolved.updated_services(), [key("ns/b"), key("ns/c")]);

@@ -257,9 +257,11 @@ impl ProxyTracker {
         let udp = |s: Option<&ServiceState>| {
             s.is_some_and(|s| s.iter().any(|p| p.protocol == Protocol::Udp))
         };
+        if udp(old.as_ref()) || udp(state.as_ref()) {
+            self.notes.has_udp(service);
+        }
         if self.written.contains(service) {
-            let had_udp = udp(old.as_ref()) || udp(state.as_ref());
-            self.notes.endpoints_written(service, had_udp);
+            self.notes.endpoints_written(service);
         }
         let unchanged = match (&old, &state) {
             (None, None) => true,
