@@ -21,7 +21,18 @@ from kubeproxy_config._core import Endpoint, Endpoints, EndpointSlice, Service, 
 from kubeproxy_config._core import SourceChannel as SourceChannel
 
 T = TypeVar("T", Service, Endpoints, EndpointSlice)
-S = TypeVar("S")
+
+
+class _Versioned(Protocol):
+    """What every snapshot class has (``Snapshot``, ``ProxySnapshot``)."""
+
+    @property
+    def version(self) -> int: ...
+    def __len__(self) -> int: ...
+
+
+S = TypeVar("S", bound=_Versioned)
+S_co = TypeVar("S_co", bound=_Versioned, covariant=True)
 
 # A snapshot is an immutable sequence sorted by key (the native class cannot inherit the ABC).
 Sequence.register(Snapshot)
@@ -38,8 +49,8 @@ def _close_open_configs() -> None:
         config.close(timeout=_EXIT_CLOSE_TIMEOUT)
 
 
-class _Core(Protocol[S]):
-    """What the shared surface needs of a native config (``_core.Config``, ``_core.ProxyConfig``)."""
+class _Core(Protocol[S_co]):
+    """What the shared surface needs of a native config (``_core.Config`` or ``ProxyConfig``)."""
 
     @property
     def name(self) -> str: ...
@@ -51,7 +62,7 @@ class _Core(Protocol[S]):
     def closed(self) -> bool: ...
     def register(self, update: Any, synced: Any = None) -> int: ...
     def cancel(self, id: int) -> bool: ...
-    def state(self) -> S: ...
+    def state(self) -> S_co: ...
     def flush(self, timeout: float | None = None) -> bool: ...
     def wait_synced(self, timeout: float | None = None) -> bool: ...
     def stats(self) -> dict[str, int]: ...

@@ -262,7 +262,7 @@ class EndpointSlice:
 
 # ---- configs (SPEC §3, §4) -----------------------------------------------------------------
 
-_T = TypeVar("_T", Service, Endpoints, EndpointSlice)
+_T = TypeVar("_T", Service, Endpoints, EndpointSlice, "ServicePortInfo")
 _Op = Literal["SET", "ADD", "UPDATE", "REMOVE", "set", "add", "update", "remove"]
 
 @final

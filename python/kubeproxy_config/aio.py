@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any
-
-from kubeproxy_config import _core
+from typing import Any, Protocol
 
 
 class _Feed:
@@ -46,8 +44,17 @@ class _Feed:
             pass
 
 
+class _Registers(Protocol):
+    """The part of a native config the feed uses."""
+
+    @property
+    def closed(self) -> bool: ...
+    def register(self, update: Any, synced: Any = None) -> int: ...
+    def cancel(self, id: int) -> bool: ...
+
+
 async def iterate_snapshots(
-    config: _core.Config | _core.ProxyConfig, closers: list[Callable[[], None]]
+    config: _Registers, closers: list[Callable[[], None]]
 ) -> AsyncIterator[Any]:
     """Yield coalesced snapshots of ``config`` until it closes or the iteration is abandoned."""
     if config.closed:
