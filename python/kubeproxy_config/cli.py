@@ -49,11 +49,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._render import View, json_document, plain_table, rich_view, status_line
+from kubeproxy_config.errors import Error
+from kubeproxy_config.sources._kubeconfig import ClientConfig, load_in_cluster, load_kubeconfig
 from kubeproxy_config.sources.files import FileSource
+
+if TYPE_CHECKING:
+    from rich.console import Group
 
 __all__ = ["main"]
 
@@ -287,11 +292,7 @@ def _make_sources(
     slices: EndpointSliceConfig,
     stack: contextlib.ExitStack,
 ) -> list[tuple[Path | None, _Source]]:
-    manifests: list[Path] = list(args.manifests)
-    use_api = args.kubeconfig is not None or args.context is not None or args.in_cluster
-    if not manifests and not use_api:
-        examples = importlib.resources.files("kubeproxy_config") / "examples"
-        manifests = [stack.enter_context(importlib.resources.as_file(examples))]
+    manifests, api = _select_sources(args, stack)
     sources: list[tuple[Path | None, _Source]] = [
         (
             path,
@@ -305,10 +306,10 @@ def _make_sources(
         )
         for i, path in enumerate(manifests)
     ]
-    if use_api:
-        api_client, host = _api_client(args)
+    if api is not None:
+        api_client = api.api_client()
         stack.callback(api_client.close)
-        _check_reachable(api_client, host)
+        _check_reachable(api_client, api.host)
         try:
             from kubeproxy_config.sources.kubernetes import KubernetesSource
         except ImportError as exc:
@@ -327,36 +328,27 @@ def _make_sources(
     return sources
 
 
-def _api_client(args: argparse.Namespace) -> tuple[Any, str]:
-    """An official-client ApiClient from the kubeconfig or the in-cluster configuration."""
+def _select_sources(
+    args: argparse.Namespace, stack: contextlib.ExitStack
+) -> tuple[list[Path], ClientConfig | None]:
+    """Which sources to follow (SPEC §6): the manifests to read, in order, and the API server's
+    configuration (None: no API source). ``--kubeconfig`` / ``--context`` / ``--in-cluster`` add
+    the API; with no source at all, the example cluster shipped with the package is read."""
+    manifests: list[Path] = list(args.manifests)
+    api: ClientConfig | None = None
     try:
-        from kubernetes import client
-        from kubernetes import config as kube_config
-        from kubernetes.config.config_exception import ConfigException
+        if args.in_cluster:
+            api = load_in_cluster()
+        elif args.kubeconfig is not None or args.context is not None:
+            api = load_kubeconfig(args.kubeconfig, args.context)
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise CLIError(f"the kubernetes client is not installed ({exc})") from None
-    config: Any = kube_config  # untyped
-    if args.in_cluster:
-        try:
-            config.load_incluster_config()
-        except ConfigException as exc:
-            raise CLIError(f"cannot use the in-cluster configuration: {exc}") from None
-        api_client: Any = client.ApiClient()
-    else:
-        path: Path | None = args.kubeconfig
-        if path is not None and not path.is_file():
-            reason = "is not a file" if path.exists() else "not found"
-            raise CLIError(f"kubeconfig {path} {reason}")
-        where = f" {path}" if path is not None else ""
-        try:
-            api_client = config.new_client_from_config(
-                config_file=None if path is None else str(path), context=args.context
-            )
-        except ConfigException as exc:
-            raise CLIError(f"bad kubeconfig{where}: {exc}") from None
-        except Exception as exc:  # YAML errors, wrong types, unreadable files inside it …
-            raise CLIError(f"bad kubeconfig{where}: {type(exc).__name__}: {exc}") from None
-    return api_client, str(api_client.configuration.host)
+    except Error as exc:
+        raise CLIError(str(exc)) from None
+    if not manifests and api is None:
+        examples = importlib.resources.files("kubeproxy_config") / "examples"
+        manifests = [stack.enter_context(importlib.resources.as_file(examples))]
+    return manifests, api
 
 
 def _check_reachable(api_client: Any, host: str) -> None:
@@ -440,10 +432,26 @@ def _follow(
 ) -> None:
     """Render after every change until Ctrl-C (KeyboardInterrupt)."""
     if output == "table" and sys.stdout.isatty():
-        _follow_live(read, changed, warnings)
-        return
-    warnings.start_echo()
-    shown: dict[str, int] | None = None
+        from rich.console import Console
+        from rich.live import Live
+
+        warnings.on_message = changed.set
+        console = Console()
+
+        def draw(view: View) -> Group:
+            return rich_view(view, warnings.messages, console.width)
+
+        with Live(draw(read()), console=console, auto_refresh=False, redirect_stderr=False) as live:
+            _render_changes(read, changed, lambda view: live.update(draw(view), refresh=True))
+    else:
+        warnings.start_echo()
+        _render_changes(read, changed, _printer(output))
+
+
+def _render_changes(
+    read: Callable[[], View], changed: threading.Event, render: Callable[[View], None]
+) -> NoReturn:
+    """Read the view and hand it to ``render`` after every change, until an exception."""
     synced = False
     while True:
         # Until synced, look again now and then: a config synced by an empty SET delivers nothing.
@@ -451,27 +459,17 @@ def _follow(
         changed.clear()
         view = read()
         synced = view.synced
-        if synced and view.versions != shown:
+        render(view)
+
+
+def _printer(output: str) -> Callable[[View], None]:
+    """Print each synced view whose versions differ from the last one printed."""
+    shown: dict[str, int] | None = None
+
+    def render(view: View) -> None:
+        nonlocal shown
+        if view.synced and view.versions != shown:
             shown = view.versions
             _emit(output, view, live=True)
 
-
-def _follow_live(read: Callable[[], View], changed: threading.Event, warnings: _Warnings) -> None:
-    from rich.console import Console
-    from rich.live import Live
-
-    warnings.on_message = changed.set
-    console = Console()
-    with Live(
-        rich_view(read(), warnings.messages, console.width),
-        console=console,
-        auto_refresh=False,
-        redirect_stderr=False,
-    ) as live:
-        synced = False
-        while True:
-            changed.wait(None if synced else _UNSYNCED_REFRESH)
-            changed.clear()
-            view = read()
-            synced = view.synced
-            live.update(rich_view(view, warnings.messages, console.width), refresh=True)
+    return render

@@ -9,7 +9,6 @@ the channel; the official ``kubernetes`` client provides configuration, auth, TL
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from types import TracebackType
@@ -18,6 +17,7 @@ from typing import Any
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import SourceChannel
 from kubeproxy_config.errors import Error
+from kubeproxy_config.sources._kubeconfig import load_default
 from kubeproxy_config.sources._reflector import (
     ENDPOINT_SLICES,
     ENDPOINTS,
@@ -47,22 +47,11 @@ def default_api_client() -> Any:
 
     Raises ``kubeproxy_config.Error`` when neither can be loaded.
     """
-    from kubernetes import client
-    from kubernetes import config as _config
-
-    config: Any = _config  # the loaders are not annotated
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        configuration = client.Configuration()
-        try:
-            config.load_incluster_config(client_configuration=configuration)
-        except config.ConfigException as exc:
-            logger.debug("in-cluster config not usable (%s); trying kubeconfig", exc)
-        else:
-            return client.ApiClient(configuration)
     try:
-        return config.new_client_from_config()
-    except Exception as exc:  # missing file, bad YAML, no context, ...: all one failure here
-        raise Error(f"cannot load a Kubernetes client configuration: {exc}") from exc
+        return load_default().api_client()
+    except Error as exc:  # missing file, bad YAML, no context, ...: all one failure here
+        reason = exc.__cause__ or exc
+        raise Error(f"cannot load a Kubernetes client configuration: {reason}") from reason
 
 
 def _as_channel(target: Any, source: str, what: str) -> SourceChannel | None:
