@@ -285,7 +285,11 @@ impl<T: Object, M: Merger<T>> Drop for Mux<T, M> {
     }
 }
 
-fn merge_loop<T: Object, M: Merger<T>>(shared: &Shared<T>, rx: &Receiver<Msg<M::Input>>, mut store: M) {
+fn merge_loop<T: Object, M: Merger<T>>(
+    shared: &Shared<T>,
+    rx: &Receiver<Msg<M::Input>>,
+    mut store: M,
+) {
     let mut newly_synced: Vec<usize> = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);

@@ -82,6 +82,7 @@ pub trait Notes: Default + Send + Sync + 'static {
     /// True when there is nothing to tell a handler (no delivery is due for empty notes alone).
     fn is_empty(&self) -> bool;
     /// Turn accumulated notes into what one delivery carries; `first` marks a handler's first call.
+    #[must_use]
     fn resolve(&self, first: bool) -> Self;
 }
 

@@ -102,9 +102,10 @@ mod tests {
     use crate::engine::model::Interner;
 
     fn slice(ns: &str, name: &str, service: Option<&str>, ips: &[&str]) -> Arc<EndpointSlice> {
-        let labels = service.map_or(serde_json::json!({}), |s| {
-            serde_json::json!({ "kubernetes.io/service-name": s })
-        });
+        let labels = service.map_or(
+            serde_json::json!({}),
+            |s| serde_json::json!({ "kubernetes.io/service-name": s }),
+        );
         let eps: Vec<_> = ips
             .iter()
             .map(|ip| serde_json::json!({ "addresses": [ip] }))
@@ -113,7 +114,7 @@ mod tests {
             "metadata": { "namespace": ns, "name": name, "labels": labels },
             "addressType": "IPv4", "endpoints": eps, "ports": [{ "port": 80 }],
         });
-        Arc::new(EndpointSlice::from_value(&v, &mut Interner::default()).unwrap())
+        Arc::new(EndpointSlice::from_value(&v, &mut Interner::default()).expect("a valid slice"))
     }
 
     #[test]

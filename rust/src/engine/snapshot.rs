@@ -40,6 +40,7 @@ impl<T: Object> Snapshot<T> {
     }
 
     /// A new handle on the same version (O(1): the persistent map is shared).
+    #[must_use]
     pub fn share(&self) -> Self {
         Self {
             version: self.version,

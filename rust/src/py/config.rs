@@ -16,8 +16,10 @@ use crate::engine::error::CoreError;
 use crate::engine::json::watch::{parse_list_page, parse_watch_events};
 use crate::engine::model::{EndpointSlice, Endpoints, Service};
 use crate::engine::mux::Mux;
+use crate::engine::object::ObjKey;
 use crate::engine::proxy::feed::{FeedSink, ProxyFeed, ProxyMux};
 use crate::engine::ratelimit::SystemClock;
+use crate::engine::slices;
 use crate::engine::snapshot::Snapshot;
 use crate::py::channel::{KindOps, OpCode, PySourceChannel};
 use crate::py::convert::value_to_py;
@@ -368,24 +370,11 @@ impl EndpointsFor for EndpointSlice {
                 "service key must be \"namespace/name\", got {key:?}"
             )));
         };
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        // Slices of one namespace are contiguous in key order.
-        let from = crate::engine::object::ObjKey::new(namespace, "");
-        for (k, slice) in snap.items.range(from..) {
-            if &*k.namespace != namespace {
-                break;
-            }
-            if slice.service_name() != Some(service) {
-                continue;
-            }
-            for ep in slice.endpoints.iter() {
-                let addrs: Vec<String> = ep.addresses.iter().map(ToString::to_string).collect();
-                if seen.insert(addrs) {
-                    out.push(Py::new(py, PyEndpoint(ep.clone()))?);
-                }
-            }
-        }
+        let service = ObjKey::new(namespace, service);
+        let out = slices::merged_endpoints(slices::slices_in(&snap.items, &service))
+            .into_iter()
+            .map(|ep| Py::new(py, PyEndpoint(ep.clone())))
+            .collect::<PyResult<Vec<_>>>()?;
         Ok(PyTuple::new(py, out)?.unbind())
     }
 }

@@ -49,7 +49,10 @@ impl PyProxyConfig {
     #[new]
     #[pyo3(signature = (services, endpoints, *, node_name, zone, ip_family, service_proxy_name,
                         prefer_same_node, min_interval, name))]
-    #[allow(clippy::too_many_arguments, reason = "the keyword arguments of SPEC §9")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the keyword arguments of SPEC §9"
+    )]
     fn new(
         services: Bound<'_, PyConfig>,
         endpoints: Bound<'_, PyConfig>,
@@ -72,9 +75,7 @@ impl PyProxyConfig {
             )));
         };
         if services.get().inner.kind() != "Service" {
-            return Err(PyValueError::new_err(
-                "services must be a ServiceConfig",
-            ));
+            return Err(PyValueError::new_err("services must be a ServiceConfig"));
         }
         if !matches!(endpoints.get().inner.kind(), "EndpointSlice" | "Endpoints") {
             return Err(PyValueError::new_err(
@@ -135,11 +136,14 @@ impl PyProxyConfig {
     /// Register `update(snapshot)` and optional `synced()`; returns the registration id.
     #[pyo3(signature = (update, synced = None))]
     fn register(&self, update: Py<PyAny>, synced: Option<Py<PyAny>>) -> PyResult<u64> {
-        Ok(self.view.mux().register(Box::new(PySink::<ServicePortInfo>::new(
-            update,
-            synced,
-            "proxy handler",
-        )))?)
+        Ok(self
+            .view
+            .mux()
+            .register(Box::new(PySink::<ServicePortInfo>::new(
+                update,
+                synced,
+                "proxy handler",
+            )))?)
     }
 
     /// Stop delivering to registration `id`; False if it was not registered.

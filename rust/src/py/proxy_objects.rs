@@ -140,7 +140,13 @@ fn endpoint_dicts<'py>(py: Python<'py>, list: &Endpoints) -> PyResult<Bound<'py,
 }
 
 /// Python class `kubeproxy_config.ServicePortInfo`.
-#[pyclass(name = "ServicePortInfo", module = "kubeproxy_config", frozen, eq, hash)]
+#[pyclass(
+    name = "ServicePortInfo",
+    module = "kubeproxy_config",
+    frozen,
+    eq,
+    hash
+)]
 #[derive(PartialEq, Eq, Hash)]
 pub struct PyServicePortInfo(pub Arc<ServicePortInfo>);
 
@@ -215,7 +221,14 @@ impl PyServicePortInfo {
     /// Load-balancer ingress IPs of this family in VIP mode.
     #[getter]
     fn load_balancer_vips<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        str_tuple(py, self.0.base.load_balancer_vips.iter().map(ToString::to_string))
+        str_tuple(
+            py,
+            self.0
+                .base
+                .load_balancer_vips
+                .iter()
+                .map(ToString::to_string),
+        )
     }
 
     /// `loadBalancerSourceRanges` of this family, as networks.
@@ -281,13 +294,21 @@ impl PyServicePortInfo {
     /// Endpoints for cluster traffic; None when the port uses none.
     #[getter]
     fn cluster_endpoints<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        self.0.cluster.as_ref().map(|l| endpoint_tuple(py, l)).transpose()
+        self.0
+            .cluster
+            .as_ref()
+            .map(|l| endpoint_tuple(py, l))
+            .transpose()
     }
 
     /// Endpoints for local traffic; None when the port uses none.
     #[getter]
     fn local_endpoints<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        self.0.local.as_ref().map(|l| endpoint_tuple(py, l)).transpose()
+        self.0
+            .local
+            .as_ref()
+            .map(|l| endpoint_tuple(py, l))
+            .transpose()
     }
 
     /// Every endpoint some traffic may reach.
@@ -317,7 +338,10 @@ impl PyServicePortInfo {
         d.set_item("node_port", self.node_port())?;
         d.set_item("external_ips", self.external_ips(py)?)?;
         d.set_item("load_balancer_vips", self.load_balancer_vips(py)?)?;
-        d.set_item("load_balancer_source_ranges", self.load_balancer_source_ranges(py)?)?;
+        d.set_item(
+            "load_balancer_source_ranges",
+            self.load_balancer_source_ranges(py)?,
+        )?;
         d.set_item("session_affinity_timeout", self.session_affinity_timeout())?;
         d.set_item("external_policy_local", self.external_policy_local())?;
         d.set_item("internal_policy_local", self.internal_policy_local())?;
@@ -330,13 +354,17 @@ impl PyServicePortInfo {
         let opt = |l: &Option<Endpoints>| l.as_ref().map(|l| endpoint_dicts(py, l)).transpose();
         d.set_item("cluster_endpoints", opt(&self.0.cluster)?)?;
         d.set_item("local_endpoints", opt(&self.0.local)?)?;
-        d.set_item("all_reachable_endpoints", endpoint_dicts(py, &self.0.all_reachable)?)?;
+        d.set_item(
+            "all_reachable_endpoints",
+            endpoint_dicts(py, &self.0.all_reachable)?,
+        )?;
         d.set_item("has_any_endpoints", self.has_any_endpoints())?;
         Ok(d)
     }
 
     fn __repr__(&self) -> String {
-        let count = |l: &Option<Endpoints>| l.as_ref().map_or("-".to_owned(), |l| l.len().to_string());
+        let count =
+            |l: &Option<Endpoints>| l.as_ref().map_or("-".to_owned(), |l| l.len().to_string());
         format!(
             "ServicePortInfo({}, endpoints={}, cluster={}, local={})",
             quote(&self.key()),

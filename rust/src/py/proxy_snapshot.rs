@@ -8,9 +8,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use crate::engine::model::{Protocol, Str};
 use crate::engine::object::ObjKey;
 use crate::engine::proxy::info::{parse_port_key, port_key, ServicePortInfo};
-use crate::engine::model::{Protocol, Str};
 use crate::engine::snapshot::{same, Changes, Snapshot};
 use crate::py::proxy_objects::PyServicePortInfo;
 use crate::py::snapshot::{sequence_item, DynChanges, DynSnapshot, PyChanges, SnapshotIter};
@@ -40,7 +40,10 @@ fn wrap(py: Python<'_>, port: &Arc<ServicePortInfo>) -> PyResult<Py<PyAny>> {
 }
 
 fn wrap_all(py: Python<'_>, ports: &[Arc<ServicePortInfo>]) -> PyResult<Py<PyTuple>> {
-    let items = ports.iter().map(|p| wrap(py, p)).collect::<PyResult<Vec<_>>>()?;
+    let items = ports
+        .iter()
+        .map(|p| wrap(py, p))
+        .collect::<PyResult<Vec<_>>>()?;
     Ok(PyTuple::new(py, items)?.unbind())
 }
 
@@ -103,7 +106,11 @@ impl DynChanges for ProxyChanges {
     }
 
     fn counts(&self) -> (usize, usize, usize) {
-        (self.0.added.len(), self.0.updated.len(), self.0.removed.len())
+        (
+            self.0.added.len(),
+            self.0.updated.len(),
+            self.0.removed.len(),
+        )
     }
 }
 
@@ -198,7 +205,12 @@ impl PyProxySnapshot {
     /// handler's previous call.
     #[getter]
     fn updated_services<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let keys: Vec<String> = self.notes().updated_services().iter().map(key_str).collect();
+        let keys: Vec<String> = self
+            .notes()
+            .updated_services()
+            .iter()
+            .map(key_str)
+            .collect();
         PyTuple::new(py, keys)
     }
 

@@ -87,7 +87,11 @@ pub fn categorize(
 
 /// The topology mode from the ready endpoints' hints (§3.2a): hints count only when every ready
 /// endpoint has some, and one of them names this node (or its zone).
-fn topology_mode(endpoints: &[Arc<EndpointInfo>], node: &Topology, prefer_same_node: bool) -> TopologyMode {
+fn topology_mode(
+    endpoints: &[Arc<EndpointInfo>],
+    node: &Topology,
+    prefer_same_node: bool,
+) -> TopologyMode {
     let mut ready = endpoints.iter().filter(|e| e.ready).peekable();
     if ready.peek().is_none() {
         return TopologyMode::None;

@@ -19,9 +19,12 @@ pub type PortId = (Str, Protocol);
 pub type PortEndpoints = HashMap<PortId, Vec<Arc<EndpointInfo>>>;
 
 /// Collects endpoints per port, applying the duplicate rule as they come.
+/// One port's endpoints so far, and where each `ip:port` is in the list.
+type Collected = (Vec<Arc<EndpointInfo>>, HashMap<(IpAddr, u16), usize>);
+
 #[derive(Default)]
 struct Collector {
-    ports: HashMap<PortId, (Vec<Arc<EndpointInfo>>, HashMap<(IpAddr, u16), usize>)>,
+    ports: HashMap<PortId, Collected>,
 }
 
 impl Collector {
@@ -30,16 +33,13 @@ impl Collector {
     /// feed slices by name, so the smallest slice name wins between equals).
     fn add(&mut self, id: &PortId, ep: EndpointInfo) {
         let (list, seen) = self.ports.entry(id.clone()).or_default();
-        match seen.get(&(ep.ip, ep.port)) {
-            Some(&i) => {
-                if list[i].terminating && !ep.terminating {
-                    list[i] = Arc::new(ep);
-                }
+        if let Some(&i) = seen.get(&(ep.ip, ep.port)) {
+            if list[i].terminating && !ep.terminating {
+                list[i] = Arc::new(ep);
             }
-            None => {
-                seen.insert((ep.ip, ep.port), list.len());
-                list.push(Arc::new(ep));
-            }
+        } else {
+            seen.insert((ep.ip, ep.port), list.len());
+            list.push(Arc::new(ep));
         }
     }
 
@@ -130,7 +130,12 @@ pub fn from_legacy(eps: &Endpoints, family_v4: bool, this_node: &str) -> PortEnd
     out.finish()
 }
 
-fn legacy_endpoint(addr: &EndpointAddress, ready: bool, port: u16, this_node: &str) -> EndpointInfo {
+fn legacy_endpoint(
+    addr: &EndpointAddress,
+    ready: bool,
+    port: u16,
+    this_node: &str,
+) -> EndpointInfo {
     EndpointInfo {
         ip: addr.ip,
         port,

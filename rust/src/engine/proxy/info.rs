@@ -55,6 +55,10 @@ impl TopologyMode {
 
 /// One endpoint of a service port, with the view's reading of its conditions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "kube-proxy's endpoint flags, read by name"
+)]
 pub struct EndpointInfo {
     /// The endpoint's first address, normalised.
     pub ip: IpAddr,
@@ -100,6 +104,10 @@ impl EndpointInfo {
 
 /// The service-level part of a service port: everything but its endpoints (rule book §1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "kube-proxy's service port predicates, read by name"
+)]
 pub struct PortBase {
     /// Engine key (see [`port_key`]).
     pub key: ObjKey,

@@ -43,7 +43,12 @@ fn has_udp(state: Option<&ServiceState>) -> bool {
 
 impl ProxyNotes {
     /// `key`'s service-level state went from `before` to `after` (both already known unequal or not).
-    pub fn service_changed(&mut self, key: &ObjKey, before: Option<ServiceState>, after: Option<ServiceState>) {
+    pub fn service_changed(
+        &mut self,
+        key: &ObjKey,
+        before: Option<ServiceState>,
+        after: Option<ServiceState>,
+    ) {
         if has_udp(before.as_ref()) || has_udp(after.as_ref()) {
             self.udp.insert(key.clone());
         }
@@ -131,7 +136,8 @@ impl Notes for ProxyNotes {
         }
         self.endpoints_written
             .extend(later.endpoints_written.iter().cloned());
-        self.recategorised.extend(later.recategorised.iter().cloned());
+        self.recategorised
+            .extend(later.recategorised.iter().cloned());
         self.udp.extend(later.udp.iter().cloned());
         self.full_sync |= later.full_sync;
         for key in &later.times_reset {

@@ -30,8 +30,12 @@ pub struct ProxyOptions {
 }
 
 impl ProxyOptions {
-    /// Whether an object with `labels` reaches this proxy (kube-proxy's informer label selector).
+    /// Whether an object with `labels` reaches this proxy: kube-proxy's Service and slice
+    /// informers both select `!service-proxy-name,!headless` (or the proxy's own name).
     pub fn serves(&self, labels: &StrMap) -> bool {
+        if labels.get(HEADLESS_LABEL).is_some() {
+            return false;
+        }
         let claimed = labels.get(SERVICE_PROXY_NAME_LABEL);
         match &self.service_proxy_name {
             None => claimed.is_none(),

@@ -64,7 +64,8 @@ pub fn port_bases(svc: &Service, opts: &ProxyOptions) -> Option<Vec<Arc<PortBase
     let service_external = matches!(
         svc.service_type,
         ServiceType::LoadBalancer | ServiceType::NodePort
-    ) || (svc.service_type == ServiceType::ClusterIp && !svc.external_ips.is_empty());
+    ) || (svc.service_type == ServiceType::ClusterIp
+        && !svc.external_ips.is_empty());
     let external_policy_local =
         service_external && svc.external_traffic_policy == Some(TrafficPolicy::Local);
     let internal_policy_local = svc.internal_traffic_policy == Some(TrafficPolicy::Local);

@@ -18,7 +18,7 @@ use super::categorize::categorize;
 use super::endpoints::{from_legacy, from_slices, PortEndpoints};
 use super::info::ServicePortInfo;
 use super::notes::{ProxyNotes, ServiceState};
-use super::options::{ProxyOptions, Topology, HEADLESS_LABEL};
+use super::options::{ProxyOptions, Topology};
 use super::service::port_bases;
 use super::trigger::{parse_rfc3339, TRIGGER_TIME_ANNOTATION};
 
@@ -98,7 +98,6 @@ impl ProxyTracker {
     /// Whether a slice reaches this view: the informers' label selector and the family.
     fn serves_slice(&self, slice: &EndpointSlice) -> bool {
         self.opts.serves(&slice.meta.labels)
-            && slice.meta.labels.get(HEADLESS_LABEL).is_none()
             && slice.address_type.as_str() == self.opts.family.as_str()
     }
 
@@ -245,7 +244,9 @@ impl ProxyTracker {
             match self.items.get(&key) {
                 Some(before) if same(before, &port) => {}
                 Some(before) => {
-                    changes.updated.push((Arc::clone(before), Arc::clone(&port)));
+                    changes
+                        .updated
+                        .push((Arc::clone(before), Arc::clone(&port)));
                     self.items.insert(key, port);
                 }
                 None => {
@@ -308,7 +309,9 @@ impl Merger<ServicePortInfo> for ProxyTracker {
         }
         changes.added.sort_by(|a, b| a.base.key.cmp(&b.base.key));
         changes.removed.sort_by(|a, b| a.base.key.cmp(&b.base.key));
-        changes.updated.sort_by(|a, b| a.0.base.key.cmp(&b.0.base.key));
+        changes
+            .updated
+            .sort_by(|a, b| a.0.base.key.cmp(&b.0.base.key));
         self.version += 1;
         Some(Snapshot {
             version: self.version,
