@@ -1,0 +1,152 @@
+"""Model-based test of ProxyConfig (SPEC §9): random sequences of Service and EndpointSlice
+operations and zone changes; after each step ``state()`` equals a from-scratch recomputation of
+the rule book over the inputs' current state (``proxy_reference.compute``), and the ``changes``
+a handler received add up to exactly that state."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kubeproxy_config import (
+    EndpointSlice,
+    EndpointSliceConfig,
+    InvalidObject,
+    ProxyConfig,
+    ProxySnapshot,
+    Service,
+    ServiceConfig,
+)
+
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))  # helpers; the import mode is importlib
+
+from _helpers import WAIT, apply_changes
+from _proxy_strategies import ClusterState, Op, cluster_ops, object_key
+from proxy_reference import compute
+
+Json = dict[str, Any]
+
+
+def accepted(op: Op) -> Op | None:
+    """``op`` without the objects the API server (and so this package) rejects, e.g. an
+    external IP that is no IP: those never reach a proxy."""
+    method, arg = op
+
+    def valid(obj: Json) -> bool:
+        if "service" not in method:
+            for port in obj.get("ports") or []:
+                # The API server defaults a slice port's name to "" (discovery/v1
+                # SetDefaults_EndpointPort): a stored slice never has a nil name.
+                if port.get("name") is None:
+                    port["name"] = ""
+        kind = Service if "service" in method else EndpointSlice
+        try:
+            kind.from_dict(obj)
+        except InvalidObject:
+            return False
+        return True
+
+    if method in ("upsert_service", "upsert_slice"):
+        return op if valid(arg) else None
+    if method in ("set_services", "set_slices"):
+        return (method, [obj for obj in arg if valid(obj)])
+    return op
+
+
+def ports_of(state: ProxySnapshot) -> dict[str, Json]:
+    return {p.key: p.to_dict() for p in state}
+
+
+def canonical_endpoint(ep: Json) -> Json:
+    # The object model reads an empty nodeName, zone or hostname as unset (None).
+    return {
+        k: (None if v == "" and k in ("node_name", "zone", "hostname") else v)
+        for k, v in ep.items()
+    }
+
+
+def canonical(ports: dict[str, Json]) -> dict[str, Json]:
+    """``all_reachable_endpoints`` is a set in the rule book; compare it as one."""
+    out = {}
+    for key, port in ports.items():
+        port = dict(port)
+        for field in ("endpoints", "cluster_endpoints", "local_endpoints"):
+            if port[field] is not None:
+                port[field] = [canonical_endpoint(e) for e in port[field]]
+        port["all_reachable_endpoints"] = sorted(
+            (canonical_endpoint(e) for e in port["all_reachable_endpoints"]),
+            key=lambda e: e["address"],
+        )
+        out[key] = port
+    return out
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    ops=cluster_ops(),
+    node_name=st.sampled_from(["", "node-a"]),
+    family=st.sampled_from(["IPv4", "IPv6"]),
+    prefer_same_node=st.booleans(),
+    service_proxy_name=st.sampled_from([None, None, "alt"]),
+)
+def test_the_view_equals_a_recomputation_after_every_step(
+    ops: list[Op],
+    node_name: str,
+    family: str,
+    prefer_same_node: bool,
+    service_proxy_name: str | None,
+) -> None:
+    opts: dict[str, Any] = {
+        "node_name": node_name,
+        "ip_family": family,
+        "prefer_same_node": prefer_same_node,
+        "service_proxy_name": service_proxy_name,
+    }
+    with (
+        ServiceConfig() as services,
+        EndpointSliceConfig() as slices,
+        ProxyConfig(services, slices, **opts) as proxy,
+    ):
+        seen: dict[str, Any] = {}
+        proxy.register_handler(lambda snap: apply_changes(seen, snap.changes))
+        svc, eps = services.channel("api"), slices.channel("api")
+        model = ClusterState()
+        for raw in ops:
+            op = accepted(raw)
+            if op is None:
+                continue
+            model.apply(op)
+            method, arg = op
+            if method == "upsert_service":
+                svc.add([arg])
+            elif method == "upsert_slice":
+                eps.add([arg])
+            elif method == "delete_service":
+                svc.remove([arg])
+            elif method == "delete_slice":
+                eps.remove([arg])
+            elif method == "set_zone":
+                proxy.set_zone(arg)
+            elif method == "set_services":
+                svc.set(arg)
+            else:
+                slices.channel("api").set(arg)
+            assert proxy.flush(WAIT)
+            expected = compute(
+                model.services.values(), model.slices.values(), zone=model.zone, **opts
+            )
+            state = proxy.state()
+            assert canonical(ports_of(state)) == canonical(expected.ports), (method, arg)
+            assert state.health_check_node_ports == expected.health_check_node_ports
+            assert state.local_ready_endpoints == expected.local_ready_endpoints
+            assert {key: obj.to_dict() for key, obj in seen.items()} == ports_of(state)
+        assert object_key is not None
