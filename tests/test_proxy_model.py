@@ -94,6 +94,7 @@ def canonical(ports: dict[str, Json]) -> dict[str, Json]:
 @given(
     ops=cluster_ops(),
     node_name=st.sampled_from(["", "node-a"]),
+    zone=st.sampled_from(["", "z1", "z2"]),
     family=st.sampled_from(["IPv4", "IPv6"]),
     prefer_same_node=st.booleans(),
     service_proxy_name=st.sampled_from([None, None, "alt"]),
@@ -101,6 +102,7 @@ def canonical(ports: dict[str, Json]) -> dict[str, Json]:
 def test_the_view_equals_a_recomputation_after_every_step(
     ops: list[Op],
     node_name: str,
+    zone: str,
     family: str,
     prefer_same_node: bool,
     service_proxy_name: str | None,
@@ -114,12 +116,12 @@ def test_the_view_equals_a_recomputation_after_every_step(
     with (
         ServiceConfig() as services,
         EndpointSliceConfig() as slices,
-        ProxyConfig(services, slices, **opts) as proxy,
+        ProxyConfig(services, slices, zone=zone, **opts) as proxy,
     ):
         seen: dict[str, Any] = {}
         proxy.register_handler(lambda snap: apply_changes(seen, snap.changes))
         svc, eps = services.channel("api"), slices.channel("api")
-        model = ClusterState()
+        model = ClusterState(zone=zone)
         for raw in ops:
             op = accepted(raw)
             if op is None:
