@@ -61,7 +61,11 @@ struct SlotState<T: Object> {
 
 struct Slot<T: Object> {
     id: u64,
+    /// Guards this handler's pending delivery. Last in the lock order (see [`Broadcaster`]): taken
+    /// under `slots` by `publish` and `mark_synced`, and its thread must let go of it before it
+    /// takes `progress`.
     state: Mutex<SlotState<T>>,
+    /// The delivery thread sleeps here (on `state`) until work arrives or it is stopped.
     wake: Condvar,
     /// Version whose state this handler has fully received (read by flush without the slot lock).
     delivered: AtomicU64,
@@ -112,17 +116,38 @@ impl<T: Object> Slot<T> {
 type Entry<T> = (Arc<Slot<T>>, Option<JoinHandle<()>>);
 
 /// Handlers of one config and their delivery threads.
+///
+/// # Lock order
+///
+/// A thread holding the lock on the left may take the one on its right, never the reverse:
+///
+/// ```text
+/// progress -> slots -> Slot::state      publish, mark_synced; wait_delivered via delivered_all
+///                   -> mux registry     register, in `Mux::register`'s `current` closure
+/// progress -> closing                   close, while waiting for stopped threads
+/// ```
+///
+/// `Slot::state`, `closing` and the mux registry are leaves: nothing is taken while one is held.
+/// So a delivery thread, which holds its own `Slot::state`, releases it before it takes
+/// `progress` to announce a call, and the mux releases its registry before `mark_synced`. No
+/// lock is held while a sink is called or a thread is joined.
 pub struct Broadcaster<T: Object> {
     name: String,
     min_interval: Duration,
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
+    /// Live registrations. Held while a version is folded into every slot, so a registration
+    /// either reads a version in `register` or is in the list when it is published. In the lock
+    /// order: after `progress`, before `Slot::state` and the mux registry.
     slots: Mutex<Vec<Entry<T>>>,
-    /// Stopped registrations whose threads have not been joined yet.
+    /// Stopped registrations whose threads have not been joined yet. In the lock order: after
+    /// `progress`, and a leaf.
     closing: Mutex<Vec<Entry<T>>>,
     next_id: AtomicU64,
-    /// Flush waiters sleep here; delivery threads notify after each call (lock order: progress,
-    /// then no other lock — `delivered` is atomic so checking it needs no slot lock).
+    /// Guards no data, only the sleep on `progressed`: `wait_delivered` and `close` wait there,
+    /// and delivery threads take it, holding no other lock, to notify after each call and when
+    /// they end. First in the lock order: held while taking `slots` (`wait_delivered` checks
+    /// `delivered_all` under it) and `closing` (`close`).
     progress: Mutex<()>,
     progressed: Condvar,
 }
@@ -148,8 +173,9 @@ impl<T: Object> Broadcaster<T> {
         })
     }
 
-    /// Register a handler. `current` is called under the registration lock and returns the newest
-    /// published snapshot and the version at which the config became synced, if it has.
+    /// Register a handler. `current` is called under the `slots` lock (so it may take only the
+    /// mux registry; see the lock order on [`Broadcaster`]) and returns the newest published
+    /// snapshot and the version at which the config became synced, if it has.
     ///
     /// The handler receives that snapshot promptly unless it is the empty version 0, and
     /// `on_synced` once the config is synced. Publishers must store a version where `current`
@@ -292,8 +318,8 @@ impl<T: Object> Broadcaster<T> {
                 break;
             }
         }
-        // Join holding no lock at all: a finishing thread takes the progress lock to announce its
-        // end, and a concurrent close holds that lock while it waits for `closing`.
+        // Join holding no lock at all: a finishing thread takes `progress` to announce its end,
+        // and a concurrent close holds `progress` while it takes `closing` (the lock order).
         drop(guard);
         let me = std::thread::current().id();
         let mut finished = Vec::new();
@@ -363,8 +389,8 @@ impl<T: Object> Broadcaster<T> {
                 {
                     slot.delivered.store(st.latest.version, Ordering::Release);
                     slot.busy.store(false, Ordering::Release);
-                    // Never take the progress lock while holding a slot lock (flush holds
-                    // progress, then slots, then a slot: see `delivered_all`).
+                    // `progress` comes before `Slot::state` in the lock order (see
+                    // [`Broadcaster`]): announce with the slot lock released.
                     MutexGuard::unlocked(&mut st, || self.notify_progress());
                     continue;
                 }
@@ -429,3 +455,6 @@ fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> 
     };
     Some((snapshot, coalesced))
 }
+
+#[cfg(test)]
+mod tests;

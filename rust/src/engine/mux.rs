@@ -51,7 +51,10 @@ struct Registry {
 
 struct Shared<T: Object> {
     current: ArcSwap<Snapshot<T>>,
+    /// Sources and sync state. A leaf of the broadcaster's lock order (see [`Broadcaster`]):
+    /// taken under its `slots` lock by `Mux::register`, so never held while calling into it.
     registry: Mutex<Registry>,
+    /// Signalled (under `registry`) when the config becomes synced; `wait_synced` sleeps here.
     synced_changed: Condvar,
     broadcaster: Arc<Broadcaster<T>>,
     stats: Arc<Stats>,
@@ -64,6 +67,8 @@ pub struct Mux<T: Object, M: Merger<T> = Store<T>> {
     name: String,
     tx: Sender<Msg<M::Input>>,
     shared: Arc<Shared<T>>,
+    /// The merger thread until the first close takes it out to join it (with the lock released).
+    /// Taken alone, outside the broadcaster's lock order.
     merger: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
 }
@@ -226,6 +231,8 @@ impl<T: Object, M: Merger<T>> Mux<T, M> {
     pub fn register(&self, sink: Box<dyn Sink<T>>) -> Result<u64, CoreError> {
         self.check_open()?;
         let shared = &self.shared;
+        // The closure runs under the broadcaster's `slots` lock and takes the registry inside it:
+        // slots -> registry, the one place the two nest (lock order on [`Broadcaster`]).
         Ok(shared.broadcaster.register(sink, || {
             (shared.current.load_full(), shared.registry.lock().synced_at)
         }))
@@ -369,8 +376,12 @@ fn publish<T: Object, M: Merger<T>>(
         shared.synced_changed.notify_all();
     }
     drop(reg);
-    // Outside the registry lock: registration holds the slots lock, then reads the registry.
+    // Outside the registry lock: `mark_synced` takes the broadcaster's `slots` lock, which comes
+    // before the registry in the lock order (see [`Broadcaster`]).
     if let Some(version) = first_sync {
         shared.broadcaster.mark_synced(version);
     }
 }
+
+#[cfg(test)]
+mod tests;

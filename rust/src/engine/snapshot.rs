@@ -167,3 +167,186 @@ impl<T: Object> ChangeSet<T> {
 pub fn same<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
     Arc::ptr_eq(a, b) || **a == **b
 }
+
+/// A keyed value for the engine's unit tests (the in-crate twin of `tests/common`): equal keys
+/// with equal values are the same object.
+#[cfg(test)]
+pub(crate) mod test_obj {
+    use std::sync::Arc;
+
+    use crate::engine::object::{ObjKey, Object};
+
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) struct Obj {
+        pub key: ObjKey,
+        pub value: u32,
+    }
+
+    impl Object for Obj {
+        type Notes = ();
+        fn key(&self) -> ObjKey {
+            self.key.clone()
+        }
+    }
+
+    pub(crate) fn obj(key: &str, value: u32) -> Arc<Obj> {
+        Arc::new(Obj {
+            key: ObjKey::parse(key),
+            value,
+        })
+    }
+
+    pub(crate) fn key(key: &str) -> ObjKey {
+        ObjKey::parse(key)
+    }
+
+    /// `key=value` per object, in order.
+    pub(crate) fn kv(objs: &[Arc<Obj>]) -> Vec<String> {
+        objs.iter()
+            .map(|o| format!("{}={}", o.key, o.value))
+            .collect()
+    }
+
+    /// `key:old->new` per updated pair, in order.
+    pub(crate) fn upd(pairs: &[(Arc<Obj>, Arc<Obj>)]) -> Vec<String> {
+        pairs
+            .iter()
+            .map(|(a, b)| format!("{}:{}->{}", a.key, a.value, b.value))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_obj::{key, kv, obj, upd, Obj};
+    use super::*;
+
+    fn changes(
+        added: Vec<Arc<Obj>>,
+        updated: Vec<(Arc<Obj>, Arc<Obj>)>,
+        removed: Vec<Arc<Obj>>,
+    ) -> Changes<Obj> {
+        Changes {
+            added,
+            updated,
+            removed,
+        }
+    }
+
+    #[test]
+    fn folding_keeps_the_first_base_and_the_last_current_value() {
+        let mut set = ChangeSet::default();
+        set.record(key("ns/a"), Some(obj("ns/a", 1)), Some(obj("ns/a", 2)));
+        set.record(key("ns/a"), Some(obj("ns/a", 2)), Some(obj("ns/a", 3)));
+        set.absorb(&changes(
+            vec![],
+            vec![(obj("ns/a", 3), obj("ns/a", 4))],
+            vec![],
+        ));
+        assert_eq!(set.len(), 1);
+        let out = set.resolve();
+        assert_eq!(upd(&out.updated), ["ns/a:1->4"]);
+        assert!(out.added.is_empty() && out.removed.is_empty());
+    }
+
+    #[test]
+    fn added_then_removed_vanishes() {
+        let mut set = ChangeSet::default();
+        set.absorb(&changes(vec![obj("ns/a", 1)], vec![], vec![]));
+        set.absorb(&changes(
+            vec![],
+            vec![(obj("ns/a", 1), obj("ns/a", 2))],
+            vec![],
+        ));
+        set.absorb(&changes(vec![], vec![], vec![obj("ns/a", 2)]));
+        assert_eq!(set.len(), 1, "the key is still tracked");
+        assert!(set.resolve().is_empty());
+    }
+
+    #[test]
+    fn updated_then_removed_is_removed_with_the_base_object() {
+        let mut set = ChangeSet::default();
+        set.absorb(&changes(
+            vec![],
+            vec![(obj("ns/a", 1), obj("ns/a", 2))],
+            vec![],
+        ));
+        set.absorb(&changes(vec![], vec![], vec![obj("ns/a", 2)]));
+        let out = set.resolve();
+        assert_eq!(kv(&out.removed), ["ns/a=1"]);
+        assert!(out.added.is_empty() && out.updated.is_empty());
+    }
+
+    #[test]
+    fn removed_then_added_back_equal_is_no_change_and_different_is_an_update() {
+        let mut set = ChangeSet::default();
+        set.absorb(&changes(
+            vec![],
+            vec![],
+            vec![obj("ns/a", 1), obj("ns/b", 1)],
+        ));
+        set.absorb(&changes(
+            vec![obj("ns/a", 1), obj("ns/b", 2)],
+            vec![],
+            vec![],
+        ));
+        let out = set.resolve();
+        assert_eq!(upd(&out.updated), ["ns/b:1->2"]);
+        assert!(out.added.is_empty() && out.removed.is_empty());
+    }
+
+    #[test]
+    fn resolve_sorts_each_list_by_namespace_then_name() {
+        let mut set = ChangeSet::default();
+        for k in ["b/x", "a-b/a", "a/z", "/top", "a/b"] {
+            set.record(key(k), None, Some(obj(k, 1)));
+            let gone = format!("{k}-gone");
+            set.record(key(&gone), Some(obj(&gone, 1)), None);
+        }
+        let out = set.resolve();
+        assert_eq!(
+            kv(&out.added),
+            ["/top=1", "a/b=1", "a/z=1", "a-b/a=1", "b/x=1"]
+        );
+        let removed: Vec<ObjKey> = out.removed.iter().map(|o| o.key()).collect();
+        assert!(removed.windows(2).all(|w| w[0] < w[1]), "{removed:?}");
+    }
+
+    #[test]
+    fn same_is_pointer_or_content_equality() {
+        #[derive(Debug)]
+        struct NeverEqual;
+        impl PartialEq for NeverEqual {
+            fn eq(&self, _: &Self) -> bool {
+                false
+            }
+        }
+        let a = Arc::new(NeverEqual);
+        assert!(
+            same(&a, &Arc::clone(&a)),
+            "one allocation is the same object"
+        );
+        assert!(!same(&a, &Arc::new(NeverEqual)));
+        assert!(same(&obj("ns/a", 1), &obj("ns/a", 1)), "equal content");
+        assert!(!same(&obj("ns/a", 1), &obj("ns/a", 2)));
+    }
+
+    #[test]
+    fn snapshots_share_and_start_empty() {
+        let empty = Snapshot::<Obj>::empty();
+        assert_eq!(empty.version, 0);
+        assert!(empty.items.is_empty() && empty.changes.is_empty());
+        let mut items = Items::new();
+        items.insert(key("ns/a"), obj("ns/a", 1));
+        let snap = Snapshot {
+            version: 3,
+            changes: Arc::new(Changes::all_added(&items)),
+            items,
+            notes: Arc::default(),
+        };
+        let shared = snap.share();
+        assert_eq!(shared.version, 3);
+        assert!(Arc::ptr_eq(&shared.changes, &snap.changes));
+        assert_eq!(kv(&shared.changes.added), ["ns/a=1"]);
+    }
+}

@@ -229,3 +229,112 @@ impl<T: Object> Store<T> {
         self.pending.record(key, before, value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::snapshot::test_obj::{key, kv, obj, upd, Obj};
+    use super::*;
+
+    fn state(store: &Store<Obj>) -> Vec<String> {
+        kv(&store.items().values().cloned().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn set_replaces_only_its_own_source() {
+        let mut s = Store::new();
+        s.apply(0, Op::Add(vec![obj("ns/a", 1), obj("ns/b", 1)]));
+        s.apply(1, Op::Add(vec![obj("ns/z", 1)]));
+        s.commit();
+        s.apply(0, Op::Set(vec![obj("ns/b", 2), obj("ns/c", 1)]));
+        let snap = s.commit().expect("a change");
+        assert_eq!(kv(&snap.changes.added), ["ns/c=1"]);
+        assert_eq!(upd(&snap.changes.updated), ["ns/b:1->2"]);
+        assert_eq!(kv(&snap.changes.removed), ["ns/a=1"]);
+        assert_eq!(state(&s), ["ns/b=2", "ns/c=1", "ns/z=1"]);
+        s.apply(0, Op::Set(vec![]));
+        s.commit();
+        assert_eq!(state(&s), ["ns/z=1"], "an empty SET clears only its source");
+    }
+
+    #[test]
+    fn an_equal_object_is_no_change_and_no_version() {
+        let mut s = Store::new();
+        s.apply(0, Op::Add(vec![obj("ns/a", 1)]));
+        assert_eq!(s.commit().map(|c| c.version), Some(1));
+        s.apply(0, Op::Add(vec![obj("ns/a", 1)]));
+        s.apply(0, Op::Set(vec![obj("ns/a", 1)]));
+        assert!(s.pending.is_empty(), "nothing was even recorded");
+        assert!(s.commit().is_none());
+        assert_eq!(s.version(), 1);
+        // Nor is it a conflict when another source holds the key too.
+        s.apply(1, Op::Add(vec![obj("ns/a", 2)]));
+        assert_eq!(s.counters().conflicts, 1);
+        s.apply(1, Op::Add(vec![obj("ns/a", 2)]));
+        s.apply(0, Op::Add(vec![obj("ns/a", 1)]));
+        assert_eq!(s.counters().conflicts, 1);
+        assert!(s.commit().is_none(), "the loser's object never showed");
+    }
+
+    #[test]
+    fn lowest_source_wins_and_removal_reveals_the_next_source() {
+        let mut s = Store::new();
+        s.apply(2, Op::Add(vec![obj("ns/a", 3)]));
+        s.apply(1, Op::Add(vec![obj("ns/a", 2)]));
+        s.apply(0, Op::Add(vec![obj("ns/a", 1)]));
+        assert_eq!(state(&s), ["ns/a=1"]);
+        assert_eq!(s.counters().conflicts, 2);
+        s.commit();
+        // A loser's update is invisible but still a conflict.
+        s.apply(2, Op::Add(vec![obj("ns/a", 30)]));
+        assert!(s.commit().is_none());
+        assert_eq!(s.counters().conflicts, 3);
+        s.apply(0, Op::Remove(vec![key("ns/a")]));
+        let snap = s.commit().expect("source 1 shows");
+        assert_eq!(upd(&snap.changes.updated), ["ns/a:1->2"]);
+        s.apply(1, Op::Set(vec![]));
+        let snap = s.commit().expect("source 2 shows");
+        assert_eq!(upd(&snap.changes.updated), ["ns/a:2->30"]);
+        s.apply(2, Op::Remove(vec![key("ns/a")]));
+        let snap = s.commit().expect("gone");
+        assert_eq!(kv(&snap.changes.removed), ["ns/a=30"]);
+        assert_eq!(s.counters().conflicts, 3, "removals are no conflicts");
+        assert_eq!(s.counters().objects_merged, 6);
+    }
+
+    #[test]
+    fn removing_absent_keys_is_ignored() {
+        let mut s = Store::new();
+        s.apply(1, Op::Add(vec![obj("ns/a", 1)]));
+        s.commit();
+        s.apply(0, Op::Remove(vec![key("ns/a"), key("ns/none")]));
+        s.apply(1, Op::Remove(vec![key("ns/none")]));
+        assert!(s.commit().is_none());
+        assert_eq!(state(&s), ["ns/a=1"]);
+    }
+
+    #[test]
+    fn changes_within_a_batch_cancel_out() {
+        let mut s = Store::new();
+        s.apply(0, Op::Add(vec![obj("ns/keep", 1)]));
+        s.commit();
+        s.apply(0, Op::Add(vec![obj("ns/flash", 1), obj("ns/keep", 2)]));
+        s.apply(0, Op::Remove(vec![key("ns/flash")]));
+        s.apply(0, Op::Add(vec![obj("ns/keep", 1)]));
+        assert!(!s.pending.is_empty(), "keys were touched");
+        assert!(s.commit().is_none(), "but nothing changed");
+        assert_eq!(s.version(), 1);
+        s.apply(0, Op::Add(vec![obj("ns/keep", 2)]));
+        let snap = s.commit().expect("a change");
+        assert_eq!(snap.version, 2, "versions have no gaps");
+        assert_eq!(upd(&snap.changes.updated), ["ns/keep:1->2"]);
+    }
+
+    #[test]
+    fn commit_with_nothing_applied_is_none() {
+        let mut s: Store<Obj> = Store::new();
+        assert!(s.commit().is_none());
+        s.apply(0, Op::Set(vec![]));
+        assert!(s.commit().is_none());
+        assert_eq!(s.snapshot_all().version, 0);
+    }
+}
