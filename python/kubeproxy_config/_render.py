@@ -1,5 +1,7 @@
 """What ``kubeproxy-config watch`` shows: rows of service ports with their endpoints, rendered as
-a rich table, plain text columns or a JSON document (shape in ``kubeproxy_config.cli``)."""
+a rich table, plain text columns or a JSON document (shape in ``kubeproxy_config.cli``). With a
+proxy view (``View.proxy``), the tables are its rows (``_proxy_render``) and the JSON document
+has a ``"proxy"`` part."""
 
 from __future__ import annotations
 
@@ -14,6 +16,12 @@ from rich.text import Text
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import Endpoints, EndpointSlice, Service, ServicePort
+from kubeproxy_config._proxy_render import (
+    ProxyView,
+    proxy_json,
+    proxy_plain_table,
+    proxy_rich_table,
+)
 
 __all__ = ["COLUMNS", "View", "json_document", "plain_table", "rich_view", "status_line"]
 
@@ -62,6 +70,13 @@ class View:
     synced: bool
     sources: tuple[str, ...]
     namespace: str | None
+    proxy: ProxyView | None = None  # the proxy view, when asked for
+
+    @property
+    def revision(self) -> tuple[object, ...]:
+        """Changes whenever anything shown changes: the configs' and the proxy views' versions."""
+        proxy = self.proxy.versions if self.proxy is not None else None
+        return (tuple(self.versions.items()), proxy)
 
     @classmethod
     def read(
@@ -70,6 +85,7 @@ class View:
         endpoints: EndpointsConfig,
         slices: EndpointSliceConfig,
         namespace: str | None,
+        proxy: ProxyView | None = None,
     ) -> View:
         svc_state, ep_state, slice_state = services.state(), endpoints.state(), slices.state()
         slice_ports = _slice_ports(slice_state)
@@ -96,6 +112,7 @@ class View:
             synced=services.synced and endpoints.synced and slices.synced,
             sources=sources,
             namespace=namespace,
+            proxy=proxy,
         )
 
 
@@ -225,6 +242,10 @@ def status_line(view: View, warnings: Sequence[str] = ()) -> str:
     ]
     if view.namespace is not None:
         parts.append(f"namespace: {view.namespace}")
+    if view.proxy is not None:
+        where = [f"node {view.proxy.node}"] if view.proxy.node is not None else []
+        where += [f"zone {view.proxy.zone}"] if view.proxy.zone is not None else []
+        parts.append(f"proxy view: {', '.join([view.proxy.ip_family, *where])}")
     line = " · ".join(parts)
     if warnings:
         line += f"\nwarning: {warnings[-1]}"
@@ -233,6 +254,8 @@ def status_line(view: View, warnings: Sequence[str] = ()) -> str:
 
 def plain_table(view: View) -> str:
     """The rows as aligned text columns (for pipes and files), header first."""
+    if view.proxy is not None:
+        return proxy_plain_table(view.proxy)
     rows = [COLUMNS, *_rows(view)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = [
@@ -245,6 +268,14 @@ def plain_table(view: View) -> str:
 def rich_view(view: View, warnings: Sequence[str] = (), width: int | None = None) -> Group:
     """The live view: a table of the rows and a status line below it. On a console narrower
     than ``width`` needs, EXTERNAL and then CLUSTER-IP are left out."""
+    status = Text(status_line(view, warnings), style="dim")
+    if warnings:
+        status.stylize("yellow", status.plain.index("\nwarning:"))
+    if view.proxy is not None:
+        if view.proxy.ports:
+            return Group(proxy_rich_table(view.proxy, width), status)
+        empty = "no service ports" if view.synced else "waiting for the sources to sync…"
+        return Group(proxy_rich_table(view.proxy, width), Text(empty, style="italic"), status)
     rows = _rows(view)
     natural = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(COLUMNS)]
     shown = list(range(len(COLUMNS)))
@@ -263,9 +294,6 @@ def rich_view(view: View, warnings: Sequence[str] = (), width: int | None = None
             table.add_column(name, justify=justify, no_wrap=True, min_width=natural[i])
     for row in rows:
         table.add_row(*(Text(row[i]) for i in shown))
-    status = Text(status_line(view, warnings), style="dim")
-    if warnings:
-        status.stylize("yellow", status.plain.index("\nwarning:"))
     if not view.services:
         waiting = "waiting for the sources to sync…" if not view.synced else "no services"
         return Group(table, Text(waiting, style="italic"), status)
@@ -277,13 +305,16 @@ def rich_view(view: View, warnings: Sequence[str] = (), width: int | None = None
 
 def json_document(view: View) -> dict[str, Any]:
     """One snapshot as the JSON document printed by ``--output json``."""
-    return {
+    document = {
         "version": dict(view.versions),
         "synced": view.synced,
         "sources": list(view.sources),
         "namespace": view.namespace,
         "services": [_service_json(sv) for sv in view.services],
     }
+    if view.proxy is not None:
+        document["proxy"] = proxy_json(view.proxy)
+    return document
 
 
 def _service_json(sv: ServiceView) -> dict[str, Any]:

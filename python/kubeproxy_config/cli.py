@@ -20,12 +20,21 @@ document per change, one per line, keys sorted::
                    "nodePort": null,
                    "endpoints": {"ready": ["10.244.1.5:8080"], "notReady": ["10.244.3.7:8080"]}}],
         "endpoints": {"ready": ["10.244.1.5", "10.244.2.6"], "notReady": ["10.244.3.7"]},
-        "endpointsFrom": "Endpoints"}]}
+        "endpointsFrom": "Endpoints"}],
+     "proxy": {"ipFamily": "IPv4", "node": "node-a", "zone": null,
+               "version": {"endpointSlices": 4, "endpoints": 4},
+               "servicePorts": [{<ServicePortInfo.to_dict()>, "endpoints_from": "Endpoints"}]}}
 
 ``endpointsFrom`` is "Endpoints" when an Endpoints object of the service's key exists,
 "EndpointSlices" when only slices do (``EndpointSliceConfig.endpoints_for``), else null. Services
 are sorted by namespace and name, addresses numerically (IPv4 first). Documents start once every
 source has synced.
+
+The proxy view (SPEC §9, ``kubeproxy_config._proxy_render``): one row per service port of one IP
+family (``--ip-family``, default IPv4), every endpoint marked unless ready, and with ``--node`` /
+``--zone`` the endpoints that node uses for cluster and for local traffic ("-": not used, "none":
+none). The table shows it once ``--node``, ``--zone`` or ``--ip-family`` is given; the JSON
+document always has it, under ``"proxy"``.
 
 Errors are one line on stderr (``kubeproxy-config: error: …``): exit status 2 for usage, 1 for
 everything else, 130 after Ctrl-C. Warnings of the sources (a manifest that became invalid, an API
@@ -52,6 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
+from kubeproxy_config._proxy_render import add_arguments, follow
 from kubeproxy_config._render import View, json_document, plain_table, rich_view, status_line
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import ClientConfig, load_in_cluster, load_kubeconfig
@@ -75,10 +85,13 @@ examples:
   {PROG} watch --kubeconfig ~/.kube/config --context kind-dev
   {PROG} watch --in-cluster --output json | jq .services[].name
   {PROG} watch --once --output json      print once after the first sync and exit
+  {PROG} watch --node node-a             what node-a programs: its cluster and local endpoints
+  {PROG} watch --ip-family IPv6          the IPv6 service ports, every endpoint's state marked
 
 --output json prints one document per change (newline-delimited, sorted keys):
   {{"version": {{...}}, "synced": true, "sources": [...], "services": [{{"namespace", "name",
-  "type", "clusterIP", "ports": [...], "endpoints": {{"ready": [...], "notReady": [...]}}}}]}}
+  "type", "clusterIP", "ports": [...], "endpoints": {{"ready": [...], "notReady": [...]}}}}],
+  "proxy": {{"ipFamily", "node", "zone", "servicePorts": [ServicePortInfo.to_dict(), ...]}}}}
   (full shape: python -c "import kubeproxy_config.cli as c; help(c)")
 
 exit status: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C)
@@ -118,7 +131,10 @@ def _parser() -> _Parser:
         "watch",
         help="show services with their ports and ready/not-ready endpoints, live",
         description="Show services with their ports and ready/not-ready endpoints, updated live "
-        "until Ctrl-C. With no source, the example cluster shipped with the package is shown.",
+        "until Ctrl-C. With no source, the example cluster shipped with the package is shown. "
+        "With --node, --zone or --ip-family the table is the proxy view: the service ports a "
+        "proxy programs, every endpoint marked, and the endpoints the node uses for cluster and "
+        "for local traffic.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -147,6 +163,7 @@ def _parser() -> _Parser:
         default=_SYNC_TIMEOUT,
         help=f"with --once, how long to wait for the sources to sync (default {_SYNC_TIMEOUT:g})",
     )
+    add_arguments(watch)
     return parser
 
 
@@ -239,7 +256,8 @@ class _Warnings(logging.Handler):
 
 
 class _Wake:
-    """A handler for all three configs: any delivery (or sync) wakes the renderer."""
+    """A handler for all three configs: any delivery (or sync) wakes the renderer (which reads
+    the proxy views after flushing them, so they need no handler)."""
 
     def __init__(self, event: threading.Event) -> None:
         self._event = event
@@ -260,6 +278,7 @@ def _watch(args: argparse.Namespace, warnings: _Warnings) -> int:
         changed = threading.Event()
         for config in configs:
             config.register_handler(_Wake(changed))
+        proxy = follow(args, services, endpoints, slices, stack)  # None: not shown
         try:
             sources = _make_sources(args, services, endpoints, slices, stack)
             for path, source in sources:
@@ -269,7 +288,7 @@ def _watch(args: argparse.Namespace, warnings: _Warnings) -> int:
             namespace: str | None = args.namespace
 
             def read() -> View:
-                return View.read(services, endpoints, slices, namespace)
+                return View.read(services, endpoints, slices, namespace, proxy and proxy())
 
             if args.once:
                 _wait_synced(configs, args.timeout, warnings)
@@ -464,12 +483,12 @@ def _render_changes(
 
 def _printer(output: str) -> Callable[[View], None]:
     """Print each synced view whose versions differ from the last one printed."""
-    shown: dict[str, int] | None = None
+    shown: tuple[object, ...] | None = None
 
     def render(view: View) -> None:
         nonlocal shown
-        if view.synced and view.versions != shown:
-            shown = view.versions
+        if view.synced and view.revision != shown:
+            shown = view.revision
             _emit(output, view, live=True)
 
     return render
