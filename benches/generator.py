@@ -176,6 +176,93 @@ def endpoint_slice(i: int, rng: random.Random, endpoints: int = 100) -> Obj:
     }
 
 
+PROXY_NODES = NODES[:20]  # W8: 10 endpoints per service over 20 nodes, so some are local
+TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
+
+
+def proxy_slice(svc: Obj, i: int, rng: random.Random, endpoints: int = 10) -> Obj:
+    """The EndpointSlice of Service dict ``svc`` (number ``i``): ``endpoints`` endpoints on the
+    service's ports (named target ports resolved to 8080), spread over ``PROXY_NODES`` with each
+    node's zone. ~90% ready, the rest half serving-and-terminating, half not serving. Hints by
+    ``i % 3``: none; ``forZones`` (each endpoint for its own zone); ``forZones`` + ``forNodes``
+    (its own node), so categorisation takes every topology path."""
+    meta = svc["metadata"]
+    name, ns = meta["name"], meta["namespace"]
+    eps: list[Obj] = []
+    for j in range(endpoints):
+        k = rng.randrange(len(PROXY_NODES))
+        node, zone = PROXY_NODES[k], ZONES[k % len(ZONES)]
+        roll = rng.random()
+        ready, terminating = roll < 0.9, roll >= 0.95
+        ep: Obj = {
+            "addresses": [_pod_ip(i * endpoints + j)],
+            "conditions": {
+                "ready": ready,
+                "serving": ready or terminating,
+                "terminating": terminating,
+            },
+            "nodeName": node,
+            "zone": zone,
+            "targetRef": {
+                "kind": "Pod",
+                "namespace": ns,
+                "name": f"{name}-{rng.getrandbits(32):08x}",
+                "uid": _uid(rng),
+            },
+        }
+        if i % 3:
+            ep["hints"] = {"forZones": [{"name": zone}]}
+            if i % 3 == 2:
+                ep["hints"]["forNodes"] = [{"name": node}]
+        eps.append(ep)
+    ports = [
+        {
+            "name": p["name"],
+            "port": p["targetPort"] if isinstance(p["targetPort"], int) else 8080,
+            "protocol": p["protocol"],
+        }
+        for p in svc["spec"]["ports"]
+    ]
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{name}-{rng.getrandbits(20):05x}",
+            "namespace": ns,
+            "uid": _uid(rng),
+            "resourceVersion": str(900_000 + i),
+            "labels": {**meta["labels"], "kubernetes.io/service-name": name},
+            "annotations": {TRIGGER_TIME: "2026-01-01T00:00:00Z"},
+        },
+        "addressType": "IPv4",
+        "endpoints": eps,
+        "ports": ports,
+    }
+
+
+def proxy_cluster(n: int, seed: int = 0, endpoints: int = 10) -> tuple[list[Obj], list[Obj]]:
+    """W8's cluster: ``services(n)`` (every tenth with ``internalTrafficPolicy: Local``) and one
+    ``proxy_slice`` of ``endpoints`` endpoints per service."""
+    svcs = services(n, seed)
+    for i, svc in enumerate(svcs):
+        if i % 10 == 5:
+            svc["spec"]["internalTrafficPolicy"] = "Local"
+    rng = random.Random(seed * 1_000_003 + 13)
+    return svcs, [proxy_slice(svc, i, rng, endpoints) for i, svc in enumerate(svcs)]
+
+
+def flipped(endpoint_slice: Obj, j: int = 0) -> Obj:
+    """A copy of ``endpoint_slice`` with endpoint ``j``'s ``ready`` (and ``serving``) negated and
+    a new resourceVersion: one endpoint going not ready (or back)."""
+    new = copy.deepcopy(endpoint_slice)
+    meta = new["metadata"]
+    meta["resourceVersion"] = str(int(meta.get("resourceVersion", "0")) + 1_000_000)
+    conditions = new["endpoints"][j]["conditions"]
+    conditions["ready"] = conditions["serving"] = not conditions["ready"]
+    conditions["terminating"] = False
+    return new
+
+
 def services(n: int, seed: int = 0, start: int = 0) -> list[Obj]:
     """``n`` Services with indices ``start .. start+n-1`` (unique keys and cluster IPs)."""
     rng = random.Random(seed * 1_000_003 + start)

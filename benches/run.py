@@ -4,9 +4,11 @@
     python benches/run.py --quick    # smoke test (< 60 s); prints the table, writes nothing
                                      # unless --output is given
 
-W1, W2, W3, W6 run under pytest-benchmark (``pytest benches --benchmark-only``); W4 (latency
-percentiles) and W5 (memory, one subprocess per measurement) are plain scripts. No thresholds are
-asserted: targets are reported next to the results.
+W1, W2, W3, W6 and W8's timings run under pytest-benchmark (``pytest benches --benchmark-only``);
+W4 (latency percentiles), W5 and W8's memory (one subprocess per measurement) are plain scripts.
+No thresholds are asserted: targets are reported next to the results.
+
+    python benches/run.py --only W8 --output /tmp/w8.md   # one workload (W1..W8) and its scripts
 """
 
 # ruff: noqa: RUF001  (the report prints the multiplication sign and en dash on purpose)
@@ -289,6 +291,97 @@ def w5_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def w8_tables(res: dict[Any, Any], memory: list[dict[str, Any]]) -> list[str]:
+    """W8 proxy view: (a) initial view, (b) one endpoint flip, (c) bytes per endpoint."""
+    w = "W8 initial"
+    ns = sizes_of(res, w)
+    lines = [
+        "### W8 proxy view (a): initial view of N services × 10 endpoints, to the first handler "
+        "call holding it",
+        "",
+        "| N | ports | package (view only) | package from objects | package from dicts "
+        "| baseline (from dicts) | × view only | × objects | × dicts |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in ns:
+        row = res.get((w, PKG, n)) or res.get((w, BASE, n))
+        ports = f"{row['extra']['ports']:,}" if row else "–"
+        lines.append(
+            f"| {n:,} | {ports} | {cell(res.get((w, PKG, n)))} "
+            f"| {cell(res.get((w, 'package-objects', n)))} "
+            f"| {cell(res.get((w, 'package-dicts', n)))} | {cell(res.get((w, BASE, n)))} "
+            f"| {fmt_ratio(ratio(res, w, BASE, n))} "
+            f"| {fmt_ratio(ratio(res, w, BASE, n, 'package-objects'))} "
+            f"| {fmt_ratio(ratio(res, w, BASE, n, 'package-dicts'))} |"
+        )
+    lines.append("")
+    if ns:
+        worst = {
+            impl: min((ratio(res, w, BASE, n, impl) or 0.0) for n in ns)
+            for impl in (PKG, "package-objects", "package-dicts")
+        }
+        lines.append(
+            f"Target ≥ 20× the baseline (the view: inputs already in their configs): lowest "
+            f"{fmt_ratio(worst[PKG])} — {verdict(worst[PKG] >= 20)}. End to end (inputs' merges "
+            f"included): from objects lowest {fmt_ratio(worst['package-objects'])}, from dicts "
+            f"(conversion included) lowest {fmt_ratio(worst['package-dicts'])} — "
+            f"{verdict(worst['package-dicts'] >= 20)}."
+        )
+    w = "W8 flip"
+    ns = sizes_of(res, w)
+    lines += [
+        "",
+        "### W8 proxy view (b): one endpoint flips ready ↔ not ready in one service",
+        "",
+        "| N | package (send → flush() return) | package entry | baseline (upsert_slice + "
+        "ports()) | × baseline |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for n in ns:
+        r = res.get((w, PKG, n))
+        entry = "–" if r is None else fmt_us(r["extra"]["entry_us"] / 1e6)
+        lines.append(
+            f"| {n:,} | {cell(r)} | {entry} | {cell(res.get((w, BASE, n)))} "
+            f"| {fmt_ratio(ratio(res, w, BASE, n))} |"
+        )
+    lines.append("")
+    if len(ns) > 1 and (w, PKG, ns[0]) in res and (w, PKG, ns[-1]) in res:
+        lo, hi = res[(w, PKG, ns[0])], res[(w, PKG, ns[-1])]
+        growth = hi["median"] / lo["median"]
+        entry_growth = hi["extra"]["entry_us"] / lo["extra"]["entry_us"]
+        lines.append(
+            f"Package at N = {ns[-1]:,} vs {ns[0]:,}: {growth:.2f}× to flush return, "
+            f"{entry_growth:.2f}× to handler entry (target within 1.5×) — "
+            f"{verdict(growth <= 1.5 and entry_growth <= 1.5)}."
+        )
+    lines += [
+        "",
+        "### W8 proxy view (c): memory the view adds over its inputs",
+        "",
+        "| impl | N services | endpoints | ports | RSS delta | per endpoint "
+        "| tracemalloc (Python heap) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    by = {(r["impl"], r["method"]): r for r in memory}
+    for impl in (PKG, BASE):
+        rss, tm = by.get((impl, "rss")), by.get((impl, "tracemalloc"))
+        if rss is None:
+            continue
+        lines.append(
+            f"| {impl} | {rss['n']:,} | {rss['units']:,} | {rss['ports']:,} "
+            f"| {rss['delta_bytes'] / 1e6:,.1f} MB | {rss['bytes_per_unit']:,.0f} B "
+            f"| {'–' if tm is None else format(tm['bytes_per_unit'], ',.0f') + ' B'} |"
+        )
+    pkg = by.get((PKG, "rss"))
+    if pkg is not None:
+        lines += [
+            "",
+            f"Target ≤ 100 B per endpoint over the inputs: {pkg['bytes_per_unit']:,.0f} B — "
+            f"{verdict(pkg['bytes_per_unit'] <= 100)}.",
+        ]
+    return lines
+
+
 def w6_table(res: dict[Any, Any]) -> list[str]:
     w = "W6 initial"
     lines = [
@@ -317,6 +410,7 @@ def render(
     env: dict[str, str],
     command: str,
     elapsed: float,
+    w8_memory: list[dict[str, Any]] | None = None,
 ) -> str:
     out = [
         "# Benchmarks",
@@ -350,6 +444,8 @@ def render(
     for table in (w1_table(res), w2_table(res), w3_table(res), w4_table(w4), w5_table(w5)):
         out += [*table, ""]
     out += [*w6_table(res), ""]
+    if sizes_of(res, "W8 initial") or sizes_of(res, "W8 flip") or w8_memory:
+        out += [*w8_tables(res, w8_memory or []), ""]
     out += [
         "## Workloads",
         "",
@@ -370,6 +466,19 @@ def render(
         "(`/proc/self/statm`) and tracemalloc delta after adding N objects in chunks.",
         "- **W6** (`bench_w6_initial.py`): fresh configs; SET of N services and N endpoints "
         "(10 addresses each) until both handlers have had their first delivery.",
+        "- **W8** (`bench_w8_proxy.py`, baseline `proxy_baseline.py`'s `PurePythonProxyView`, "
+        "the same rules in plain Python, incremental per service): N services (1-3 ports) and "
+        "one EndpointSlice of 10 endpoints each, over 20 nodes in 3 zones, ~10% not ready, "
+        "two thirds with zone hints (a third of those with node hints too), every tenth "
+        "`internalTrafficPolicy: Local`; both sides are node `node-000` in `zone-a`. (a) View "
+        "only: `ProxyConfig(...)` over input configs that already hold the cluster + "
+        "`register_handler` + `flush()`; from objects / dicts: `channel.set(services)` + "
+        "`channel.set(slices)` + the view's `flush()` on fresh configs; baseline: a fresh view's "
+        "`set_services` + `set_slices` + `ports()` from dicts. (b) One slice update flipping one "
+        "endpoint (package: `channel.update(slice)` + `flush()`, the handler reads "
+        "`snap.changes`; baseline: `upsert_slice` + `ports()`). (c) RSS delta of creating the "
+        "view over filled inputs and delivering it to a no-op handler (baseline: building its "
+        "view over the dicts it references), in a fresh subprocess, / (N × 10) endpoints.",
         "",
         "## Notes for reading the numbers",
         "",
@@ -394,6 +503,12 @@ def render(
         "- W6 (dicts): the baseline stores references to the caller's dicts (no copy, no "
         "validation); the package converts and validates every field. The list-bytes row is the "
         "path the API source actually takes (`send_json`/`parse_list`).",
+        "- W8: the view-only row is the view's own cost; the end-to-end rows add both input "
+        "configs' merges (and, from dicts, converting and validating every field), which the "
+        "baseline, reading the dicts it is handed, does not do. A service port holds its own "
+        "copy of each endpoint's fields, so per endpoint the view stores ~1.7 entries here "
+        "(services have 1-3 ports); the per-endpoint memory also carries the view's "
+        "per-service and per-port structures / 10.",
         "",
     ]
     return "\n".join(out)
@@ -426,25 +541,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (CI smoke test)")
     parser.add_argument("--output", type=Path, help="README to write (full run: benches/README.md)")
     parser.add_argument("-k", dest="select", help="only these pytest-benchmark tests (-k expr)")
-    parser.add_argument("--skip-scripts", action="store_true", help="skip W4 and W5")
+    parser.add_argument("--skip-scripts", action="store_true", help="skip W4, W5, W8 memory")
+    parser.add_argument(
+        "--only", help="only these workloads, comma-separated (e.g. W8): tests and scripts"
+    )
     parser.add_argument("--raw", type=Path, help="also keep the raw JSON results in this directory")
     args = parser.parse_args(argv)
-    output = args.output or (None if args.quick else BENCHES / "README.md")
+    output = args.output or (None if args.quick or args.only else BENCHES / "README.md")
+    only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
+    select = args.select
+    if only:
+        select = " or ".join(f"test_{w.lower()}_" for w in sorted(only))
+
+    def wanted(workload: str) -> bool:
+        return not args.skip_scripts and (only is None or workload in only)
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kpc-bench-") as tmp:
-        bench_json, w4_json, w5_json = (Path(tmp) / f for f in ("pb.json", "w4.json", "w5.json"))
-        run_pytest_benchmarks(args.quick, bench_json, args.select)
+        bench_json, w4_json, w5_json, w8_json = (
+            Path(tmp) / f for f in ("pb.json", "w4.json", "w5.json", "w8.json")
+        )
+        run_pytest_benchmarks(args.quick, bench_json, select)
         res = per_op(json.loads(bench_json.read_text())["benchmarks"])
         w4: list[dict[str, Any]] = []
         w5: list[dict[str, Any]] = []
-        if not args.skip_scripts:
+        w8: list[dict[str, Any]] = []
+        if wanted("W4"):
             run_script("bench_w4_latency.py", args.quick, w4_json)
+            w4 = json.loads(w4_json.read_text())
+        if wanted("W5"):
             run_script("bench_w5_memory.py", args.quick, w5_json)
-            w4, w5 = json.loads(w4_json.read_text()), json.loads(w5_json.read_text())
+            w5 = json.loads(w5_json.read_text())
+        if wanted("W8"):
+            run_script("bench_w8_proxy.py", args.quick, w8_json)
+            w8 = json.loads(w8_json.read_text())
         if args.raw:
             args.raw.mkdir(parents=True, exist_ok=True)
-            for f in (bench_json, w4_json, w5_json):
+            for f in (bench_json, w4_json, w5_json, w8_json):
                 if f.exists():
                     (args.raw / f.name).write_bytes(f.read_bytes())
     elapsed = time.perf_counter() - started
@@ -456,7 +589,9 @@ def main(argv: list[str] | None = None) -> int:
             " treat absolute package times as pessimistic"
         )
     command = "python benches/run.py" + (" --quick" if args.quick else "")
-    text = render(res, w4, w5, env, command, elapsed)
+    if args.only:
+        command += f" --only {args.only}"
+    text = render(res, w4, w5, env, command, elapsed, w8)
     if args.quick:
         text = text.replace("# Benchmarks", "# Benchmarks (--quick smoke run: tiny sizes)", 1)
     print(text)
