@@ -14,9 +14,11 @@ mod py;
 #[pyo3::pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use crate::py::objects::{
-        PyEndpoint, PyEndpointAddress, PyEndpointPort, PyEndpointSlice, PyEndpointSubset,
-        PyEndpoints, PyService, PyServicePort,
+    use crate::py::objects::{PyEndpointSlice, PyEndpoints, PyService};
+
+    #[pymodule_export]
+    use crate::py::subobjects::{
+        PyEndpoint, PyEndpointAddress, PyEndpointPort, PyEndpointSubset, PyServicePort,
     };
 
     #[pymodule_export]

@@ -66,7 +66,9 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         };
         for entry in entries {
             let path = entry.unwrap().path();
-            let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "md");
+            let is_yaml = path
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "md" || e == "py");
             if is_yaml || !path.is_file() {
                 continue;
             }

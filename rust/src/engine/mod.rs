@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod broadcast;
+pub mod control;
 pub mod error;
 pub mod json;
 pub mod merger;

@@ -3,145 +3,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyString};
 
 use crate::engine::error::CoreError;
-use crate::engine::json::{key_of, keys_of_batch, parse_batch, parse_node, prefix_path};
-use crate::engine::object::ObjKey;
-use crate::engine::store::Op;
-use crate::py::config::{DynConfig, EndpointsFor};
-use crate::py::convert::{extract_batch, is_client_model, py_to_node};
-use crate::py::objects::PyKind;
-
-/// SET, ADD, UPDATE or REMOVE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpCode {
-    Set,
-    Add,
-    Update,
-    Remove,
-}
-
-impl OpCode {
-    /// From an `Operation` member or its name, case-insensitively.
-    fn from_py(op: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let text: String = match op.extract::<String>() {
-            Ok(s) => s,
-            Err(_) => op
-                .getattr("value")
-                .and_then(|v| v.extract::<String>())
-                .map_err(|_| PyTypeError::new_err("op must be an Operation or its name"))?,
-        };
-        match text.to_ascii_uppercase().as_str() {
-            "SET" => Ok(Self::Set),
-            "ADD" => Ok(Self::Add),
-            "UPDATE" => Ok(Self::Update),
-            "REMOVE" => Ok(Self::Remove),
-            _ => Err(PyValueError::new_err(format!(
-                "unknown operation {text:?}: expected SET, ADD, UPDATE or REMOVE"
-            ))),
-        }
-    }
-}
-
-/// Building engine operations from Python input, per kind.
-pub trait KindOps: PyKind + EndpointsFor {
-    /// Objects (SET / ADD / UPDATE) or keys (REMOVE), validated whole before anything is sent.
-    fn op_from_py(op: OpCode, objs: &Bound<'_, PyAny>) -> PyResult<Op<Self>> {
-        Ok(match op {
-            OpCode::Set => Op::Set(extract_batch::<Self>(objs)?),
-            OpCode::Add | OpCode::Update => Op::Add(extract_batch::<Self>(objs)?),
-            OpCode::Remove => Op::Remove(keys_from_py::<Self>(objs)?),
-        })
-    }
-
-    /// The same from raw JSON bytes, parsed without the GIL when large.
-    fn op_from_json(py: Python<'_>, op: OpCode, data: Vec<u8>) -> PyResult<Op<Self>> {
-        let parse = move || -> Result<Op<Self>, CoreError> {
-            Ok(match op {
-                OpCode::Set => Op::Set(
-                    parse_batch::<Self>(&data)?
-                        .into_iter()
-                        .map(Arc::new)
-                        .collect(),
-                ),
-                OpCode::Add | OpCode::Update => Op::Add(
-                    parse_batch::<Self>(&data)?
-                        .into_iter()
-                        .map(Arc::new)
-                        .collect(),
-                ),
-                OpCode::Remove => Op::Remove(keys_of_batch(&parse_node(&data)?)?),
-            })
-        };
-        // Parsing and validating a batch is the long part: do it without the GIL.
-        Ok(py.detach(parse)?)
-    }
-}
-
-impl<K: PyKind + EndpointsFor> KindOps for K {}
-
-/// A key string must be `namespace/name`.
-fn key_of_str(s: &str) -> Result<ObjKey, CoreError> {
-    match s.split_once('/') {
-        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
-            Ok(ObjKey::new(ns, name))
-        }
-        _ => Err(CoreError::InvalidObject {
-            key: Some(s.to_owned()),
-            path: String::new(),
-            reason: "a key must be \"namespace/name\"".to_owned(),
-        }),
-    }
-}
-
-/// One item of a REMOVE: a key string, one of our objects, a dict, JSON, or a client model.
-fn keys_of_item<K: PyKind>(item: &Bound<'_, PyAny>) -> PyResult<Result<Vec<ObjKey>, CoreError>> {
-    if let Some(obj) = K::unwrap_py(item) {
-        return Ok(Ok(vec![obj.key()]));
-    }
-    if let Ok(s) = item.cast::<PyString>() {
-        let s = s.to_str()?;
-        return Ok(if s.trim_start().starts_with(['{', '[']) {
-            parse_node(s.as_bytes()).and_then(|v| keys_of_batch(&v))
-        } else {
-            key_of_str(s).map(|k| vec![k])
-        });
-    }
-    if let Ok(b) = item.cast::<PyBytes>() {
-        return Ok(parse_node(b.as_bytes()).and_then(|v| keys_of_batch(&v)));
-    }
-    if item.is_instance_of::<PyDict>() || is_client_model(item)? {
-        return Ok(key_of(&py_to_node(item)?).map(|k| vec![k]));
-    }
-    Err(PyTypeError::new_err(format!(
-        "cannot remove a {}: expected a key \"namespace/name\", an object, a dict or JSON",
-        item.get_type().name()?
-    )))
-}
-
-fn is_single<K: PyKind>(objs: &Bound<'_, PyAny>) -> PyResult<bool> {
-    Ok(K::unwrap_py(objs).is_some()
-        || objs.is_instance_of::<PyString>()
-        || objs.is_instance_of::<PyBytes>()
-        || objs.is_instance_of::<PyDict>()
-        || is_client_model(objs)?)
-}
-
-/// Keys of a whole REMOVE, validated before anything is sent; errors name the item (`[2]`).
-fn keys_from_py<K: PyKind>(objs: &Bound<'_, PyAny>) -> PyResult<Vec<ObjKey>> {
-    if is_single::<K>(objs)? {
-        return Ok(keys_of_item::<K>(objs)??);
-    }
-    let mut out = Vec::new();
-    for (i, item) in objs.try_iter()?.enumerate() {
-        let keys = keys_of_item::<K>(&item?)?.map_err(|e| prefix_path(e, &format!("[{i}]")))?;
-        out.extend(keys);
-    }
-    Ok(out)
-}
+use crate::py::kind::{DynConfig, ListOutcome, OpCode, WatchOutcome};
 
 /// A named source's channel into its config. Sending returns as soon as the update is queued.
 #[pyclass(name = "SourceChannel", module = "kubeproxy_config", frozen)]
@@ -244,7 +111,7 @@ impl PySourceChannel {
         py: Python<'_>,
         data: &Bound<'_, PyBytes>,
         skip_invalid: bool,
-    ) -> PyResult<crate::py::config::WatchOutcome> {
+    ) -> PyResult<WatchOutcome> {
         self.check_open()?;
         self.config
             .apply_watch(py, self.index, data.as_bytes(), skip_invalid)
@@ -259,14 +126,14 @@ impl PySourceChannel {
         py: Python<'_>,
         data: &Bound<'_, PyBytes>,
         skip_invalid: bool,
-    ) -> PyResult<crate::py::config::ListOutcome> {
+    ) -> PyResult<ListOutcome> {
         self.config.parse_list(py, data.as_bytes(), skip_invalid)
     }
 
     /// Mark this source synced without a SET (say, after an initial list that was streamed as ADDs).
     fn mark_synced(&self) -> PyResult<()> {
         self.check_open()?;
-        Ok(self.config.mark_synced(self.index)?)
+        Ok(self.config.control().mark_synced(self.index)?)
     }
 
     /// Close this channel: later sends raise `ClosedError`; its objects stay merged.
@@ -276,14 +143,14 @@ impl PySourceChannel {
 
     #[getter]
     fn closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire) || self.config.is_closed()
+        self.closed.load(Ordering::Acquire) || self.config.control().is_closed()
     }
 
     fn __repr__(&self) -> String {
         format!(
             "SourceChannel({:?}, config={:?})",
             self.name,
-            self.config.name()
+            self.config.control().name()
         )
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Number, Value};
 use crate::engine::error::CoreError;
 use crate::engine::json::{self, parse_node_batch_with, prefix_path, Members, Node};
 use crate::engine::model::Interner;
-use crate::py::objects::PyKind;
+use crate::py::kind::PyKind;
 
 /// Nesting deeper than this is refused (`serde_json`'s own limit for JSON text is the same).
 const MAX_DEPTH: usize = 128;

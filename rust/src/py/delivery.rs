@@ -8,7 +8,7 @@ use pyo3::sync::PyOnceLock;
 
 use crate::engine::broadcast::{Outcome, Sink};
 use crate::engine::snapshot::Snapshot;
-use crate::py::objects::PyKind;
+use crate::py::kind::PyKind;
 use crate::py::snapshot::{PySnapshot, SnapshotView};
 
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

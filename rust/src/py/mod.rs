@@ -2,13 +2,17 @@
 
 pub mod channel;
 pub mod config;
+pub mod control;
 pub mod convert;
 pub mod delivery;
 pub mod errors;
+pub mod kind;
 pub mod objects;
 pub mod proxy;
 pub mod proxy_objects;
 pub mod proxy_snapshot;
 pub mod snapshot;
 pub mod subobjects;
+pub mod typed;
+pub mod values;
 pub mod wait;

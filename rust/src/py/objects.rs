@@ -5,57 +5,17 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyMappingProxy, PyString, PyTuple};
+use pyo3::types::PyTuple;
 
 use crate::engine::json::Kind;
 use crate::engine::model::{
-    EndpointSlice, Endpoints, IpFamilyPolicy, IpMode, PortOrName, Service, StrMap, TrafficPolicy,
+    EndpointSlice, Endpoints, IpFamilyPolicy, IpMode, Service, TrafficPolicy,
 };
 use crate::py::convert::{extract_one, parse_json_one, value_to_py};
+use crate::py::kind::PyKind;
 
-pub use crate::py::subobjects::{
-    PyEndpoint, PyEndpointAddress, PyEndpointPort, PyEndpointSubset, PyServicePort,
-};
-
-/// What the Python configs need of an object kind: wrapping engine objects for handlers and
-/// taking our own instances back without copying.
-pub trait PyKind: Kind {
-    /// A new Python object sharing `obj`.
-    fn wrap(py: Python<'_>, obj: Arc<Self>) -> PyResult<Py<PyAny>>;
-    /// The shared engine object if `ob` is an instance of this kind's class.
-    fn unwrap_py(ob: &Bound<'_, PyAny>) -> Option<Arc<Self>>;
-}
-
-/// A read-only `types.MappingProxyType` over a new dict of `m`.
-pub(crate) fn mapping<'py>(py: Python<'py>, m: &StrMap) -> PyResult<Bound<'py, PyAny>> {
-    let dict = PyDict::new(py);
-    for (k, v) in m.iter() {
-        dict.set_item(k, v)?;
-    }
-    Ok(PyMappingProxy::new(py, dict.as_mapping()).into_any())
-}
-
-/// A tuple of strings.
-pub(crate) fn str_tuple<'py, S: AsRef<str>>(
-    py: Python<'py>,
-    items: impl IntoIterator<Item = S>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let items: Vec<Bound<'py, PyString>> = items
-        .into_iter()
-        .map(|s| PyString::new(py, s.as_ref()))
-        .collect();
-    PyTuple::new(py, items)
-}
-
-/// `'text'`, as Python's `repr` of a simple string.
-pub(crate) fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
-/// `'text'` or `None`.
-pub(crate) fn quote_opt(s: Option<&str>) -> String {
-    s.map_or_else(|| "None".to_owned(), quote)
-}
+use crate::py::subobjects::{PyEndpoint, PyEndpointPort, PyEndpointSubset, PyServicePort};
+use crate::py::values::{mapping, quote, quote_opt, str_tuple};
 
 /// Declares the wrapper struct of a top-level kind with its value equality, cached hash and
 /// [`PyKind`] impl, and a `#[pymethods]` block with the common members plus `$extra`.
@@ -402,11 +362,3 @@ top_kind!(PyEndpointSlice, EndpointSlice, "EndpointSlice", {
         )
     }
 });
-
-/// `targetPort` as a Python int or str.
-pub(crate) fn port_or_name<'py>(py: Python<'py>, p: &PortOrName) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match p {
-        PortOrName::Port(n) => n.into_pyobject(py)?.into_any(),
-        PortOrName::Name(s) => PyString::new(py, s).into_any(),
-    })
-}

@@ -15,10 +15,10 @@ use crate::engine::proxy::options::{ProxyOptions, Topology};
 use crate::engine::proxy::ProxyView;
 use crate::engine::ratelimit::SystemClock;
 use crate::engine::snapshot::Snapshot;
-use crate::py::config::{deadline_of, PyConfig};
+use crate::py::config::PyConfig;
+use crate::py::control::{self, deadline_of};
 use crate::py::delivery::PySink;
 use crate::py::proxy_snapshot::PyProxySnapshot;
-use crate::py::wait::wait_in_slices;
 
 impl Sink<ServicePortInfo> for PySink<ServicePortInfo> {
     fn deliver(&self, snapshot: Snapshot<ServicePortInfo>) -> Outcome {
@@ -104,7 +104,7 @@ impl PyProxyConfig {
         let feed_endpoints = match endpoints.get().inner.feed_proxy(weak) {
             Ok(id) => id,
             Err(e) => {
-                services.get().inner.cancel(feed_services);
+                services.get().inner.control().cancel(feed_services);
                 return Err(e.into());
             }
         };
@@ -160,23 +160,11 @@ impl PyProxyConfig {
         // The inputs first: once their handlers (our feeds among them) have everything, the
         // view's queue holds it too.
         for input in [&self.services, &self.endpoints] {
-            if !input.get().inner.is_closed() && !input.get().flush(py, left())? {
+            if !input.get().inner.control().is_closed() && !input.get().flush(py, left())? {
                 return Ok(false);
             }
         }
-        let mux = Arc::clone(self.view.mux());
-        let mut merged = None;
-        if !wait_in_slices(py, deadline, |d| match mux.merged_version(d) {
-            Ok(Some(v)) => {
-                merged = Some(v);
-                true
-            }
-            _ => false,
-        })? {
-            return Ok(false);
-        }
-        let version = merged.unwrap_or_else(|| mux.state().version);
-        wait_in_slices(py, deadline, move |d| mux.wait_delivered(version, d))
+        control::flush(py, &**self.view.mux(), deadline)
     }
 
     /// True once both inputs are synced and the view holds their synced state.
@@ -188,9 +176,7 @@ impl PyProxyConfig {
     /// Wait until synced; False on timeout.
     #[pyo3(signature = (timeout = None))]
     fn wait_synced(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = deadline_of(timeout)?;
-        let mux = Arc::clone(self.view.mux());
-        wait_in_slices(py, deadline, move |d| mux.wait_synced(d))
+        control::wait_synced(py, &**self.view.mux(), timeout)
     }
 
     /// The node's zone changed: every port is categorised again.
@@ -220,22 +206,15 @@ impl PyProxyConfig {
 
     /// Counters, as for the other configs.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (k, v) in self.view.mux().stats() {
-            d.set_item(k, v)?;
-        }
-        d.set_item("handlers", self.view.mux().handler_count())?;
-        Ok(d)
+        control::stats(py, &**self.view.mux())
     }
 
     /// Stop following the inputs and stop the delivery threads (see `Config.close`).
     #[pyo3(signature = (timeout = None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = deadline_of(timeout)?;
-        self.services.get().inner.cancel(self.feeds[0]);
-        self.endpoints.get().inner.cancel(self.feeds[1]);
-        let mux = Arc::clone(self.view.mux());
-        wait_in_slices(py, deadline, move |d| mux.close(d))
+        self.services.get().inner.control().cancel(self.feeds[0]);
+        self.endpoints.get().inner.control().cancel(self.feeds[1]);
+        control::close(py, &**self.view.mux(), timeout)
     }
 
     #[getter]

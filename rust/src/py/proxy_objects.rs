@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::engine::proxy::info::{EndpointInfo, Endpoints, ServicePortInfo};
-use crate::py::objects::{quote, str_tuple};
+use crate::py::values::{quote, str_tuple};
 
 /// Python class `kubeproxy_config.EndpointInfo`.
 #[pyclass(name = "EndpointInfo", module = "kubeproxy_config", frozen, eq, hash)]

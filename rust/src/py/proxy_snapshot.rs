@@ -12,8 +12,9 @@ use crate::engine::model::{Protocol, Str};
 use crate::engine::object::ObjKey;
 use crate::engine::proxy::info::{parse_port_key, port_key, ServicePortInfo};
 use crate::engine::snapshot::{same, Changes, Snapshot};
+use crate::py::kind::{DynChanges, DynSnapshot};
 use crate::py::proxy_objects::PyServicePortInfo;
-use crate::py::snapshot::{sequence_item, DynChanges, DynSnapshot, PyChanges, SnapshotIter};
+use crate::py::snapshot::{sequence_item, PyChanges, SnapshotIter};
 
 /// An engine snapshot of the view plus its ports in order, materialised on first positional use.
 pub struct ProxySnapshotView {

@@ -8,27 +8,7 @@ use pyo3::types::{PySlice, PyTuple, PyType};
 
 use crate::engine::object::ObjKey;
 use crate::engine::snapshot::{same, Changes, Snapshot};
-use crate::py::objects::PyKind;
-
-/// The kind-erased side of a snapshot, so one Python class serves every object kind.
-pub trait DynSnapshot: Send + Sync {
-    fn version(&self) -> u64;
-    fn len(&self) -> usize;
-    fn item(&self, py: Python<'_>, index: usize) -> PyResult<Option<Py<PyAny>>>;
-    fn get(&self, py: Python<'_>, key: &ObjKey) -> PyResult<Option<Py<PyAny>>>;
-    fn contains(&self, key: &ObjKey) -> bool;
-    /// Position of an object equal to `value` (one of this kind's objects), if present.
-    fn position(&self, value: &Bound<'_, PyAny>) -> Option<usize>;
-    fn changes(&self) -> Arc<dyn DynChanges>;
-}
-
-/// The kind-erased side of `Changes`.
-pub trait DynChanges: Send + Sync {
-    fn added(&self, py: Python<'_>) -> PyResult<Py<PyTuple>>;
-    fn updated(&self, py: Python<'_>) -> PyResult<Py<PyTuple>>;
-    fn removed(&self, py: Python<'_>) -> PyResult<Py<PyTuple>>;
-    fn counts(&self) -> (usize, usize, usize);
-}
+use crate::py::kind::{DynChanges, DynSnapshot, PyKind};
 
 /// An engine snapshot plus its items in order, materialised on first positional access only.
 pub struct SnapshotView<K: crate::engine::object::Object> {

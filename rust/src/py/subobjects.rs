@@ -12,7 +12,7 @@ use crate::engine::model::{
     Endpoint, EndpointAddress, EndpointPort, EndpointSubset, ServicePort, TargetRef,
 };
 use crate::py::convert::value_to_py;
-use crate::py::objects::{port_or_name, quote, quote_opt, str_tuple};
+use crate::py::values::{port_or_name, quote, quote_opt, str_tuple};
 
 /// Python class `kubeproxy_config.ServicePort`.
 #[pyclass(name = "ServicePort", module = "kubeproxy_config", frozen, eq, hash)]

@@ -6,9 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::engine::model::{IpFamily, List, Protocol, Str};
-use crate::engine::object::{ObjKey, Object};
-
-use super::notes::ProxyNotes;
+use crate::engine::object::ObjKey;
 
 /// The separator inside a port's [`ObjKey`] name: below every character a Service or port name
 /// may hold, so keys sort by (namespace, service name, port name, protocol).
@@ -176,13 +174,6 @@ pub struct ServicePortInfo {
     pub all_reachable: Endpoints,
     /// Some endpoint can serve (kube-proxy REJECTs when false, DROPs when only local is empty).
     pub has_any: bool,
-}
-
-impl Object for ServicePortInfo {
-    type Notes = ProxyNotes;
-    fn key(&self) -> ObjKey {
-        self.base.key.clone()
-    }
 }
 
 impl fmt::Display for PortBase {

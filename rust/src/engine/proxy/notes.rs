@@ -7,9 +7,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::engine::model::Protocol;
-use crate::engine::object::{Notes, ObjKey};
+use crate::engine::object::{Notes, ObjKey, Object};
 
-use super::info::PortBase;
+use super::info::{PortBase, ServicePortInfo};
 
 /// The service-level state of one service's ports (what kube-proxy's service tracker compares).
 pub type ServiceState = Arc<[Arc<PortBase>]>;
@@ -112,6 +112,14 @@ impl ProxyNotes {
     /// Trigger times per service.
     pub fn trigger_times(&self) -> &BTreeMap<ObjKey, Vec<f64>> {
         &self.trigger_times
+    }
+}
+
+/// The proxy view's entries carry these notes.
+impl Object for ServicePortInfo {
+    type Notes = ProxyNotes;
+    fn key(&self) -> ObjKey {
+        self.base.key.clone()
     }
 }
 

@@ -1,0 +1,69 @@
+//! The Python-facing waits and counters every config class shares (`Config`, `ProxyConfig`),
+//! over the engine's kind-independent [`Control`].
+
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::engine::control::Control;
+use crate::py::wait::wait_in_slices;
+
+/// The deadline of a `timeout` argument (None: no deadline); a negative or NaN one is an error.
+pub fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
+    match timeout {
+        None => Ok(None),
+        Some(t) if t.is_finite() && t >= 0.0 => {
+            Ok(Some(Instant::now() + Duration::from_secs_f64(t.min(1e9))))
+        }
+        Some(t) => Err(PyValueError::new_err(format!(
+            "timeout must be a number >= 0, got {t}"
+        ))),
+    }
+}
+
+/// Wait until everything queued before the call is merged and delivered to every handler.
+pub fn flush(py: Python<'_>, ctl: &dyn Control, deadline: Option<Instant>) -> PyResult<bool> {
+    let Some(reply) = ctl.request_flush() else {
+        let version = ctl.version();
+        return wait_in_slices(py, deadline, |d| ctl.wait_delivered(version, d));
+    };
+    let mut version = None;
+    let merged = wait_in_slices(py, deadline, |d| match reply.recv_deadline(d) {
+        Ok(v) => {
+            version = Some(v);
+            true
+        }
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => true,
+    })?;
+    if !merged {
+        return Ok(false);
+    }
+    let version = version.unwrap_or_else(|| ctl.version());
+    wait_in_slices(py, deadline, |d| ctl.wait_delivered(version, d))
+}
+
+/// Wait until synced; False on timeout.
+pub fn wait_synced(py: Python<'_>, ctl: &dyn Control, timeout: Option<f64>) -> PyResult<bool> {
+    let deadline = deadline_of(timeout)?;
+    wait_in_slices(py, deadline, |d| ctl.wait_synced(d))
+}
+
+/// Close, waiting for handlers inside a call until `timeout`.
+pub fn close(py: Python<'_>, ctl: &dyn Control, timeout: Option<f64>) -> PyResult<bool> {
+    let deadline = deadline_of(timeout)?;
+    // Repeated engine closes keep waiting for the same threads, so wait in slices.
+    wait_in_slices(py, deadline, |d| ctl.close(d))
+}
+
+/// The counters as a dict, with the number of handlers.
+pub fn stats<'py>(py: Python<'py>, ctl: &dyn Control) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in ctl.stats() {
+        d.set_item(k, v)?;
+    }
+    d.set_item("handlers", ctl.handler_count())?;
+    Ok(d)
+}
