@@ -582,3 +582,14 @@ def test_wrong_inputs_are_type_errors() -> None:
             ProxyConfig(sc, sc)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="ip_family"):
             ProxyConfig(sc, ec, ip_family="IPv5")
+
+
+def test_first_delivery_is_a_full_sync_even_for_a_handler_registered_before_any_state() -> None:
+    with env() as e:
+        got: list[ProxySnapshot] = []
+        e.proxy.register_handler(got.append)
+        e.set([service("web")], [])
+        e.svc.add([service("other")])
+        assert e.proxy.flush(WAIT)
+        assert got[0].full_sync and [p.key for p in got[0].changes.added] == ["ns/web:http/TCP"]
+        assert not got[-1].full_sync

@@ -231,9 +231,27 @@ impl<T: Object> Broadcaster<T> {
         let Some(pos) = slots.iter().position(|(s, _)| s.id == id) else {
             return false;
         };
-        let (slot, _handle) = slots.remove(pos);
+        let entry = slots.remove(pos);
         drop(slots);
-        slot.stop();
+        entry.0.stop();
+        // Kept until its thread ends, so `close` still waits for a call in progress; threads of
+        // earlier cancellations that have ended are joined now (they are not waited for).
+        let ended: Vec<JoinHandle<()>> = {
+            let mut closing = self.closing.lock();
+            closing.push(entry);
+            let mut ended = Vec::new();
+            closing.retain_mut(|(slot, handle)| {
+                if slot.finished.load(Ordering::Acquire) {
+                    ended.extend(handle.take());
+                    return false;
+                }
+                true
+            });
+            ended
+        };
+        for handle in ended {
+            let _ = handle.join();
+        }
         self.notify_progress();
         true
     }
@@ -439,7 +457,9 @@ fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> 
         st.pending.resolve()
     };
     st.pending = ChangeSet::default();
-    let notes = std::mem::take(&mut st.notes).resolve(first);
+    // A handler's first call is "first" for its notes even when it registered before any state
+    // existed (its first delivery then carries changes, not everything as added).
+    let notes = std::mem::take(&mut st.notes).resolve(first || !st.ever_delivered);
     st.first = false;
     let coalesced = st.folded > 1;
     st.folded = 0;

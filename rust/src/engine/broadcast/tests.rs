@@ -181,7 +181,7 @@ fn a_busy_handler_gets_one_coalesced_delivery_with_the_exact_changes() {
     b.publish(&feed.next(&[("ns/keep", 1), ("ns/upd", 1), ("ns/gone", 1)], &[], &[]));
     assert_eq!(
         next(&rx),
-        call(1, &["+ns/gone=1", "+ns/keep=1", "+ns/upd=1"])
+        call(1, &["+ns/gone=1", "+ns/keep=1", "+ns/upd=1", "#first"])
     );
     // The handler is held inside its first call while four versions go by.
     b.publish(&feed.next(&[("ns/upd", 2), ("ns/flash", 1)], &[], &[]));
@@ -204,7 +204,7 @@ fn on_synced_comes_once_after_a_delivery_covering_the_synced_version() {
     let mut feed = Feed::default();
     let (_, rx) = register(&b, &Arc::new(Snapshot::empty()), None, None);
     b.publish(&feed.next(&[("ns/a", 1)], &[], &[]));
-    assert_eq!(next(&rx), call(1, &["+ns/a=1"]));
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first"]));
     // Synced at version 2, which this handler has not been given yet.
     b.mark_synced(2);
     flush(&b, 1); // the thread has looked at the sync and found it not yet due
@@ -244,7 +244,7 @@ fn a_handler_can_cancel_itself_from_inside_its_call() {
     let (id, rx) = register(&b, &Arc::new(Snapshot::empty()), None, Some(hook));
     me.store(id, Ordering::SeqCst);
     b.publish(&feed.next(&[("ns/a", 1)], &[], &[]));
-    assert_eq!(next(&rx), call(1, &["+ns/a=1"]));
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first"]));
     assert!(cancelled.recv_timeout(WAIT).unwrap(), "cancel found it");
     assert_eq!(next(&rx), Event::Gone, "its thread ended");
     assert!(b.is_empty());
@@ -271,7 +271,7 @@ fn delivered_all_skips_the_calling_handlers_own_slot() {
     };
     let (_, rx) = register(&b, &Arc::new(Snapshot::empty()), Some(gate), Some(hook));
     b.publish(&feed.next(&[("ns/a", 1)], &[], &[]));
-    assert_eq!(next(&rx), call(1, &["+ns/a=1"]));
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first"]));
     assert!(inside.recv_timeout(WAIT).unwrap());
     // From any other thread the handler is still busy with version 1.
     assert!(!b.delivered_all(1));
@@ -331,7 +331,7 @@ fn min_interval_holds_changes_until_the_clock_says_the_interval_is_over() {
     let mut feed = Feed::default();
     let (_, rx) = register(&b, &Arc::new(Snapshot::empty()), None, None);
     b.publish(&feed.next(&[("ns/a", 1)], &[], &[]));
-    assert_eq!(next(&rx), call(1, &["+ns/a=1"]));
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first"]));
     flush(&b, 1);
     while reads.try_recv().is_ok() {}
     b.publish(&feed.next(&[("ns/a", 2)], &[], &[]));
@@ -342,4 +342,35 @@ fn min_interval_holds_changes_until_the_clock_says_the_interval_is_over() {
     b.publish(&feed.next(&[("ns/b", 1)], &[], &[]));
     assert_eq!(next(&rx), call(3, &["+ns/b=1", "~ns/a:1->2"]));
     flush(&b, 3);
+}
+
+#[test]
+fn a_handler_registered_before_any_state_has_its_first_call_marked_first() {
+    let b = broadcaster();
+    let mut feed = Feed::default();
+    let empty = Arc::new(Snapshot::empty());
+    let (_, rx) = register(&b, &empty, None, None);
+    b.publish(&feed.next(&[("ns/a", 1)], &[], &["n1"]));
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first", "#n1"]));
+    b.publish(&feed.next(&[("ns/a", 2)], &[], &["n2"]));
+    assert_eq!(next(&rx), call(2, &["~ns/a:1->2", "#n2"]));
+    flush(&b, 2);
+}
+
+#[test]
+fn close_waits_for_a_handler_cancelled_while_inside_a_call() {
+    let b = broadcaster();
+    let mut feed = Feed::default();
+    let (gate_tx, gate) = crossbeam_channel::unbounded();
+    let v1 = feed.next(&[("ns/a", 1)], &[], &[]);
+    let (id, rx) = register(&b, &v1, Some(gate), None);
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first"]));
+    assert!(b.cancel(id));
+    assert!(
+        !b.close(Instant::now() + Duration::from_millis(50)),
+        "the call is still running"
+    );
+    gate_tx.send(()).unwrap();
+    assert!(b.close(Instant::now() + WAIT));
+    assert_eq!(next(&rx), Event::Gone);
 }
