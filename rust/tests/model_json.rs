@@ -481,3 +481,28 @@ fn broken_and_hostile_json_is_an_error_not_a_crash() {
     let huge_port = json!({"metadata": {"name": "a"}, "spec": {"ports": [{"port": 1e300}]}});
     assert!(parse::<Service>(&huge_port).is_err());
 }
+
+#[test]
+fn fast_path_reports_rule_violations_itself() {
+    use _core::engine::json::FastRead;
+    let mut v = svc(&json!({"ports": [{"name": "a", "port": 80}, {"name": "a", "port": 81}]}));
+    v["metadata"]["resourceVersion"] = json!("7");
+    let walk = parse::<Service>(&v).unwrap_err();
+    let line = serde_json::to_vec(&json!({"type": "MODIFIED", "object": v})).unwrap();
+    let read = Service::fast_read(&line, &mut Interner::new(), &mut Scratch::default());
+    let FastRead::Invalid(invalid) = read else {
+        panic!("expected the fast path to report the violation, got {read:?}");
+    };
+    assert_eq!(invalid.error, walk);
+    assert_eq!(invalid.key, ObjKey::new("prod", "web"));
+    assert_eq!(invalid.resource_version.as_deref(), Some("7"));
+    let CoreError::InvalidObject { path, .. } = walk else {
+        panic!()
+    };
+    assert_eq!(path, "spec.ports[1].name");
+    // A shape it does not read (a port as text) is left to the walk.
+    let v = svc(&json!({"ports": [{"port": "80"}]}));
+    let line = serde_json::to_vec(&json!({"type": "MODIFIED", "object": v})).unwrap();
+    let read = Service::fast_read(&line, &mut Interner::new(), &mut Scratch::default());
+    assert!(matches!(read, FastRead::Declined), "{read:?}");
+}

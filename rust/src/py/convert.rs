@@ -77,10 +77,10 @@ fn dict_key(ob: &Bound<'_, PyAny>) -> Option<String> {
     let meta = meta.cast::<PyDict>().ok()?;
     let field = |f: &str| meta.get_item(f).ok().flatten()?.extract::<String>().ok();
     let name = field("name").filter(|n| !n.is_empty())?;
-    let namespace = field("namespace").filter(|n| !n.is_empty());
+    let namespace = field("namespace");
     Some(format!(
         "{}/{name}",
-        namespace.as_deref().unwrap_or("default")
+        json::namespace_or_default(namespace.as_deref())
     ))
 }
 

@@ -1,36 +1,38 @@
-//! JSON ⇄ objects: parsing with validation and JSON paths in errors, `…List` batches, and the
-//! Kubernetes JSON shape back out.
+//! JSON ⇄ objects: parsing with validation and JSON paths in errors, `…List` batches, watch
+//! streams, and the Kubernetes JSON shape back out.
 //!
-//! Input is first read into a [`Node`] (a `serde_json` document that borrows its strings from the
-//! input; the parser's recursion limit of 128 bounds nesting), then walked field by field so that every error names the exact path. JSON `null` counts as
-//! absent everywhere, as in the API server; unknown fields are ignored.
+//! Two readers share the API server's rules (`rules/`, each rule written once as a pure
+//! function): the document walk (`walk/`), which reads any input into a [`Node`] (a `serde_json`
+//! document that borrows its strings from the input; the parser's recursion limit of 128 bounds
+//! nesting) and names the exact path of every error, and the typed fast path of watch ingest
+//! (`fast/`), which reads the usual Service event line straight into the model and declines
+//! anything unusual to the walk. `write.rs` writes objects back out.
 
-mod endpoints;
 mod fast;
 mod node;
-mod raw;
-mod read;
-mod scan;
-mod service;
-mod slice;
+mod rules;
+mod walk;
 pub mod watch;
+mod write;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::engine::error::CoreError;
-use crate::engine::model::{Interner, ObjectMeta, Str, StrMap, Uid};
+use crate::engine::model::{EndpointSlice, Endpoints, Interner, Service};
 use crate::engine::object::{ObjKey, Object};
-use crate::engine::validate;
 
-use read::{opt_object, opt_str, str_map, Path};
+use rules::meta::NameRule;
+use walk::object::walk_object;
+use walk::read::{self, Path};
 
-#[doc(hidden)]
-pub use fast::Scratch;
+pub use fast::service::Scratch;
+pub use fast::{FastEvent, FastInvalid, FastRead};
 pub use node::{Members, Node};
-
-pub use endpoints::{address_to_value, endpoint_port_to_value, subset_to_value};
-pub use service::service_port_to_value;
-pub use slice::endpoint_to_value;
+pub use rules::meta::namespace_or_default;
+pub use write::{
+    address_to_value, endpoint_port_to_value, endpoint_to_value, service_port_to_value,
+    subset_to_value,
+};
 
 /// An object kind with a JSON form: Service, Endpoints, `EndpointSlice`.
 pub trait Kind: Object + Clone + std::fmt::Debug + Sized {
@@ -50,16 +52,92 @@ pub trait Kind: Object + Clone + std::fmt::Debug + Sized {
     fn to_value(&self) -> Value;
 
     /// The typed fast path of watch ingest: one event line read straight into an ADDED or
-    /// MODIFIED object, or `None` whenever anything is unusual — then the line is parsed again
-    /// with [`Kind::from_node`], which gives the exact result or error. A success must equal
-    /// what the walk would give. Kinds without a fast path keep this default.
+    /// MODIFIED object or, when that object breaks an API-server rule, into the walk's error
+    /// for it; [`FastRead::Declined`] whenever anything is unusual — then the line is parsed
+    /// again with [`Kind::from_node`], which gives the exact result or error. Every answer must
+    /// equal what the walk would give. Kinds without a fast path keep this default.
     #[doc(hidden)]
-    fn fast_event<'a>(
+    fn fast_read<'a>(
         _line: &'a [u8],
         _interner: &mut Interner,
-        _scratch: &mut fast::Scratch<'a>,
-    ) -> Option<fast::FastEvent<'a, Self>> {
-        None
+        _scratch: &mut Scratch<'a>,
+    ) -> FastRead<'a, Self> {
+        FastRead::Declined
+    }
+
+    /// [`Kind::fast_read`]'s object, if it read one.
+    #[doc(hidden)]
+    fn fast_event<'a>(
+        line: &'a [u8],
+        interner: &mut Interner,
+        scratch: &mut Scratch<'a>,
+    ) -> Option<FastEvent<'a, Self>> {
+        match Self::fast_read(line, interner, scratch) {
+            FastRead::Object(event) => Some(event),
+            FastRead::Invalid(_) | FastRead::Declined => None,
+        }
+    }
+}
+
+impl Kind for Service {
+    const KIND: &'static str = rules::service::KIND;
+
+    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
+        walk_object(
+            v,
+            Self::KIND,
+            NameRule::Dns1035Label,
+            interner,
+            walk::service::parse,
+        )
+    }
+
+    fn to_value(&self) -> Value {
+        write::service_to_value(self)
+    }
+
+    fn fast_read<'a>(
+        line: &'a [u8],
+        interner: &mut Interner,
+        scratch: &mut Scratch<'a>,
+    ) -> FastRead<'a, Self> {
+        fast::service::service_event(line, interner, scratch)
+    }
+}
+
+impl Kind for Endpoints {
+    const KIND: &'static str = "Endpoints";
+
+    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
+        walk_object(
+            v,
+            Self::KIND,
+            NameRule::Dns1123Subdomain,
+            interner,
+            walk::endpoints::parse,
+        )
+    }
+
+    fn to_value(&self) -> Value {
+        write::endpoints_to_value(self)
+    }
+}
+
+impl Kind for EndpointSlice {
+    const KIND: &'static str = "EndpointSlice";
+
+    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
+        walk_object(
+            v,
+            Self::KIND,
+            NameRule::Dns1123Subdomain,
+            interner,
+            walk::slice::parse,
+        )
+    }
+
+    fn to_value(&self) -> Value {
+        write::slice_to_value(self)
     }
 }
 
@@ -142,10 +220,7 @@ pub fn key_of(obj: &Node<'_>) -> Result<ObjKey, CoreError> {
     let Some(name) = meta("name").filter(|n| !n.is_empty()) else {
         return Err(CoreError::invalid("metadata.name", "a name is required"));
     };
-    let namespace = meta("namespace")
-        .filter(|n| !n.is_empty())
-        .unwrap_or("default");
-    Ok(ObjKey::new(namespace, name))
+    Ok(ObjKey::new(namespace_or_default(meta("namespace")), name))
 }
 
 /// The keys of one object, a JSON array of objects or a `…List`, as [`key_of`] reads them;
@@ -190,143 +265,6 @@ pub fn prefix_path(err: CoreError, prefix: &str) -> CoreError {
         }
         other @ CoreError::Closed(_) => other,
     }
-}
-
-/// Which rule an object's name must follow.
-#[derive(Clone, Copy)]
-enum NameRule {
-    Dns1123Subdomain,
-    Dns1035Label,
-}
-
-/// The top-level map of an object, after checking `kind`.
-fn root_object<'v>(v: &'v Node<'_>, kind: &str) -> Result<&'v Members<'v>, CoreError> {
-    let root = Path::Root;
-    let map = read::object(v, &root)?;
-    if let Some(got) = opt_str(map, "kind", &root)? {
-        if got != kind {
-            let err = CoreError::invalid("kind", format!("expected kind {kind:?}, got {got:?}"));
-            return Err(err.with_key(peek_key(map).as_deref()));
-        }
-    }
-    Ok(map)
-}
-
-/// The key of an object not parsed yet, if its name can be read.
-fn peek_key(map: &Members<'_>) -> Option<String> {
-    let meta = map.get("metadata")?.as_object()?;
-    let name = meta.get("name")?.as_str().filter(|s| !s.is_empty())?;
-    let ns = meta
-        .get("namespace")
-        .and_then(Node::as_str)
-        .filter(|s| !s.is_empty());
-    Some(format!("{}/{name}", ns.unwrap_or("default")))
-}
-
-/// Parse `metadata`; errors carry the key as soon as the name is known.
-fn parse_meta(
-    root: &Members<'_>,
-    rule: NameRule,
-    interner: &mut Interner,
-) -> Result<ObjectMeta, CoreError> {
-    let top = Path::Root;
-    let p = top.field("metadata");
-    let Some(meta) = opt_object(root, "metadata", &top)? else {
-        return Err(CoreError::invalid(
-            "metadata.name",
-            "required: the object has no metadata",
-        ));
-    };
-    let name = opt_str(meta, "name", &p)?.filter(|s| !s.is_empty());
-    let namespace = opt_str(meta, "namespace", &p)?
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default");
-    let Some(name) = name else {
-        return Err(CoreError::invalid(
-            "metadata.name",
-            "required: a name is needed",
-        ));
-    };
-    let key = format!("{namespace}/{name}");
-    let with_key = |e: CoreError| e.with_key(Some(&key));
-    let name_check = match rule {
-        NameRule::Dns1123Subdomain => validate::dns1123_subdomain(name),
-        NameRule::Dns1035Label => validate::dns1035_label(name),
-    };
-    name_check.map_err(|r| with_key(CoreError::invalid("metadata.name", r)))?;
-    validate::dns1123_label(namespace)
-        .map_err(|r| with_key(CoreError::invalid("metadata.namespace", r)))?;
-    meta_rest(meta, &p, interner.namespace(namespace), name.into()).map_err(with_key)
-}
-
-fn meta_rest(
-    meta: &Members<'_>,
-    p: &Path<'_>,
-    namespace: Str,
-    name: Str,
-) -> Result<ObjectMeta, CoreError> {
-    Ok(ObjectMeta {
-        namespace,
-        name,
-        uid: opt_str(meta, "uid", p)?
-            .filter(|s| !s.is_empty())
-            .map(Uid::parse),
-        resource_version: opt_str(meta, "resourceVersion", p)?
-            .filter(|s| !s.is_empty())
-            .map(Into::into),
-        labels: str_map(meta, "labels", p)?,
-        annotations: str_map(meta, "annotations", p)?,
-    })
-}
-
-/// `metadata` in API shape.
-fn meta_to_value(meta: &ObjectMeta) -> Value {
-    let mut m = Map::new();
-    m.insert("name".into(), Value::from(&*meta.name));
-    m.insert("namespace".into(), Value::from(&*meta.namespace));
-    if let Some(uid) = &meta.uid {
-        m.insert("uid".into(), Value::from(uid.to_string()));
-    }
-    if let Some(rv) = &meta.resource_version {
-        m.insert("resourceVersion".into(), Value::from(&**rv));
-    }
-    put_map(&mut m, "labels", &meta.labels);
-    put_map(&mut m, "annotations", &meta.annotations);
-    Value::Object(m)
-}
-
-/// Insert a string map unless empty (the API server omits empty maps).
-fn put_map(m: &mut Map<String, Value>, key: &str, map: &StrMap) {
-    if !map.is_empty() {
-        let obj = map
-            .iter()
-            .map(|(k, v)| (k.to_owned(), Value::from(v)))
-            .collect();
-        m.insert(key.into(), Value::Object(obj));
-    }
-}
-
-/// Insert a list unless empty.
-fn put_list(m: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
-    if !items.is_empty() {
-        m.insert(key.into(), Value::Array(items));
-    }
-}
-
-/// Insert an optional string.
-fn put_str(m: &mut Map<String, Value>, key: &str, s: Option<&str>) {
-    if let Some(s) = s {
-        m.insert(key.into(), Value::from(s));
-    }
-}
-
-/// An object with `apiVersion`, `kind` and `metadata` set.
-fn object_head(api_version: &str, kind: &str, meta: &ObjectMeta) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("apiVersion".into(), Value::from(api_version));
-    m.insert("kind".into(), Value::from(kind));
-    m.insert("metadata".into(), meta_to_value(meta));
-    m
 }
 
 #[cfg(test)]

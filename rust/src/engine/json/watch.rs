@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{key_of, parse_node, prefix_path, Kind, Node, Scratch};
+use super::{key_of, parse_node, prefix_path, FastRead, Kind, Node, Scratch};
 use crate::engine::error::CoreError;
 use crate::engine::model::Interner;
 use crate::engine::object::ObjKey;
@@ -229,17 +229,33 @@ fn parse_run<'a, K: Kind>(
     for (i, line) in lines.iter().enumerate() {
         let i = first + i;
         if how.fast {
-            if let Some(event) = K::fast_event(line, &mut interner, &mut scratch) {
-                let parsed = event.object;
-                match batch.ops.last_mut() {
-                    Some(Op::Add(objs)) => objs.push(parsed),
-                    _ => batch.ops.push(Op::Add(vec![parsed])),
+            match K::fast_read(line, &mut interner, &mut scratch) {
+                FastRead::Object(event) => {
+                    let parsed = event.object;
+                    match batch.ops.last_mut() {
+                        Some(Op::Add(objs)) => objs.push(parsed),
+                        _ => batch.ops.push(Op::Add(vec![parsed])),
+                    }
+                    batch.events += 1;
+                    if event.resource_version.is_some() {
+                        last_rv = event.resource_version;
+                    }
+                    continue;
                 }
-                batch.events += 1;
-                if event.resource_version.is_some() {
-                    last_rv = event.resource_version;
+                // What the walk does with an invalid object, without parsing the line again.
+                FastRead::Invalid(invalid) => {
+                    if !how.skip_invalid {
+                        return Err(prefix_path(invalid.error, &format!("events[{i}].object")));
+                    }
+                    push_removal(&mut batch.ops, invalid.key);
+                    batch.rejected.push(invalid.error);
+                    batch.events += 1;
+                    if invalid.resource_version.is_some() {
+                        last_rv = invalid.resource_version;
+                    }
+                    continue;
                 }
-                continue;
+                FastRead::Declined => {}
             }
         }
         let at = |e: CoreError| prefix_path(e, &format!("events[{i}]"));

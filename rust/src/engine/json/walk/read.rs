@@ -2,9 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::node::{Members, Node};
-
 use crate::engine::error::CoreError;
+use crate::engine::json::node::{Members, Node};
+use crate::engine::json::rules::values::{api_enum, optional_port};
+use crate::engine::json::rules::violation::Violation;
 use crate::engine::model::StrMap;
 use crate::engine::validate;
 
@@ -57,6 +58,11 @@ impl<'a> Path<'a> {
     /// An invalid-object error at this path.
     pub(crate) fn err(&self, reason: impl Into<String>) -> CoreError {
         CoreError::invalid(self.render(), reason)
+    }
+
+    /// The error of a rule given the value at this path.
+    pub(crate) fn violation(&self, v: Violation) -> CoreError {
+        v.into_error(self.render())
     }
 }
 
@@ -180,11 +186,7 @@ pub(crate) fn opt_port(
     p: &Path<'_>,
     zero_unset: bool,
 ) -> Result<Option<u16>, CoreError> {
-    match opt_int(m, key, p)? {
-        None => Ok(None),
-        Some(0) if zero_unset => Ok(None),
-        Some(n) => validate::port(n).map(Some).map_err(|r| p.field(key).err(r)),
-    }
+    optional_port(opt_int(m, key, p)?, zero_unset).map_err(|v| p.field(key).violation(v))
 }
 
 /// Optional API enum field; `""` reads as absent.
@@ -198,11 +200,9 @@ pub(crate) fn opt_enum<E>(
     let Some(s) = opt_nonempty(m, key, p)? else {
         return Ok(None);
     };
-    parse(s).map(Some).ok_or_else(|| {
-        let list: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-        p.field(key)
-            .err(format!("expected one of {}, got {s:?}", list.join(", ")))
-    })
+    api_enum(s, parse, values)
+        .map(Some)
+        .map_err(|v| p.field(key).violation(v))
 }
 
 /// Optional string list field, each element checked by `each`.

@@ -2,7 +2,7 @@
 //! visitor layers (which cost twice the tokenising itself on a Service event).
 //!
 //! It never reports errors: every method answers `None` for anything it does not read exactly as
-//! the [`Node`](super::Node) parser would — bad syntax, control characters, lone surrogates,
+//! the `Node` parser would — bad syntax, control characters, lone surrogates,
 //! exponents, fractions or signs in integers, nesting deeper than [`MAX_DEPTH`] — and the caller
 //! then parses the line with the walk, which gives the exact result or error. So it may refuse
 //! valid JSON, but anything it accepts reads as the `serde_json` document would.

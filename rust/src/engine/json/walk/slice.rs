@@ -1,17 +1,11 @@
-//! `EndpointSlice` (discovery.k8s.io/v1) from and to JSON.
+//! The walk of an `EndpointSlice` (discovery.k8s.io/v1).
 
-use serde_json::{Map, Value};
-
-use super::node::{Members, Node};
-
-use super::endpoints::{
-    endpoint_port_to_value, endpoint_ports, hostname, node_name, target_ref, target_ref_to_value,
-};
+use super::endpoints::{endpoint_ports, hostname, node_name, target_ref};
 use super::read::{
     check, object, opt_array, opt_bool, opt_enum, opt_nonempty, opt_object, str_list, Path,
 };
-use super::{object_head, parse_meta, put_list, put_str, root_object, Kind, NameRule};
 use crate::engine::error::CoreError;
+use crate::engine::json::node::{Members, Node};
 use crate::engine::model::{
     AddressType, Conditions, Endpoint, EndpointSlice, Interner, List, ObjectMeta, SliceAddr, Str,
 };
@@ -20,34 +14,8 @@ use crate::engine::validate;
 /// The API server's limit on addresses per endpoint.
 const MAX_ADDRESSES: usize = 100;
 
-impl Kind for EndpointSlice {
-    const KIND: &'static str = "EndpointSlice";
-
-    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
-        let root = root_object(v, Self::KIND)?;
-        let meta = parse_meta(root, NameRule::Dns1123Subdomain, interner)?;
-        let key = meta.key().to_string();
-        parse(root, meta, interner).map_err(|e| e.with_key(Some(&key)))
-    }
-
-    fn to_value(&self) -> Value {
-        let mut m = object_head("discovery.k8s.io/v1", Self::KIND, &self.meta);
-        m.insert(
-            "addressType".into(),
-            Value::from(self.address_type.as_str()),
-        );
-        let endpoints = self.endpoints.iter().map(endpoint_to_value).collect();
-        m.insert("endpoints".into(), Value::Array(endpoints));
-        put_list(
-            &mut m,
-            "ports",
-            self.ports.iter().map(endpoint_port_to_value).collect(),
-        );
-        Value::Object(m)
-    }
-}
-
-fn parse(
+/// Everything after `metadata` (`walk_object` reads `kind` and `metadata` first).
+pub(crate) fn parse(
     root: &Members<'_>,
     meta: ObjectMeta,
     interner: &mut Interner,
@@ -171,47 +139,4 @@ fn hint_names(
         }
     }
     Ok(out)
-}
-
-/// One `EndpointSlice` endpoint in API shape.
-pub fn endpoint_to_value(e: &Endpoint) -> Value {
-    let mut m = Map::new();
-    let addresses = e
-        .addresses
-        .iter()
-        .map(|a| Value::from(a.to_string()))
-        .collect();
-    m.insert("addresses".into(), Value::Array(addresses));
-    let mut c = Map::new();
-    for (key, value) in [
-        ("ready", e.conditions.ready),
-        ("serving", e.conditions.serving),
-        ("terminating", e.conditions.terminating),
-    ] {
-        if let Some(b) = value {
-            c.insert(key.into(), Value::Bool(b));
-        }
-    }
-    m.insert("conditions".into(), Value::Object(c));
-    put_str(&mut m, "hostname", e.hostname.as_deref());
-    put_str(&mut m, "nodeName", e.node_name.as_deref());
-    put_str(&mut m, "zone", e.zone.as_deref());
-    if let Some(r) = &e.target_ref {
-        m.insert("targetRef".into(), target_ref_to_value(r));
-    }
-    let mut hints = Map::new();
-    put_list(&mut hints, "forZones", hint_values(&e.hints_for_zones));
-    put_list(&mut hints, "forNodes", hint_values(&e.hints_for_nodes));
-    if !hints.is_empty() {
-        m.insert("hints".into(), Value::Object(hints));
-    }
-    Value::Object(m)
-}
-
-/// A hint list in API shape: `[{"name": …}, …]`.
-fn hint_values(names: &[Str]) -> Vec<Value> {
-    names
-        .iter()
-        .map(|n| serde_json::json!({ "name": &**n }))
-        .collect()
 }

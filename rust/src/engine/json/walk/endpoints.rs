@@ -1,45 +1,21 @@
-//! Endpoints (core/v1) from and to JSON; also the parts shared with `EndpointSlice` (ports,
+//! The walk of an Endpoints object (core/v1); also the parts shared with `EndpointSlice` (ports,
 //! target references).
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
-
-use super::node::{Members, Node};
-
 use super::read::{
     check, object, opt_array, opt_enum, opt_nonempty, opt_object, opt_port, opt_str, Path,
 };
-use super::{object_head, parse_meta, put_list, put_str, root_object, Kind, NameRule};
 use crate::engine::error::CoreError;
+use crate::engine::json::node::Members;
 use crate::engine::model::{
     EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Interner, ObjectMeta, Protocol,
     TargetRef, Uid,
 };
 use crate::engine::validate;
 
-impl Kind for Endpoints {
-    const KIND: &'static str = "Endpoints";
-
-    fn from_node(v: &Node<'_>, interner: &mut Interner) -> Result<Self, CoreError> {
-        let root = root_object(v, Self::KIND)?;
-        let meta = parse_meta(root, NameRule::Dns1123Subdomain, interner)?;
-        let key = meta.key().to_string();
-        parse(root, meta, interner).map_err(|e| e.with_key(Some(&key)))
-    }
-
-    fn to_value(&self) -> Value {
-        let mut m = object_head("v1", Self::KIND, &self.meta);
-        put_list(
-            &mut m,
-            "subsets",
-            self.subsets.iter().map(subset_to_value).collect(),
-        );
-        Value::Object(m)
-    }
-}
-
-fn parse(
+/// Everything after `metadata` (`walk_object` reads `kind` and `metadata` first).
+pub(crate) fn parse(
     root: &Members<'_>,
     meta: ObjectMeta,
     interner: &mut Interner,
@@ -94,7 +70,7 @@ fn addresses(
 }
 
 /// Optional `hostname` (an RFC 1123 label).
-pub(super) fn hostname(
+pub(crate) fn hostname(
     m: &Members<'_>,
     p: &Path<'_>,
 ) -> Result<Option<crate::engine::model::Str>, CoreError> {
@@ -106,7 +82,7 @@ pub(super) fn hostname(
 }
 
 /// Optional `nodeName` (an RFC 1123 subdomain), interned.
-pub(super) fn node_name(
+pub(crate) fn node_name(
     m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
@@ -119,7 +95,7 @@ pub(super) fn node_name(
 }
 
 /// Optional `targetRef`: kind and namespace interned, the name and UID kept per address.
-pub(super) fn target_ref(
+pub(crate) fn target_ref(
     m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
@@ -138,7 +114,7 @@ pub(super) fn target_ref(
 
 /// `ports` of a subset or slice. In Endpoints (`require_port`) each port needs a number and, when
 /// there are several, a name; names are unique RFC 1123 labels.
-pub(super) fn endpoint_ports(
+pub(crate) fn endpoint_ports(
     m: &Members<'_>,
     p: &Path<'_>,
     interner: &mut Interner,
@@ -181,63 +157,4 @@ pub(super) fn endpoint_ports(
         });
     }
     Ok(out)
-}
-
-/// One subset in API shape.
-pub fn subset_to_value(s: &EndpointSubset) -> Value {
-    let mut m = Map::new();
-    put_list(
-        &mut m,
-        "addresses",
-        s.addresses.iter().map(address_to_value).collect(),
-    );
-    put_list(
-        &mut m,
-        "notReadyAddresses",
-        s.not_ready_addresses.iter().map(address_to_value).collect(),
-    );
-    put_list(
-        &mut m,
-        "ports",
-        s.ports.iter().map(endpoint_port_to_value).collect(),
-    );
-    Value::Object(m)
-}
-
-/// One Endpoints address in API shape.
-pub fn address_to_value(a: &EndpointAddress) -> Value {
-    let mut m = Map::new();
-    m.insert("ip".into(), Value::from(a.ip.to_string()));
-    put_str(&mut m, "hostname", a.hostname.as_deref());
-    put_str(&mut m, "nodeName", a.node_name.as_deref());
-    if let Some(r) = &a.target_ref {
-        m.insert("targetRef".into(), target_ref_to_value(r));
-    }
-    Value::Object(m)
-}
-
-/// A `targetRef` in API shape.
-pub(super) fn target_ref_to_value(r: &TargetRef) -> Value {
-    let mut m = Map::new();
-    put_str(&mut m, "kind", r.kind.as_deref());
-    put_str(&mut m, "namespace", r.namespace.as_deref());
-    put_str(&mut m, "name", r.name.as_deref());
-    if let Some(uid) = &r.uid {
-        m.insert("uid".into(), Value::from(uid.to_string()));
-    }
-    Value::Object(m)
-}
-
-/// One Endpoints or `EndpointSlice` port in API shape.
-pub fn endpoint_port_to_value(p: &EndpointPort) -> Value {
-    let mut m = Map::new();
-    if !p.name.is_empty() {
-        m.insert("name".into(), Value::from(&*p.name));
-    }
-    if let Some(port) = p.port {
-        m.insert("port".into(), Value::from(port));
-    }
-    m.insert("protocol".into(), Value::from(p.protocol.as_str()));
-    put_str(&mut m, "appProtocol", p.app_protocol.as_deref());
-    Value::Object(m)
 }

@@ -1,5 +1,5 @@
 //! The raw structs the fast path reads an event line into, borrowing from the input, before the
-//! model is built from them (`fast.rs`).
+//! model is built from them (`fast/service.rs`).
 //!
 //! The reading is done by [`Scan`], which refuses whatever it cannot read exactly as the walk's
 //! parser does; every `None` here means "use the walk". On top of it:
