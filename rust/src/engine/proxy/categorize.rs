@@ -143,6 +143,6 @@ fn union(cluster: &Endpoints, local: &Endpoints) -> Endpoints {
             out.push(Arc::clone(e));
         }
     }
-    out.sort_by_cached_key(|e| e.address());
+    out.sort_by_cached_key(|e| e.sort_key());
     out.into()
 }

@@ -1,7 +1,6 @@
 //! The endpoints of each service port, from a service's `EndpointSlice`s or its legacy
 //! `Endpoints` (rule book §2).
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -10,7 +9,7 @@ use crate::engine::model::{
     Endpoint, EndpointAddress, EndpointSlice, Endpoints, List, Protocol, SliceAddr, Str,
 };
 
-use super::info::EndpointInfo;
+use super::info::{EndpointInfo, SortKey};
 
 /// A service port's identity as slices name it: (port name, protocol).
 pub type PortId = (Str, Protocol);
@@ -19,37 +18,48 @@ pub type PortId = (Str, Protocol);
 pub type PortEndpoints = HashMap<PortId, Vec<Arc<EndpointInfo>>>;
 
 /// Collects endpoints per port, applying the duplicate rule as they come.
-/// One port's endpoints so far, and where each `ip:port` is in the list.
-type Collected = (Vec<Arc<EndpointInfo>>, HashMap<(IpAddr, u16), usize>);
-
+/// Collects endpoints per port; duplicates are resolved once, when sorted.
 #[derive(Default)]
 struct Collector {
-    ports: HashMap<PortId, Collected>,
+    /// Per port, in arrival order: each endpoint with its identity string.
+    ports: Vec<(PortId, Vec<(SortKey, EndpointInfo)>)>,
 }
 
 impl Collector {
-    /// Add `ep` to port `id`. A copy of an `ip:port` already seen replaces it only when the
-    /// earlier one is terminating and this one is not; otherwise the first seen stays (callers
-    /// feed slices by name, so the smallest slice name wins between equals).
     fn add(&mut self, id: &PortId, ep: EndpointInfo) {
-        let (list, seen) = self.ports.entry(id.clone()).or_default();
-        if let Some(&i) = seen.get(&(ep.ip, ep.port)) {
-            if list[i].terminating && !ep.terminating {
-                list[i] = Arc::new(ep);
-            }
+        let i = if let Some(i) = self.ports.iter().position(|(p, _)| p == id) {
+            i
         } else {
-            seen.insert((ep.ip, ep.port), list.len());
-            list.push(Arc::new(ep));
-        }
+            self.ports.push((id.clone(), Vec::new()));
+            self.ports.len() - 1
+        };
+        self.ports[i].1.push((ep.sort_key(), ep));
     }
 
     fn finish(self) -> PortEndpoints {
         self.ports
             .into_iter()
-            .map(|(id, (mut list, _))| {
-                // kube-proxy sorts by the identity string, not by address value.
-                list.sort_by_cached_key(|e| e.address());
-                (id, list)
+            .map(|(id, mut list)| {
+                // kube-proxy sorts by the identity string, not by address value. The sort is
+                // stable, so copies of one `ip:port` stay in arrival order (slices by name).
+                list.sort_by_key(|(key, _)| *key);
+                let mut out: Vec<Arc<EndpointInfo>> = Vec::with_capacity(list.len());
+                let mut last: Option<SortKey> = None;
+                for (key, ep) in list {
+                    if last == Some(key) {
+                        // A copy of the `ip:port` just kept: it replaces it only when that one
+                        // is terminating and this one is not (so non-terminating wins, and the
+                        // first seen wins between equals).
+                        let kept = out.last_mut().expect("a kept endpoint");
+                        if kept.terminating && !ep.terminating {
+                            *kept = Arc::new(ep);
+                        }
+                        continue;
+                    }
+                    last = Some(key);
+                    out.push(Arc::new(ep));
+                }
+                (id, out)
             })
             .collect()
     }

@@ -94,9 +94,52 @@ impl EndpointInfo {
         s
     }
 
+    /// The identity string's bytes in a stack buffer: sorting by it orders endpoints as
+    /// kube-proxy does (by `ip:port` as a string) without a heap string per endpoint.
+    pub fn sort_key(&self) -> SortKey {
+        let mut key = SortKey {
+            bytes: [0; 54],
+            len: 0,
+        };
+        let mut w = KeyWriter(&mut key);
+        match self.ip {
+            IpAddr::V4(ip) => write!(w, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(w, "[{ip}]:{}", self.port),
+        }
+        .expect("an address fits the key");
+        key
+    }
+
     /// Usable as a fallback when nothing is ready (KEP-1669).
     pub fn serving_terminating(&self) -> bool {
         self.serving && self.terminating
+    }
+}
+
+/// An endpoint's identity string, inline (the longest, `[` IPv6 `]:65535`, is 54 bytes).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SortKey {
+    bytes: [u8; 54],
+    len: u8,
+}
+
+impl SortKey {
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+struct KeyWriter<'a>(&'a mut SortKey);
+
+impl fmt::Write for KeyWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let at = usize::from(self.0.len);
+        let end = at + s.len();
+        let room = self.0.bytes.get_mut(at..end).ok_or(fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.0.len = end as u8;
+        Ok(())
     }
 }
 

@@ -1,11 +1,10 @@
 //! The proxy view as a [`Merger`]: follows the Service and endpoint configs' versions and exact
 //! changes, and recomputes only the services whose Service or slices changed.
 
-use std::collections::BTreeSet;
 use std::mem;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::engine::merger::Merger;
 use crate::engine::model::{EndpointSlice, Endpoints, IpFamily, Protocol, Service, StrMap};
@@ -53,9 +52,9 @@ pub struct ProxyTracker {
     /// Service-level state of each service that has ports in the view.
     states: HashMap<ObjKey, ServiceState>,
     /// Services to recompute at the next commit.
-    dirty: BTreeSet<ObjKey>,
+    dirty: HashSet<ObjKey>,
     /// Services whose endpoints input was written since the last commit.
-    written: BTreeSet<ObjKey>,
+    written: HashSet<ObjKey>,
     notes: ProxyNotes,
     version: u64,
     counters: StoreCounters,
@@ -73,8 +72,8 @@ impl ProxyTracker {
             index: SliceIndex::default(),
             items: Items::new(),
             states: HashMap::default(),
-            dirty: BTreeSet::new(),
-            written: BTreeSet::new(),
+            dirty: HashSet::default(),
+            written: HashSet::default(),
             notes: ProxyNotes::default(),
             version: 0,
             counters: StoreCounters::default(),
@@ -230,9 +229,8 @@ impl ProxyTracker {
     fn refresh(&mut self, service: &ObjKey, changes: &mut Changes<ServicePortInfo>) {
         let old = self.states.get(service).cloned();
         let (state, ports) = self.compute(service, old.as_ref());
-        let fresh: BTreeSet<&ObjKey> = ports.iter().map(|p| &p.base.key).collect();
         for gone in old.iter().flat_map(|s| s.iter()) {
-            if !fresh.contains(&gone.key) {
+            if !ports.iter().any(|p| p.base.key == gone.key) {
                 if let Some(before) = self.items.remove(&gone.key) {
                     changes.removed.push(before);
                 }
