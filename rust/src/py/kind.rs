@@ -13,14 +13,18 @@ use pyo3::types::PyTuple;
 use crate::engine::control::Control;
 use crate::engine::error::CoreError;
 use crate::engine::json::Kind;
-use crate::engine::object::ObjKey;
+use crate::engine::object::{ObjKey, Object};
 use crate::engine::proxy::feed::ProxyMux;
 
-/// What the Python configs need of an object kind: wrapping engine objects for handlers and
-/// taking our own instances back without copying.
-pub trait PyKind: Kind {
+/// An engine object that has a Python class: handlers and snapshots hand out these.
+pub trait Wrap: Object {
     /// A new Python object sharing `obj`.
     fn wrap(py: Python<'_>, obj: Arc<Self>) -> PyResult<Py<PyAny>>;
+}
+
+/// What the Python configs need of an input object kind: wrapping engine objects for handlers
+/// and taking our own instances back without copying.
+pub trait PyKind: Kind + Wrap {
     /// The shared engine object if `ob` is an instance of this kind's class.
     fn unwrap_py(ob: &Bound<'_, PyAny>) -> Option<Arc<Self>>;
 }

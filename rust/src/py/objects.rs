@@ -12,7 +12,7 @@ use crate::engine::model::{
     EndpointSlice, Endpoints, IpFamilyPolicy, IpMode, Service, TrafficPolicy,
 };
 use crate::py::convert::{extract_one, parse_json_one, value_to_py};
-use crate::py::kind::PyKind;
+use crate::py::kind::{PyKind, Wrap};
 
 use crate::py::subobjects::{PyEndpoint, PyEndpointPort, PyEndpointSubset, PyServicePort};
 use crate::py::values::{mapping, quote, quote_opt, str_tuple};
@@ -54,11 +54,13 @@ macro_rules! top_kind {
             }
         }
 
-        impl PyKind for $kind {
+        impl Wrap for $kind {
             fn wrap(py: Python<'_>, obj: Arc<Self>) -> PyResult<Py<PyAny>> {
                 Ok(Py::new(py, $wrapper::new(obj))?.into_any())
             }
+        }
 
+        impl PyKind for $kind {
             fn unwrap_py(ob: &Bound<'_, PyAny>) -> Option<Arc<Self>> {
                 ob.cast::<$wrapper>().ok().map(|b| b.get().inner.clone())
             }

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::engine::proxy::info::{EndpointInfo, Endpoints, ServicePortInfo};
+use crate::py::kind::Wrap;
 use crate::py::values::{quote, str_tuple};
 
 /// Python class `kubeproxy_config.EndpointInfo`.
@@ -137,6 +138,12 @@ fn endpoint_dicts<'py>(py: Python<'py>, list: &Endpoints) -> PyResult<Bound<'py,
         .map(|e| PyEndpointInfo(Arc::clone(e)).to_dict(py))
         .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, items)
+}
+
+impl Wrap for ServicePortInfo {
+    fn wrap(py: Python<'_>, obj: Arc<Self>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(py, PyServicePortInfo(obj))?.into_any())
+    }
 }
 
 /// Python class `kubeproxy_config.ServicePortInfo`.

@@ -11,10 +11,11 @@ use pyo3::types::{PyDict, PyTuple};
 use crate::engine::model::{Protocol, Str};
 use crate::engine::object::ObjKey;
 use crate::engine::proxy::info::{parse_port_key, port_key, ServicePortInfo};
-use crate::engine::snapshot::{same, Changes, Snapshot};
+use crate::engine::snapshot::{same, Snapshot};
+use crate::py::kind::Wrap;
 use crate::py::kind::{DynChanges, DynSnapshot};
 use crate::py::proxy_objects::PyServicePortInfo;
-use crate::py::snapshot::{sequence_item, PyChanges, SnapshotIter};
+use crate::py::snapshot::{sequence_item, ChangesView, PyChanges, SnapshotIter};
 
 /// An engine snapshot of the view plus its ports in order, materialised on first positional use.
 pub struct ProxySnapshotView {
@@ -37,15 +38,7 @@ impl ProxySnapshotView {
 }
 
 fn wrap(py: Python<'_>, port: &Arc<ServicePortInfo>) -> PyResult<Py<PyAny>> {
-    Ok(Py::new(py, PyServicePortInfo(Arc::clone(port)))?.into_any())
-}
-
-fn wrap_all(py: Python<'_>, ports: &[Arc<ServicePortInfo>]) -> PyResult<Py<PyTuple>> {
-    let items = ports
-        .iter()
-        .map(|p| wrap(py, p))
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(PyTuple::new(py, items)?.unbind())
+    ServicePortInfo::wrap(py, Arc::clone(port))
 }
 
 impl DynSnapshot for ProxySnapshotView {
@@ -81,37 +74,7 @@ impl DynSnapshot for ProxySnapshotView {
     }
 
     fn changes(&self) -> Arc<dyn DynChanges> {
-        Arc::new(ProxyChanges(Arc::clone(&self.snap.changes)))
-    }
-}
-
-struct ProxyChanges(Arc<Changes<ServicePortInfo>>);
-
-impl DynChanges for ProxyChanges {
-    fn added(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
-        wrap_all(py, &self.0.added)
-    }
-
-    fn updated(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
-        let pairs = self
-            .0
-            .updated
-            .iter()
-            .map(|(old, new)| Ok(PyTuple::new(py, [wrap(py, old)?, wrap(py, new)?])?.unbind()))
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok(PyTuple::new(py, pairs)?.unbind())
-    }
-
-    fn removed(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
-        wrap_all(py, &self.0.removed)
-    }
-
-    fn counts(&self) -> (usize, usize, usize) {
-        (
-            self.0.added.len(),
-            self.0.updated.len(),
-            self.0.removed.len(),
-        )
+        Arc::new(ChangesView(Arc::clone(&self.snap.changes)))
     }
 }
 

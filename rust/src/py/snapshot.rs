@@ -8,7 +8,7 @@ use pyo3::types::{PySlice, PyTuple, PyType};
 
 use crate::engine::object::ObjKey;
 use crate::engine::snapshot::{same, Changes, Snapshot};
-use crate::py::kind::{DynChanges, DynSnapshot, PyKind};
+use crate::py::kind::{DynChanges, DynSnapshot, PyKind, Wrap};
 
 /// An engine snapshot plus its items in order, materialised on first positional access only.
 pub struct SnapshotView<K: crate::engine::object::Object> {
@@ -81,9 +81,10 @@ impl<K: PyKind> DynSnapshot for SnapshotView<K> {
     }
 }
 
-struct ChangesView<K>(Arc<Changes<K>>);
+/// `Changes` of any kind with a Python class.
+pub struct ChangesView<K: Wrap>(pub Arc<Changes<K>>);
 
-fn wrap_all<K: PyKind>(py: Python<'_>, objs: &[Arc<K>]) -> PyResult<Py<PyTuple>> {
+fn wrap_all<K: Wrap>(py: Python<'_>, objs: &[Arc<K>]) -> PyResult<Py<PyTuple>> {
     let items = objs
         .iter()
         .map(|o| K::wrap(py, Arc::clone(o)))
@@ -91,7 +92,7 @@ fn wrap_all<K: PyKind>(py: Python<'_>, objs: &[Arc<K>]) -> PyResult<Py<PyTuple>>
     Ok(PyTuple::new(py, items)?.unbind())
 }
 
-impl<K: PyKind> DynChanges for ChangesView<K> {
+impl<K: Wrap> DynChanges for ChangesView<K> {
     fn added(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
         wrap_all(py, &self.0.added)
     }

@@ -123,10 +123,7 @@ impl ProxyTracker {
     fn apply_slices(&mut self, snap: Snapshot<EndpointSlice>) {
         self.count(&snap.changes);
         let c = Arc::clone(&snap.changes);
-        let befores = c.removed.iter().map(|s| (Some(s), None));
-        let afters = c.added.iter().map(|s| (None, Some(s)));
-        let both = c.updated.iter().map(|(old, new)| (Some(old), Some(new)));
-        for (before, after) in befores.chain(afters).chain(both) {
+        for (before, after) in transitions(&c) {
             let before = before.filter(|s| self.serves_slice(s));
             let after = after.filter(|s| self.serves_slice(s));
             if let Some(old) = before {
@@ -150,10 +147,7 @@ impl ProxyTracker {
     fn apply_legacy(&mut self, snap: Snapshot<Endpoints>) {
         self.count(&snap.changes);
         let c = Arc::clone(&snap.changes);
-        let befores = c.removed.iter().map(|s| (Some(s), None));
-        let afters = c.added.iter().map(|s| (None, Some(s)));
-        let both = c.updated.iter().map(|(old, new)| (Some(old), Some(new)));
-        for (before, after) in befores.chain(afters).chain(both) {
+        for (before, after) in transitions(&c) {
             let before = before.filter(|e| self.opts.serves(&e.meta.labels));
             let after = after.filter(|e| self.opts.serves(&e.meta.labels));
             match (before, after) {
@@ -275,6 +269,14 @@ impl ProxyTracker {
             None => self.states.remove(service),
         };
     }
+}
+
+/// Each changed object as (before, after): removals, then additions, then updates.
+fn transitions<T>(c: &Changes<T>) -> impl Iterator<Item = (Option<&Arc<T>>, Option<&Arc<T>>)> {
+    let befores = c.removed.iter().map(|o| (Some(o), None));
+    let afters = c.added.iter().map(|o| (None, Some(o)));
+    let both = c.updated.iter().map(|(old, new)| (Some(old), Some(new)));
+    befores.chain(afters).chain(both)
 }
 
 impl Merger<ServicePortInfo> for ProxyTracker {
