@@ -234,7 +234,7 @@ def test_per_family_fields_and_the_load_balancer_without_ingress_trap() -> None:
         assert trap.uses_cluster_endpoints and not trap.uses_local_endpoints
     with env(ip_family="IPv6") as e:
         v6 = port(e.set([lb, nolb], []), "ns/lb:http/TCP")
-        assert (v6.cluster_ip, v6.ip_family) == ("fd00::5", "IPv6")
+        assert (v6.cluster_ip, v6.ip_family, e.proxy.ip_family) == ("fd00::5", "IPv6", "IPv6")
         assert v6.external_ips == ("2001:db8::1",)
         assert v6.load_balancer_vips == ("2001:db8::9",)
         assert v6.load_balancer_source_ranges == ("fd00::/8",)

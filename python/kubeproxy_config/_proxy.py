@@ -67,7 +67,13 @@ class ProxyConfig(_Followable[ProxySnapshot]):
         )
         self.services = services
         self.endpoints = endpoints
+        self._ip_family = ip_family
         self._opened()
+
+    @property
+    def ip_family(self) -> str:
+        """The family this view holds ("IPv4" or "IPv6")."""
+        return self._ip_family
 
     @property
     def node_name(self) -> str:

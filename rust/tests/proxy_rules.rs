@@ -17,6 +17,9 @@ use _core::engine::proxy::options::{ProxyOptions, Topology, SERVICE_PROXY_NAME_L
 use _core::engine::proxy::service::port_bases;
 use serde_json::{json, Value};
 
+mod proxy_common;
+use proxy_common::{ep, ip, names};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -27,10 +30,6 @@ fn opts(family: IpFamily) -> ProxyOptions {
         prefer_same_node: true,
         start: 0.0,
     }
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
 }
 
 fn ips(list: &[IpAddr]) -> Vec<String> {
@@ -86,27 +85,6 @@ fn only_http(map: &PortEndpoints) -> Arc<EndpointInfo> {
     let list = &map[&(Str::from("http"), Protocol::Tcp)];
     assert_eq!(list.len(), 1, "{list:?}");
     Arc::clone(&list[0])
-}
-
-fn names(list: &[&str]) -> List<Str> {
-    list.iter().map(|s| Str::from(*s)).collect()
-}
-
-/// A ready, non-local endpoint `addr:80` without hints.
-fn ep(addr: &str) -> EndpointInfo {
-    EndpointInfo {
-        ip: ip(addr),
-        port: 80,
-        ready: true,
-        serving: true,
-        terminating: false,
-        is_local: false,
-        node_name: None,
-        zone: None,
-        hostname: None,
-        zone_hints: List::empty(),
-        node_hints: List::empty(),
-    }
 }
 
 fn serving_terminating(addr: &str) -> EndpointInfo {

@@ -4,12 +4,11 @@
 //! `ProxyTracker` as a `Merger` (versions, notes, trigger times, conntrack).
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use _core::engine::json::Kind;
 use _core::engine::merger::Merger;
-use _core::engine::model::{EndpointSlice, Interner, IpFamily, List, Protocol, Service, Str};
+use _core::engine::model::{EndpointSlice, Interner, IpFamily, Protocol, Service, Str};
 use _core::engine::object::{Notes, ObjKey};
 use _core::engine::proxy::categorize::categorize;
 use _core::engine::proxy::info::{
@@ -23,6 +22,9 @@ use _core::engine::snapshot::Snapshot;
 use _core::engine::store::{Op, Store};
 use serde_json::{json, Value};
 
+mod proxy_common;
+use proxy_common::{ep, names};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers: categorisation
 
@@ -33,10 +35,6 @@ fn opts(family: IpFamily) -> ProxyOptions {
         prefer_same_node: true,
         start: 0.0,
     }
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
 }
 
 /// The single IPv4 port of a Service `ns/svc` with `spec`.
@@ -66,27 +64,6 @@ fn etp_local_port() -> Arc<PortBase> {
         "type": "NodePort", "clusterIP": "10.96.0.1", "externalTrafficPolicy": "Local",
         "ports": [{"port": 80, "nodePort": 30080}],
     }))
-}
-
-fn names(list: &[&str]) -> List<Str> {
-    list.iter().map(|s| Str::from(*s)).collect()
-}
-
-/// A ready, non-local endpoint `addr:80` without hints.
-fn ep(addr: &str) -> EndpointInfo {
-    EndpointInfo {
-        ip: ip(addr),
-        port: 80,
-        ready: true,
-        serving: true,
-        terminating: false,
-        is_local: false,
-        node_name: None,
-        zone: None,
-        hostname: None,
-        zone_hints: List::empty(),
-        node_hints: List::empty(),
-    }
 }
 
 fn not_ready(e: EndpointInfo) -> EndpointInfo {
