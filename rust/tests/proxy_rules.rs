@@ -584,7 +584,7 @@ fn port_mapping_by_name_and_protocol() {
                {"name": "dns-tcp", "port": 5354, "protocol": "TCP"}]),
         json!([{"addresses": ["10.0.0.1"]}]),
     );
-    let map = from_slices([&s], "");
+    let map = from_slices([&Arc::new(s.clone())], "");
     assert_eq!(
         port_list(&map, "http", Protocol::Tcp).unwrap(),
         ["10.0.0.1:8080"]
@@ -601,7 +601,7 @@ fn port_mapping_by_name_and_protocol() {
         json!([{"port": 9090}]),
         json!([{"addresses": ["10.0.0.1"]}]),
     );
-    let map = from_slices([&unnamed], "");
+    let map = from_slices([&Arc::new(unnamed.clone())], "");
     assert_eq!(
         port_list(&map, "", Protocol::Tcp).unwrap(),
         ["10.0.0.1:9090"]
@@ -620,7 +620,7 @@ fn port_with_nil_or_zero_number_skipped() {
     ports[0].port = None;
     ports[1].port = Some(0);
     s.ports = ports.into();
-    let map = from_slices([&s], "");
+    let map = from_slices([&Arc::new(s.clone())], "");
     assert_eq!(port_list(&map, "a", Protocol::Tcp), None);
     assert_eq!(port_list(&map, "b", Protocol::Tcp), None);
     assert_eq!(
@@ -642,7 +642,7 @@ fn same_port_name_different_numbers_across_slices_both_kept() {
         json!([{"name": "http", "port": 8081}]),
         json!([{"addresses": ["10.0.0.1"]}]),
     );
-    let map = from_slices([&a, &b], "");
+    let map = from_slices([&Arc::new(a.clone()), &Arc::new(b.clone())], "");
     assert_eq!(
         port_list(&map, "http", Protocol::Tcp).unwrap(),
         ["10.0.0.1:8080", "10.0.0.1:8081"]
@@ -663,7 +663,7 @@ fn endpoint_without_addresses_skipped() {
     let mut eps = s.endpoints.to_vec();
     eps[0].addresses = List::empty();
     s.endpoints = eps.into();
-    let map = from_slices([&s], "");
+    let map = from_slices([&Arc::new(s.clone())], "");
     assert_eq!(
         port_list(&map, "http", Protocol::Tcp).unwrap(),
         ["10.0.0.2:8080"]
@@ -673,7 +673,7 @@ fn endpoint_without_addresses_skipped() {
     let mut eps = empty.endpoints.to_vec();
     eps[0].addresses = List::empty();
     empty.endpoints = eps.into();
-    assert!(from_slices([&empty], "").is_empty());
+    assert!(from_slices([&Arc::new(empty.clone())], "").is_empty());
 }
 
 // §2.3: only addresses[0] is used, normalised (IPv4 leading zeros dropped, IPv6 compressed).
@@ -684,7 +684,7 @@ fn only_first_address_used_and_normalised() {
         http(),
         json!([{"addresses": ["010.000.000.001", "10.0.0.2"]}]),
     );
-    let map = from_slices([&s], "");
+    let map = from_slices([&Arc::new(s.clone())], "");
     assert_eq!(
         port_list(&map, "http", Protocol::Tcp).unwrap(),
         ["10.0.0.1:8080"]
@@ -697,7 +697,7 @@ fn only_first_address_used_and_normalised() {
     ]
     .into();
     s6.endpoints = eps.into();
-    let map = from_slices([&s6], "");
+    let map = from_slices([&Arc::new(s6.clone())], "");
     assert_eq!(
         port_list(&map, "http", Protocol::Tcp).unwrap(),
         ["[fd00::a]:8080"]
@@ -713,7 +713,7 @@ fn condition_defaults() {
             http(),
             json!([{"addresses": ["10.0.0.1"], "conditions": conditions}]),
         );
-        let e = only_http(&from_slices([&s], ""));
+        let e = only_http(&from_slices([&Arc::new(s.clone())], ""));
         (e.ready, e.serving, e.terminating)
     };
     assert_eq!(read(json!({})), (true, true, false));
@@ -733,7 +733,7 @@ fn ready_and_terminating_counts_as_ready() {
         http(),
         json!([{"addresses": ["10.0.0.1"], "conditions": {"ready": true, "terminating": true}}]),
     );
-    let e = only_http(&from_slices([&s], ""));
+    let e = only_http(&from_slices([&Arc::new(s.clone())], ""));
     assert!(e.ready && e.terminating);
     let info = cat(
         &cluster_port(),
@@ -758,7 +758,7 @@ fn is_local_rules() {
         ]),
     );
     let local_ips = |node: &str| -> Vec<String> {
-        from_slices([&s], node)[&(Str::from("http"), Protocol::Tcp)]
+        from_slices([&Arc::new(s.clone())], node)[&(Str::from("http"), Protocol::Tcp)]
             .iter()
             .filter(|e| e.is_local)
             .map(|e| e.address())
@@ -782,12 +782,12 @@ fn zone_and_node_hints_read() {
                           "forNodes": [{"name": "node-a"}]}},
                {"addresses": ["10.0.0.2"], "hints": {"forZones": []}}]),
     );
-    let map = from_slices([&s], "");
+    let map = from_slices([&Arc::new(s.clone())], "");
     let list = &map[&(Str::from("http"), Protocol::Tcp)];
-    assert_eq!(&*list[0].zone_hints, &names(&["zone-a", "zone-b"])[..]);
-    assert_eq!(&*list[0].node_hints, &names(&["node-a"])[..]);
-    assert_eq!(list[0].zone.as_deref(), Some("zone-x"));
-    assert!(list[1].zone_hints.is_empty() && list[1].node_hints.is_empty());
+    assert_eq!(list[0].zone_hints(), &names(&["zone-a", "zone-b"])[..]);
+    assert_eq!(list[0].node_hints(), &names(&["node-a"])[..]);
+    assert_eq!(list[0].zone().map(|s| &**s), Some("zone-x"));
+    assert!(list[1].zone_hints().is_empty() && list[1].node_hints().is_empty());
 }
 
 // §2.3 duplicates: the same IP:port in two slices: a non-terminating copy wins over a
@@ -805,10 +805,11 @@ fn duplicate_non_terminating_wins() {
         http(),
         json!([{"addresses": ["10.0.0.1"], "nodeName": "node-l"}]),
     );
+    let (term, live) = (Arc::new(term), Arc::new(live));
     for order in [[&term, &live], [&live, &term]] {
         let e = only_http(&from_slices(order, ""));
         assert!(!e.terminating && e.ready);
-        assert_eq!(e.node_name.as_deref(), Some("node-l"));
+        assert_eq!(e.node_name().map(|s| &**s), Some("node-l"));
     }
 }
 
@@ -822,7 +823,7 @@ fn endpoints_sorted_by_identity_string() {
         json!([{"addresses": ["10.0.0.2"]}, {"addresses": ["10.0.0.10"]}, {"addresses": ["10.0.0.1"]},
                {"addresses": ["9.0.0.1"]}]),
     );
-    let map = from_slices([&s], "");
+    let map = from_slices([&Arc::new(s.clone())], "");
     assert_eq!(
         port_list(&map, "http", Protocol::Tcp).unwrap(),
         ["10.0.0.10:80", "10.0.0.1:80", "10.0.0.2:80", "9.0.0.1:80"]

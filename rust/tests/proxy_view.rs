@@ -87,23 +87,16 @@ fn serving_terminating(addr: &str) -> EndpointInfo {
 fn local(e: EndpointInfo) -> EndpointInfo {
     EndpointInfo {
         is_local: true,
-        node_name: Some(Str::from("node-a")),
-        ..e
+        ..e.with_meta(|m| m.node_name = Some(Str::from("node-a")))
     }
 }
 
 fn zoned(e: EndpointInfo, zones: &[&str]) -> EndpointInfo {
-    EndpointInfo {
-        zone_hints: names(zones),
-        ..e
-    }
+    e.with_meta(|m| m.zone_hints = names(zones))
 }
 
 fn noded(e: EndpointInfo, nodes: &[&str]) -> EndpointInfo {
-    EndpointInfo {
-        node_hints: names(nodes),
-        ..e
-    }
+    e.with_meta(|m| m.node_hints = names(nodes))
 }
 
 fn node(name: &str, zone: &str) -> Topology {
@@ -284,10 +277,11 @@ fn empty_zone_never_matches() {
 // §3.2b: matching is on hint values, not on the endpoint's own node or zone.
 #[test]
 fn matching_on_hint_values_not_own_fields() {
-    let own = |e: EndpointInfo, zone: &str, node: &str| EndpointInfo {
-        zone: Some(Str::from(zone)),
-        node_name: Some(Str::from(node)),
-        ..e
+    let own = |e: EndpointInfo, zone: &str, node: &str| {
+        e.with_meta(|m| {
+            m.zone = Some(Str::from(zone));
+            m.node_name = Some(Str::from(node));
+        })
     };
     let eps = vec![
         own(zoned(ep("10.0.0.1"), &["zone-b"]), "zone-a", "node-a"),
@@ -735,7 +729,7 @@ fn duplicate_between_equals_smallest_slice_name_wins() {
         let eps = &port(&snap, "a", Protocol::Tcp).endpoints;
         assert_eq!(eps.len(), 1);
         assert_eq!(
-            eps[0].node_name.as_deref(),
+            eps[0].node_name().map(|s| &**s),
             Some("node-one"),
             "terminating={terminating}"
         );

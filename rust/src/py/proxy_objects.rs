@@ -62,31 +62,31 @@ impl PyEndpointInfo {
     /// `nodeName`.
     #[getter]
     fn node_name(&self) -> Option<&str> {
-        self.0.node_name.as_deref()
+        self.0.node_name().map(|s| &**s)
     }
 
     /// `zone`.
     #[getter]
     fn zone(&self) -> Option<&str> {
-        self.0.zone.as_deref()
+        self.0.zone().map(|s| &**s)
     }
 
     /// `hostname`.
     #[getter]
     fn hostname(&self) -> Option<&str> {
-        self.0.hostname.as_deref()
+        self.0.hostname().map(|s| &**s)
     }
 
     /// Zones this endpoint is hinted for.
     #[getter]
     fn zone_hints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        str_tuple(py, self.0.zone_hints.iter())
+        str_tuple(py, self.0.zone_hints().iter())
     }
 
     /// Nodes this endpoint is hinted for.
     #[getter]
     fn node_hints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        str_tuple(py, self.0.node_hints.iter())
+        str_tuple(py, self.0.node_hints().iter())
     }
 
     /// Every field in a plain dict (the names of the attributes).

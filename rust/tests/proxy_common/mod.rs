@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use _core::engine::model::{List, Str};
-use _core::engine::proxy::info::EndpointInfo;
+use _core::engine::proxy::info::{EndpointInfo, EndpointMeta};
 
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -16,17 +16,10 @@ pub fn names(list: &[&str]) -> List<Str> {
 
 /// A ready, non-local endpoint `addr:80` without hints.
 pub fn ep(addr: &str) -> EndpointInfo {
-    EndpointInfo {
-        ip: ip(addr),
-        port: 80,
-        ready: true,
-        serving: true,
-        terminating: false,
-        is_local: false,
-        node_name: None,
-        zone: None,
-        hostname: None,
-        zone_hints: List::empty(),
-        node_hints: List::empty(),
-    }
+    EndpointInfo::own(
+        ip(addr),
+        80,
+        (true, true, false, false),
+        EndpointMeta::default(),
+    )
 }

@@ -99,14 +99,14 @@ fn topology_mode(
     let ready: Vec<_> = ready.collect();
     if prefer_same_node
         && !node.node_name.is_empty()
-        && ready.iter().all(|e| !e.node_hints.is_empty())
-        && ready.iter().any(|e| names(&e.node_hints, &node.node_name))
+        && ready.iter().all(|e| !e.node_hints().is_empty())
+        && ready.iter().any(|e| names(e.node_hints(), &node.node_name))
     {
         return TopologyMode::PreferSameNode;
     }
     if !node.zone.is_empty()
-        && ready.iter().all(|e| !e.zone_hints.is_empty())
-        && ready.iter().any(|e| names(&e.zone_hints, &node.zone))
+        && ready.iter().all(|e| !e.zone_hints().is_empty())
+        && ready.iter().any(|e| names(e.zone_hints(), &node.zone))
     {
         return TopologyMode::PreferSameZone;
     }
@@ -121,8 +121,8 @@ fn names(hints: &[crate::engine::model::Str], name: &str) -> bool {
 fn passes(e: &EndpointInfo, mode: TopologyMode, node: &Topology) -> bool {
     match mode {
         TopologyMode::None => true,
-        TopologyMode::PreferSameZone => names(&e.zone_hints, &node.zone),
-        TopologyMode::PreferSameNode => names(&e.node_hints, &node.node_name),
+        TopologyMode::PreferSameZone => names(e.zone_hints(), &node.zone),
+        TopologyMode::PreferSameNode => names(e.node_hints(), &node.node_name),
     }
 }
 

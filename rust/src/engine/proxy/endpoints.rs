@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::engine::model::{
-    Endpoint, EndpointAddress, EndpointSlice, Endpoints, List, Protocol, SliceAddr, Str,
-};
+use crate::engine::model::{Endpoint, EndpointSlice, Endpoints, Protocol, SliceAddr, Str};
 
-use super::info::{EndpointInfo, SortKey};
+use super::info::{EndpointInfo, EndpointSource, SortKey};
 
 /// A service port's identity as slices name it: (port name, protocol).
 pub type PortId = (Str, Protocol);
@@ -71,7 +69,7 @@ fn is_local(node_name: Option<&Str>, this_node: &str) -> bool {
 
 /// The endpoints of `slices` (all of one service and of the view's family, in name order).
 pub fn from_slices<'a>(
-    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+    slices: impl IntoIterator<Item = &'a Arc<EndpointSlice>>,
     this_node: &str,
 ) -> PortEndpoints {
     let mut out = Collector::default();
@@ -82,8 +80,8 @@ pub fn from_slices<'a>(
                 continue;
             };
             let id = (port.name.clone(), port.protocol);
-            for ep in slice.endpoints.iter() {
-                if let Some(info) = slice_endpoint(ep, number, this_node) {
+            for (i, ep) in slice.endpoints.iter().enumerate() {
+                if let Some(info) = slice_endpoint(slice, i, ep, number, this_node) {
                     out.add(&id, info);
                 }
             }
@@ -92,8 +90,14 @@ pub fn from_slices<'a>(
     out.finish()
 }
 
-/// One slice endpoint at `port`; `None` when it has no address (only the first one is used).
-fn slice_endpoint(ep: &Endpoint, port: u16, this_node: &str) -> Option<EndpointInfo> {
+/// Endpoint `i` of `slice` at `port`; `None` when it has no address (only the first one is used).
+fn slice_endpoint(
+    slice: &Arc<EndpointSlice>,
+    i: usize,
+    ep: &Endpoint,
+    port: u16,
+    this_node: &str,
+) -> Option<EndpointInfo> {
     let SliceAddr::Ip(ip) = ep.addresses.first()? else {
         return None;
     };
@@ -107,56 +111,48 @@ fn slice_endpoint(ep: &Endpoint, port: u16, this_node: &str) -> Option<EndpointI
         serving: c.serving.unwrap_or(true),
         terminating: c.terminating.unwrap_or(false),
         is_local: is_local(ep.node_name.as_ref(), this_node),
-        node_name: ep.node_name.clone(),
-        zone: ep.zone.clone(),
-        hostname: ep.hostname.clone(),
-        zone_hints: ep.hints_for_zones.clone(),
-        node_hints: ep.hints_for_nodes.clone(),
+        source: EndpointSource::Slice(Arc::clone(slice), i as u32),
     })
 }
 
 /// The endpoints of a legacy `Endpoints` object of the view's family: `addresses` are ready and
 /// serving, `notReadyAddresses` neither; nothing terminates and nothing has hints.
-pub fn from_legacy(eps: &Endpoints, family_v4: bool, this_node: &str) -> PortEndpoints {
+pub fn from_legacy(eps: &Arc<Endpoints>, family_v4: bool, this_node: &str) -> PortEndpoints {
     let mut out = Collector::default();
-    for subset in eps.subsets.iter() {
+    for (s, subset) in eps.subsets.iter().enumerate() {
         for port in subset.ports.iter() {
             let Some(number) = port.port.filter(|p| *p != 0) else {
                 continue;
             };
             let id = (port.name.clone(), port.protocol);
-            let all = subset
-                .addresses
-                .iter()
-                .map(|a| (a, true))
-                .chain(subset.not_ready_addresses.iter().map(|a| (a, false)));
-            for (addr, ready) in all {
-                if addr.ip.is_ipv4() == family_v4 {
-                    out.add(&id, legacy_endpoint(addr, ready, number, this_node));
+            let lists = [
+                (false, &subset.addresses),
+                (true, &subset.not_ready_addresses),
+            ];
+            for (not_ready, list) in lists {
+                for (i, addr) in list.iter().enumerate() {
+                    if addr.ip.is_ipv4() == family_v4 {
+                        out.add(
+                            &id,
+                            EndpointInfo {
+                                ip: addr.ip,
+                                port: number,
+                                ready: !not_ready,
+                                serving: !not_ready,
+                                terminating: false,
+                                is_local: is_local(addr.node_name.as_ref(), this_node),
+                                source: EndpointSource::Legacy(
+                                    Arc::clone(eps),
+                                    s as u32,
+                                    i as u32,
+                                    not_ready,
+                                ),
+                            },
+                        );
+                    }
                 }
             }
         }
     }
     out.finish()
-}
-
-fn legacy_endpoint(
-    addr: &EndpointAddress,
-    ready: bool,
-    port: u16,
-    this_node: &str,
-) -> EndpointInfo {
-    EndpointInfo {
-        ip: addr.ip,
-        port,
-        ready,
-        serving: ready,
-        terminating: false,
-        is_local: is_local(addr.node_name.as_ref(), this_node),
-        node_name: addr.node_name.clone(),
-        zone: None,
-        hostname: addr.hostname.clone(),
-        zone_hints: List::empty(),
-        node_hints: List::empty(),
-    }
 }

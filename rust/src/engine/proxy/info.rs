@@ -2,10 +2,13 @@
 //! its categorised endpoints), and one endpoint of it (kube-proxy's `Endpoint`).
 
 use std::fmt::{self, Write as _};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::engine::model::{IpFamily, List, Protocol, Str};
+use crate::engine::model::{
+    self as model, Endpoint, EndpointAddress, EndpointSlice, IpFamily, List, Protocol, Str,
+};
 use crate::engine::object::ObjKey;
 
 /// The separator inside a port's [`ObjKey`] name: below every character a Service or port name
@@ -52,7 +55,36 @@ impl TopologyMode {
 }
 
 /// One endpoint of a service port, with the view's reading of its conditions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Where an endpoint's descriptive fields live: in the slice (or legacy Endpoints) it came from,
+/// so an endpoint of the view costs no copies of them, or in a record of its own.
+#[derive(Debug, Clone)]
+pub enum EndpointSource {
+    /// Endpoint `index` of an `EndpointSlice`.
+    Slice(Arc<EndpointSlice>, u32),
+    /// An address of a legacy `Endpoints`: subset, index, and whether in `notReadyAddresses`.
+    Legacy(Arc<model::Endpoints>, u32, u32, bool),
+    /// Fields of its own (endpoints built by hand).
+    Own(Arc<EndpointMeta>),
+}
+
+/// An endpoint's descriptive fields, for endpoints that have no slice behind them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct EndpointMeta {
+    /// `nodeName`.
+    pub node_name: Option<Str>,
+    /// `zone`.
+    pub zone: Option<Str>,
+    /// `hostname`.
+    pub hostname: Option<Str>,
+    /// `hints.forZones[].name`.
+    pub zone_hints: List<Str>,
+    /// `hints.forNodes[].name`.
+    pub node_hints: List<Str>,
+}
+
+/// One endpoint of a service port, with the view's reading of its conditions. Equality and
+/// hashing are by content (address, conditions and the descriptive fields), not by source.
+#[derive(Debug, Clone)]
 #[allow(
     clippy::struct_excessive_bools,
     reason = "kube-proxy's endpoint flags, read by name"
@@ -70,16 +102,150 @@ pub struct EndpointInfo {
     pub terminating: bool,
     /// On this proxy's node (`nodeName` equal to the node name, compared as strings).
     pub is_local: bool,
+    /// Where `node_name`, `zone`, `hostname` and the hints are read from.
+    pub source: EndpointSource,
+}
+
+impl EndpointInfo {
+    fn slice_endpoint(&self) -> Option<&Endpoint> {
+        match &self.source {
+            EndpointSource::Slice(slice, i) => slice.endpoints.get(*i as usize),
+            _ => None,
+        }
+    }
+
+    fn legacy_address(&self) -> Option<&EndpointAddress> {
+        match &self.source {
+            EndpointSource::Legacy(eps, subset, i, not_ready) => {
+                let subset = eps.subsets.get(*subset as usize)?;
+                let list = if *not_ready {
+                    &subset.not_ready_addresses
+                } else {
+                    &subset.addresses
+                };
+                list.get(*i as usize)
+            }
+            _ => None,
+        }
+    }
+
+    fn own_meta(&self) -> Option<&EndpointMeta> {
+        match &self.source {
+            EndpointSource::Own(meta) => Some(meta),
+            _ => None,
+        }
+    }
+
     /// `nodeName`.
-    pub node_name: Option<Str>,
-    /// `zone`.
-    pub zone: Option<Str>,
+    pub fn node_name(&self) -> Option<&Str> {
+        if let Some(ep) = self.slice_endpoint() {
+            return ep.node_name.as_ref();
+        }
+        if let Some(addr) = self.legacy_address() {
+            return addr.node_name.as_ref();
+        }
+        self.own_meta().and_then(|m| m.node_name.as_ref())
+    }
+
+    /// `zone` (legacy Endpoints have none).
+    pub fn zone(&self) -> Option<&Str> {
+        if let Some(ep) = self.slice_endpoint() {
+            return ep.zone.as_ref();
+        }
+        self.own_meta().and_then(|m| m.zone.as_ref())
+    }
+
     /// `hostname`.
-    pub hostname: Option<Str>,
+    pub fn hostname(&self) -> Option<&Str> {
+        if let Some(ep) = self.slice_endpoint() {
+            return ep.hostname.as_ref();
+        }
+        if let Some(addr) = self.legacy_address() {
+            return addr.hostname.as_ref();
+        }
+        self.own_meta().and_then(|m| m.hostname.as_ref())
+    }
+
     /// `hints.forZones[].name`.
-    pub zone_hints: List<Str>,
+    pub fn zone_hints(&self) -> &[Str] {
+        if let Some(ep) = self.slice_endpoint() {
+            return &ep.hints_for_zones;
+        }
+        self.own_meta().map_or(&[], |m| &m.zone_hints)
+    }
+
     /// `hints.forNodes[].name`.
-    pub node_hints: List<Str>,
+    pub fn node_hints(&self) -> &[Str] {
+        if let Some(ep) = self.slice_endpoint() {
+            return &ep.hints_for_nodes;
+        }
+        self.own_meta().map_or(&[], |m| &m.node_hints)
+    }
+
+    /// An endpoint with fields of its own (not read from a slice).
+    #[allow(
+        clippy::fn_params_excessive_bools,
+        reason = "the four flags, by name at call sites"
+    )]
+    pub fn own(
+        ip: IpAddr,
+        port: u16,
+        (ready, serving, terminating, is_local): (bool, bool, bool, bool),
+        meta: EndpointMeta,
+    ) -> Self {
+        Self {
+            ip,
+            port,
+            ready,
+            serving,
+            terminating,
+            is_local,
+            source: EndpointSource::Own(Arc::new(meta)),
+        }
+    }
+
+    /// The descriptive fields as a record of their own.
+    pub fn meta(&self) -> EndpointMeta {
+        EndpointMeta {
+            node_name: self.node_name().cloned(),
+            zone: self.zone().cloned(),
+            hostname: self.hostname().cloned(),
+            zone_hints: self.zone_hints().iter().cloned().collect(),
+            node_hints: self.node_hints().iter().cloned().collect(),
+        }
+    }
+
+    /// The same endpoint with its descriptive fields changed by `edit`.
+    #[must_use]
+    pub fn with_meta(mut self, edit: impl FnOnce(&mut EndpointMeta)) -> Self {
+        let mut meta = self.meta();
+        edit(&mut meta);
+        self.source = EndpointSource::Own(Arc::new(meta));
+        self
+    }
+
+    fn content(&self) -> impl PartialEq + Hash + '_ {
+        (
+            (self.ip, self.port),
+            (self.ready, self.serving, self.terminating, self.is_local),
+            (self.node_name(), self.zone(), self.hostname()),
+            (self.zone_hints(), self.node_hints()),
+        )
+    }
+}
+
+impl PartialEq for EndpointInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.content() == other.content()
+    }
+}
+
+impl Eq for EndpointInfo {}
+
+impl Hash for EndpointInfo {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.content().hash(state);
+    }
 }
 
 impl EndpointInfo {
@@ -101,12 +267,24 @@ impl EndpointInfo {
             bytes: [0; 54],
             len: 0,
         };
-        let mut w = KeyWriter(&mut key);
         match self.ip {
-            IpAddr::V4(ip) => write!(w, "{ip}:{}", self.port),
-            IpAddr::V6(ip) => write!(w, "[{ip}]:{}", self.port),
+            // The common case, written by hand: the formatting machinery costs more than the
+            // rest of building an endpoint.
+            IpAddr::V4(ip) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        key.push(b'.');
+                    }
+                    key.push_decimal(u32::from(octet));
+                }
+                key.push(b':');
+                key.push_decimal(u32::from(self.port));
+            }
+            IpAddr::V6(ip) => {
+                write!(KeyWriter(&mut key), "[{ip}]:{}", self.port)
+                    .expect("an address fits the key");
+            }
         }
-        .expect("an address fits the key");
         key
     }
 
@@ -124,6 +302,27 @@ pub struct SortKey {
 }
 
 impl SortKey {
+    fn push(&mut self, b: u8) {
+        self.bytes[usize::from(self.len)] = b;
+        self.len += 1;
+    }
+
+    fn push_decimal(&mut self, mut n: u32) {
+        let mut digits = [0u8; 5];
+        let mut count = 0;
+        loop {
+            digits[count] = b'0' + (n % 10) as u8;
+            count += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in digits[..count].iter().rev() {
+            self.push(d);
+        }
+    }
+
     /// The key's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
@@ -236,6 +435,26 @@ impl fmt::Display for PortBase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sort_key_is_the_identity_string() {
+        for (ip, port) in [
+            ("10.0.0.1", 80),
+            ("255.255.255.255", 65535),
+            ("0.0.0.0", 0),
+            ("10.100.3.42", 8080),
+            ("fd00::1", 443),
+            ("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535),
+        ] {
+            let e = EndpointInfo::own(
+                ip.parse().expect("an IP"),
+                port,
+                (true, true, false, false),
+                EndpointMeta::default(),
+            );
+            assert_eq!(e.sort_key().as_bytes(), e.address().as_bytes());
+        }
+    }
 
     #[test]
     fn port_keys_sort_as_the_tuple_and_parse_back() {

@@ -183,8 +183,7 @@ impl ProxyTracker {
         let slices = self
             .index
             .slices_of(service)
-            .filter_map(|k| self.slices.get(k))
-            .map(|s| &**s);
+            .filter_map(|k| self.slices.get(k));
         from_slices(slices, node)
     }
 
