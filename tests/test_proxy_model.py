@@ -5,6 +5,7 @@ a handler received add up to exactly that state."""
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,73 @@ def test_the_view_equals_a_recomputation_after_every_step(
             assert state.local_ready_endpoints == expected.local_ready_endpoints
             assert {key: obj.to_dict() for key, obj in seen.items()} == ports_of(state)
         assert object_key is not None
+
+
+def large_cluster(n: int, seed: int) -> tuple[list[Json], list[Json]]:
+    """``n`` services with 1-2 ports and one slice each, varied enough to use every rule."""
+    rng = random.Random(seed)
+    services, slices = [], []
+    for i in range(n):
+        name = f"s{i}"
+        ports: list[Json] = [{"name": "http", "port": 80}]
+        if rng.random() < 0.5:
+            ports.append({"name": "dns", "port": 53, "protocol": "UDP"})
+        spec: Json = {"clusterIP": f"10.96.{i // 250}.{i % 250 + 1}", "ports": ports}
+        if rng.random() < 0.3:
+            spec["type"] = "NodePort"
+            spec["externalTrafficPolicy"] = rng.choice(["Local", "Cluster"])
+            for j, port in enumerate(ports):
+                port["nodePort"] = 30000 + 2 * i + j
+        if rng.random() < 0.1:
+            spec["internalTrafficPolicy"] = "Local"
+        services.append({"metadata": {"namespace": "default", "name": name}, "spec": spec})
+        hinted = rng.random() < 0.5
+        endpoints = []
+        for k in range(rng.randint(0, 6)):
+            ep: Json = {
+                "addresses": [f"10.{1 + i // 250}.{i % 250}.{k + 1}"],
+                "nodeName": rng.choice(["node-a", "node-b", "node-c"]),
+                "conditions": rng.choice(
+                    [{}, {"ready": False}, {"ready": False, "serving": True, "terminating": True}]
+                ),
+            }
+            if hinted:
+                ep["hints"] = {"forZones": [{"name": rng.choice(["z1", "z2"])}]}
+            endpoints.append(ep)
+        slice_ports = [{"name": p["name"], "port": 8000 + p["port"]} for p in ports]
+        for p, sp in zip(ports, slice_ports, strict=True):
+            if "protocol" in p:
+                sp["protocol"] = p["protocol"]
+        slices.append(
+            {
+                "metadata": {
+                    "namespace": "default",
+                    "name": f"{name}-abc",
+                    "labels": {"kubernetes.io/service-name": name},
+                },
+                "addressType": "IPv4",
+                "ports": slice_ports,
+                "endpoints": endpoints,
+            }
+        )
+    return services, slices
+
+
+def test_a_large_cluster_computed_on_several_threads_equals_the_recomputation() -> None:
+    # Enough services that the initial build and the zone change are computed in pieces on the
+    # parse pool's threads as well as the merger's.
+    services, slices = large_cluster(1500, seed=7)
+    opts: dict[str, Any] = {"node_name": "node-a", "ip_family": "IPv4"}
+    with (
+        ServiceConfig() as svc_config,
+        EndpointSliceConfig() as slice_config,
+        ProxyConfig(svc_config, slice_config, zone="z1", **opts) as proxy,
+    ):
+        svc_config.channel("api").set(services)
+        slice_config.channel("api").set(slices)
+        for zone in ("z1", "z2"):
+            proxy.set_zone(zone)
+            assert proxy.flush(WAIT)
+            expected = compute(services, slices, zone=zone, **opts)
+            assert len(proxy.state()) == len(expected.ports) > 2000
+            assert canonical(ports_of(proxy.state())) == canonical(expected.ports)

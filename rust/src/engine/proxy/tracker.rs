@@ -9,12 +9,13 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use crate::engine::merger::Merger;
 use crate::engine::model::{EndpointSlice, Endpoints, IpFamily, Protocol, Service, StrMap};
 use crate::engine::object::{Notes, ObjKey, Object};
+use crate::engine::parallel;
 use crate::engine::slices::SliceIndex;
 use crate::engine::snapshot::{same, Changes, Items, Snapshot};
 use crate::engine::store::StoreCounters;
 
 use super::categorize::categorize;
-use super::endpoints::{from_legacy, from_slices, PortEndpoints};
+use super::endpoints::{from_legacy, from_slices};
 use super::info::ServicePortInfo;
 use super::notes::{ProxyNotes, ServiceState};
 use super::options::{ProxyOptions, Topology};
@@ -172,56 +173,38 @@ impl ProxyTracker {
         }
     }
 
-    /// Each port's endpoints of `service`, from its slices or its legacy Endpoints.
-    fn endpoints_of(&self, service: &ObjKey) -> PortEndpoints {
-        let node = &self.node.node_name;
-        if let Some(eps) = self.legacy.get(service) {
-            if self.opts.serves(&eps.meta.labels) {
-                return from_legacy(eps, self.opts.family == IpFamily::IPv4, node);
-            }
-        }
-        let slices = self
-            .index
-            .slices_of(service)
-            .filter_map(|k| self.slices.get(k));
-        from_slices(slices, node)
-    }
-
-    /// The service's ports now, reusing `old` when the service-level state is unchanged.
-    fn compute(
-        &self,
-        service: &ObjKey,
-        old: Option<&ServiceState>,
-    ) -> (Option<ServiceState>, Vec<ServicePortInfo>) {
-        let Some(bases) = self
-            .services
+    /// What recomputing `service` reads, gathered so the work can run on other threads.
+    fn job(&self, service: &ObjKey) -> Job {
+        let legacy = self
+            .legacy
             .get(service)
-            .and_then(|svc| port_bases(svc, &self.opts))
-            .filter(|b| !b.is_empty())
-        else {
-            return (None, Vec::new());
+            .filter(|eps| self.opts.serves(&eps.meta.labels))
+            .cloned();
+        let slices = if legacy.is_some() {
+            Vec::new()
+        } else {
+            self.index
+                .slices_of(service)
+                .filter_map(|k| self.slices.get(k).cloned())
+                .collect()
         };
-        let state: ServiceState = match old {
-            Some(old) if old[..] == bases[..] => Arc::clone(old),
-            _ => bases.into(),
-        };
-        let endpoints = self.endpoints_of(service);
-        let ports = state
-            .iter()
-            .map(|base| {
-                let list = endpoints
-                    .get(&(base.port_name.clone(), base.protocol))
-                    .map_or(&[][..], Vec::as_slice);
-                categorize(base, list, &self.node, self.opts.prefer_same_node)
-            })
-            .collect();
-        (Some(state), ports)
+        Job {
+            service: service.clone(),
+            svc: self.services.get(service).cloned(),
+            slices,
+            legacy,
+            old: self.states.get(service).cloned(),
+        }
     }
 
     /// Recompute `service` into the view, recording changes and notes.
-    fn refresh(&mut self, service: &ObjKey, changes: &mut Changes<ServicePortInfo>) {
+    fn refresh(
+        &mut self,
+        service: &ObjKey,
+        (state, ports): Computed,
+        changes: &mut Changes<ServicePortInfo>,
+    ) {
         let old = self.states.get(service).cloned();
-        let (state, ports) = self.compute(service, old.as_ref());
         for gone in old.iter().flat_map(|s| s.iter()) {
             if !ports.iter().any(|p| p.base.key == gone.key) {
                 if let Some(before) = self.items.remove(&gone.key) {
@@ -270,6 +253,80 @@ impl ProxyTracker {
     }
 }
 
+/// The inputs of one service's recomputation.
+struct Job {
+    service: ObjKey,
+    svc: Option<Arc<Service>>,
+    slices: Vec<Arc<EndpointSlice>>,
+    legacy: Option<Arc<Endpoints>>,
+    old: Option<ServiceState>,
+}
+
+/// A service's service-level state and ports, as computed.
+type Computed = (Option<ServiceState>, Vec<ServicePortInfo>);
+
+/// Below this many services a commit computes them on the merger thread alone.
+const PARALLEL_MIN: usize = 512;
+/// Pieces per worker when computing in parallel (claimed one at a time, as for parsing).
+const PIECES_PER_WORKER: usize = 3;
+
+/// Recompute every job, on the parse pool's threads too when there are many (a full build, a
+/// relist, a topology change); results are in job order.
+fn compute_all(jobs: Vec<Job>, opts: &ProxyOptions, node: &Topology) -> Vec<Computed> {
+    let workers = parallel::workers();
+    if jobs.len() < PARALLEL_MIN || workers < 2 {
+        return jobs.iter().map(|j| compute(j, opts, node)).collect();
+    }
+    let per_piece = jobs.len().div_ceil(workers * PIECES_PER_WORKER);
+    let mut pieces: Vec<Vec<Job>> = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        pieces.push(jobs.by_ref().take(per_piece).collect());
+    }
+    let shared = Arc::new((pieces, opts.clone(), node.clone()));
+    let count = shared.0.len();
+    parallel::run_claimed(count, move |i| {
+        let (pieces, opts, node) = &*shared;
+        pieces[i]
+            .iter()
+            .map(|j| compute(j, opts, node))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// One service's ports now, reusing its old state when the service-level part is unchanged.
+fn compute(job: &Job, opts: &ProxyOptions, node: &Topology) -> Computed {
+    let Some(bases) = job
+        .svc
+        .as_ref()
+        .and_then(|svc| port_bases(svc, opts))
+        .filter(|b| !b.is_empty())
+    else {
+        return (None, Vec::new());
+    };
+    let state: ServiceState = match &job.old {
+        Some(old) if old[..] == bases[..] => Arc::clone(old),
+        _ => bases.into(),
+    };
+    let endpoints = match &job.legacy {
+        Some(eps) => from_legacy(eps, opts.family == IpFamily::IPv4, &node.node_name),
+        None => from_slices(&job.slices, &node.node_name),
+    };
+    let ports = state
+        .iter()
+        .map(|base| {
+            let list = endpoints
+                .get(&(base.port_name.clone(), base.protocol))
+                .map_or(&[][..], Vec::as_slice);
+            categorize(base, list, node, opts.prefer_same_node)
+        })
+        .collect();
+    (Some(state), ports)
+}
+
 /// Each changed object as (before, after): removals, then additions, then updates.
 fn transitions<T>(c: &Changes<T>) -> impl Iterator<Item = (Option<&Arc<T>>, Option<&Arc<T>>)> {
     let befores = c.removed.iter().map(|o| (Some(o), None));
@@ -296,10 +353,15 @@ impl Merger<ServicePortInfo> for ProxyTracker {
     }
 
     fn commit(&mut self) -> Option<Snapshot<ServicePortInfo>> {
-        let dirty = mem::take(&mut self.dirty);
+        let jobs: Vec<Job> = mem::take(&mut self.dirty)
+            .iter()
+            .map(|service| self.job(service))
+            .collect();
+        let keys: Vec<ObjKey> = jobs.iter().map(|j| j.service.clone()).collect();
+        let computed = compute_all(jobs, &self.opts, &self.node);
         let mut changes = Changes::default();
-        for service in &dirty {
-            self.refresh(service, &mut changes);
+        for (service, result) in keys.iter().zip(computed) {
+            self.refresh(service, result, &mut changes);
         }
         self.written.clear();
         let notes = mem::take(&mut self.notes);
