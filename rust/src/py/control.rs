@@ -25,24 +25,44 @@ pub fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
 
 /// Wait until everything queued before the call is merged and delivered to every handler.
 pub fn flush(py: Python<'_>, ctl: &dyn Control, deadline: Option<Instant>) -> PyResult<bool> {
-    let Some(reply) = ctl.request_flush() else {
-        let version = ctl.version();
-        return wait_in_slices(py, deadline, |d| ctl.wait_delivered(version, d));
-    };
-    let mut version = None;
-    let merged = wait_in_slices(py, deadline, |d| match reply.recv_deadline(d) {
-        Ok(v) => {
-            version = Some(v);
-            true
+    flush_all(py, &[ctl], deadline)
+}
+
+/// [`flush`] of several configs at once: every merger is asked first, so they work together,
+/// then each is waited for.
+pub fn flush_all(
+    py: Python<'_>,
+    ctls: &[&dyn Control],
+    deadline: Option<Instant>,
+) -> PyResult<bool> {
+    let replies: Vec<_> = ctls.iter().map(|ctl| ctl.request_flush()).collect();
+    for (ctl, reply) in ctls.iter().zip(replies) {
+        let Some(reply) = reply else {
+            // Closed: its final drain merged everything sent before.
+            let version = ctl.version();
+            if !wait_in_slices(py, deadline, |d| ctl.wait_delivered(version, d))? {
+                return Ok(false);
+            }
+            continue;
+        };
+        let mut version = None;
+        let merged = wait_in_slices(py, deadline, |d| match reply.recv_deadline(d) {
+            Ok(v) => {
+                version = Some(v);
+                true
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => true,
+        })?;
+        if !merged {
+            return Ok(false);
         }
-        Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
-        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => true,
-    })?;
-    if !merged {
-        return Ok(false);
+        let version = version.unwrap_or_else(|| ctl.version());
+        if !wait_in_slices(py, deadline, |d| ctl.wait_delivered(version, d))? {
+            return Ok(false);
+        }
     }
-    let version = version.unwrap_or_else(|| ctl.version());
-    wait_in_slices(py, deadline, |d| ctl.wait_delivered(version, d))
+    Ok(true)
 }
 
 /// Wait until synced; False on timeout.

@@ -2,7 +2,7 @@
 //! config and an endpoints config; the public `ProxyConfig` is a thin Python class over it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -156,13 +156,14 @@ impl PyProxyConfig {
     #[pyo3(signature = (timeout = None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = deadline_of(timeout)?;
-        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64());
-        // The inputs first: once their handlers (our feeds among them) have everything, the
-        // view's queue holds it too.
-        for input in [&self.services, &self.endpoints] {
-            if !input.get().inner.control().is_closed() && !input.get().flush(py, left())? {
-                return Ok(false);
-            }
+        // The inputs first (together): once their handlers, our feeds among them, have
+        // everything, the view's queue holds it too.
+        let inputs = [
+            self.services.get().inner.control(),
+            self.endpoints.get().inner.control(),
+        ];
+        if !control::flush_all(py, &inputs, deadline)? {
+            return Ok(false);
         }
         control::flush(py, &**self.view.mux(), deadline)
     }
