@@ -7,12 +7,19 @@ it, closed afterwards).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kubeproxy_config.testing import FakeAPIServer
+
+# Test modules import their shared helpers (`_helpers`, the proxy reference) by name: with
+# `--import-mode=importlib` the tests folder is not on the path by itself.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

@@ -6,20 +6,14 @@ Every test runs its coroutine under ``asyncio.run`` and bounds each await with `
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubeproxy_config import Service, ServiceConfig, Snapshot
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))  # _helpers.py; the import mode is importlib
-
 from _helpers import WAIT, Recorder, apply_changes, as_map, keys, svc
+from kubeproxy_config import Service, ServiceConfig, Snapshot
 
 pytestmark = pytest.mark.timeout(30)
 

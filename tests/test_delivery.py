@@ -9,14 +9,13 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
+from _helpers import WAIT, Recorder, as_map, ep, eps, keys, svc
 from kubeproxy_config import (
     Endpoints,
     EndpointsConfig,
@@ -27,11 +26,6 @@ from kubeproxy_config import (
     ServiceConfig,
     Snapshot,
 )
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))  # _helpers.py; the import mode is importlib
-
-from _helpers import WAIT, Recorder, as_map, ep, eps, keys, svc
 
 pytestmark = pytest.mark.timeout(30)
 

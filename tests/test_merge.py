@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _helpers import WAIT, ep, eps, keys, svc, svc_dict
 from kubeproxy_config import (
     ClosedError,
     Endpoints,
@@ -28,11 +27,6 @@ from kubeproxy_config import (
     Snapshot,
     SourceChannel,
 )
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))  # _helpers.py; the import mode is importlib
-
-from _helpers import WAIT, ep, eps, keys, svc, svc_dict
 
 
 @pytest.fixture

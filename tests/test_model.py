@@ -10,8 +10,6 @@ handler builds by applying each delivered snapshot's changes.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from hypothesis import settings
@@ -24,12 +22,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from kubeproxy_config import Operation, Service, ServiceConfig, ServiceUpdate, SourceChannel
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))  # _helpers.py; the import mode is importlib
-
 from _helpers import WAIT, Recorder, svc, svc_dict
+from kubeproxy_config import Operation, Service, ServiceConfig, ServiceUpdate, SourceChannel
 
 NAMESPACES = ["default", "kube-system"]
 NAMES = ["a", "b", "c", "d", "e", "f"]

@@ -3,15 +3,14 @@ IPv6, sync, accumulated changes and notes for a busy handler, and the state-leve
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _helpers import WAIT
 from kubeproxy_config import (
     EndpointsConfig,
     EndpointSliceConfig,
@@ -20,11 +19,6 @@ from kubeproxy_config import (
     ServiceConfig,
     ServicePortInfo,
 )
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))  # _helpers.py; the import mode is importlib
-
-from _helpers import WAIT
 
 Json = dict[str, Any]
 TRIGGER = "endpoints.kubernetes.io/last-change-trigger-time"

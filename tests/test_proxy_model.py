@@ -6,13 +6,13 @@ a handler received add up to exactly that state."""
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _helpers import WAIT, apply_changes
+from _proxy_strategies import ClusterState, Op, cluster_ops, object_key
 from kubeproxy_config import (
     EndpointSlice,
     EndpointSliceConfig,
@@ -22,12 +22,6 @@ from kubeproxy_config import (
     Service,
     ServiceConfig,
 )
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))  # helpers; the import mode is importlib
-
-from _helpers import WAIT, apply_changes
-from _proxy_strategies import ClusterState, Op, cluster_ops, object_key
 from proxy_reference import compute
 
 Json = dict[str, Any]

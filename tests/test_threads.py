@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _helpers import WAIT, apply_changes, as_map, svc, svc_dict
 from kubeproxy_config import (
     Operation,
     Registration,
@@ -28,11 +27,6 @@ from kubeproxy_config import (
     ServiceUpdate,
     Snapshot,
 )
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))  # _helpers.py; the import mode is importlib
-
-from _helpers import WAIT, apply_changes, as_map, svc, svc_dict
 
 SOURCES = ["s0", "s1", "s2", "s3"]
 PRODUCERS = 8
