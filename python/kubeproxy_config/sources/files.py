@@ -7,13 +7,13 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import watchfiles
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import SourceChannel
+from kubeproxy_config._lifecycle import StartStop
 from kubeproxy_config.errors import ClosedError
 from kubeproxy_config.sources._manifest import FileContent, ManifestError, parse_manifest
 
@@ -35,7 +35,7 @@ class _File:
     error: str | None = None
 
 
-class FileSource:
+class FileSource(StartStop):
     """Services, Endpoints and EndpointSlices read from YAML/JSON manifests (SPEC §5).
 
     ``path`` is a directory, searched recursively for ``*.yaml``, ``*.yml`` and ``*.json``
@@ -146,17 +146,6 @@ class FileSource:
         with self._lock:
             self._check_root()
             self._rescan(strict=True)
-
-    def __enter__(self) -> FileSource:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"FileSource({str(self._path)!r}, source={self._source!r})"

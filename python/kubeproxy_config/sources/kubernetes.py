@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from types import TracebackType
 from typing import Any
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import SourceChannel
+from kubeproxy_config._lifecycle import StartStop
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import load_default
 from kubeproxy_config.sources._reflector import (
@@ -66,7 +66,7 @@ def _as_channel(target: Any, source: str, what: str) -> SourceChannel | None:
     return result
 
 
-class KubernetesSource:
+class KubernetesSource(StartStop):
     """Lists and watches the Kubernetes API into configs (SPEC §5): a reflector thread per resource.
 
     Args:
@@ -200,17 +200,6 @@ class KubernetesSource:
             self._owns_client = False
             self._api_client.close()
         return done
-
-    def __enter__(self) -> KubernetesSource:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- state ----------------------------------------------------------------------------------
 

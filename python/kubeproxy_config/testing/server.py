@@ -9,9 +9,9 @@ import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from kubeproxy_config._lifecycle import StartStop
 from kubeproxy_config.testing import _status
 from kubeproxy_config.testing._faults import Faults, RequestLog, RequestRecord
 from kubeproxy_config.testing._handler import APIHTTPServer, Context
@@ -34,7 +34,7 @@ def _resource(kind_or_resource: str | Resource) -> Resource:
     return kind_or_resource if isinstance(kind_or_resource, Resource) else resolve(kind_or_resource)
 
 
-class FakeAPIServer:
+class FakeAPIServer(StartStop):
     """A Kubernetes API server for tests, on 127.0.0.1, speaking real HTTP/1.1 (and TLS).
 
     Serves core/v1 ``services``, ``endpoints`` and (read-only) ``namespaces``, and
@@ -121,17 +121,6 @@ class FakeAPIServer:
             self._thread.join(timeout=5)
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
-
-    def __enter__(self) -> FakeAPIServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- connection details ---------------------------------------------------------------------
 
