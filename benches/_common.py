@@ -6,6 +6,7 @@ dicts for the baseline (what each side's user holds before sending).
 
 from __future__ import annotations
 
+import json
 import sys
 from functools import cache
 from pathlib import Path
@@ -73,3 +74,23 @@ def record(benchmark: Any, workload: str, impl: str, n: int, ops: int, **extra: 
     """Label a benchmark for run.py's table (per-op cost = median / ops)."""
     benchmark.group = f"{workload} N={n}"
     benchmark.extra_info.update({"workload": workload, "impl": impl, "n": n, "ops": ops, **extra})
+
+
+def script_args(doc: str | None, argv: list[str] | None, child: tuple[str, ...] = ()) -> Any:
+    """The command line every measurement script takes: ``--quick``, ``--json OUT`` and, for
+    scripts that measure in fresh subprocesses, ``--child`` with the fields named in ``child``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    if child:
+        parser.add_argument("--child", nargs=len(child), metavar=child)
+    return parser.parse_args(argv)
+
+
+def write_results(path: Path | None, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write ``results`` as JSON to ``path`` (when given) and return them."""
+    if path:
+        path.write_text(json.dumps(results, indent=1))
+    return results

@@ -12,8 +12,6 @@ three sources (each a real change) while probing. Same for the package and both 
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import statistics
 import sys
@@ -31,7 +29,9 @@ from benches._common import (
     PACKAGE,
     ready_modified,
     ready_services,
+    script_args,
     service_config,
+    write_results,
 )
 
 from kubeproxy_config import Service
@@ -140,10 +140,7 @@ def measure(impl: str, n: int, churn: bool, samples: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    args = parser.parse_args(argv)
+    args = script_args(__doc__, argv)
     n, samples = (1000, 100) if args.quick else (10000, 1000)
     results = []
     for impl in IMPLS:
@@ -155,9 +152,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 file=sys.stderr,
             )
             results.append(r)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    return results
+    return write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Per endpoint address = the whole Endpoints delta / (objects x 10 addresses).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -33,7 +32,9 @@ from benches._common import (
     BASELINE,
     PACKAGE,
     endpoints_config,
+    script_args,
     service_config,
+    write_results,
 )
 
 CHUNK = 500
@@ -87,11 +88,7 @@ def child(impl: str, kind: str, method: str, n: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--child", nargs=4, metavar=("IMPL", "KIND", "METHOD", "N"))
-    args = parser.parse_args(argv)
+    args = script_args(__doc__, argv, ("IMPL", "KIND", "METHOD", "N"))
     if args.child:
         impl, kind, method, n = args.child
         print(json.dumps(child(impl, kind, method, int(n))))
@@ -118,9 +115,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     file=sys.stderr,
                 )
                 results.append(r)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    return results
+    return write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ services with zone hints and one third of those also with node hints. Both sides
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import gc
 import itertools
@@ -53,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pytest
 from benches import generator
-from benches._common import BASELINE, PACKAGE, record
+from benches._common import BASELINE, PACKAGE, record, script_args, write_results
 from benches.proxy_baseline import PurePythonProxyView, normalize_ip
 
 from kubeproxy_config import (
@@ -359,11 +358,7 @@ def child(impl: str, method: str, n: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--child", nargs=3, metavar=("IMPL", "METHOD", "N"))
-    args = parser.parse_args(argv)
+    args = script_args(__doc__, argv, ("IMPL", "METHOD", "N"))
     if args.child:
         impl, method, n = args.child
         print(json.dumps(child(impl, method, int(n))))
@@ -379,9 +374,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             file=sys.stderr,
         )
         results.append(r)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    return results
+    return write_results(args.json, results)
 
 
 if __name__ == "__main__":
