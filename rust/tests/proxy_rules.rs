@@ -18,7 +18,7 @@ use _core::engine::proxy::service::port_bases;
 use serde_json::{json, Value};
 
 mod proxy_common;
-use proxy_common::{ep, ip, names};
+use proxy_common::{ep, here, ip, names, node, serving_terminating};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -85,25 +85,6 @@ fn only_http(map: &PortEndpoints) -> Arc<EndpointInfo> {
     let list = &map[&(Str::from("http"), Protocol::Tcp)];
     assert_eq!(list.len(), 1, "{list:?}");
     Arc::clone(&list[0])
-}
-
-fn serving_terminating(addr: &str) -> EndpointInfo {
-    EndpointInfo {
-        ready: false,
-        terminating: true,
-        ..ep(addr)
-    }
-}
-
-fn node(name: &str, zone: &str) -> Topology {
-    Topology {
-        node_name: name.into(),
-        zone: zone.into(),
-    }
-}
-
-fn here() -> Topology {
-    node("node-a", "zone-a")
 }
 
 /// A `ClusterIP` port with both traffic policies Cluster (cluster endpoints only).

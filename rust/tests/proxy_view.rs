@@ -23,7 +23,7 @@ use _core::engine::store::{Op, Store};
 use serde_json::{json, Value};
 
 mod proxy_common;
-use proxy_common::{ep, names};
+use proxy_common::{ep, here, names, node, serving_terminating};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: categorisation
@@ -77,13 +77,6 @@ fn not_serving(e: EndpointInfo) -> EndpointInfo {
     }
 }
 
-fn serving_terminating(addr: &str) -> EndpointInfo {
-    EndpointInfo {
-        terminating: true,
-        ..not_ready(ep(addr))
-    }
-}
-
 fn local(e: EndpointInfo) -> EndpointInfo {
     EndpointInfo {
         is_local: true,
@@ -97,17 +90,6 @@ fn zoned(e: EndpointInfo, zones: &[&str]) -> EndpointInfo {
 
 fn noded(e: EndpointInfo, nodes: &[&str]) -> EndpointInfo {
     e.with_meta(|m| m.node_hints = names(nodes))
-}
-
-fn node(name: &str, zone: &str) -> Topology {
-    Topology {
-        node_name: name.into(),
-        zone: zone.into(),
-    }
-}
-
-fn here() -> Topology {
-    node("node-a", "zone-a")
 }
 
 /// Categorise `eps` for `node` (sorted here by identity string, as the view hands them over).

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use _core::engine::model::{List, Str};
 use _core::engine::proxy::info::{EndpointInfo, EndpointMeta};
+use _core::engine::proxy::options::Topology;
 
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -22,4 +23,25 @@ pub fn ep(addr: &str) -> EndpointInfo {
         (true, true, false, false),
         EndpointMeta::default(),
     )
+}
+
+/// A serving, terminating, not ready endpoint `addr:80`.
+pub fn serving_terminating(addr: &str) -> EndpointInfo {
+    EndpointInfo {
+        ready: false,
+        terminating: true,
+        ..ep(addr)
+    }
+}
+
+pub fn node(name: &str, zone: &str) -> Topology {
+    Topology {
+        node_name: name.into(),
+        zone: zone.into(),
+    }
+}
+
+/// The node most tests look from.
+pub fn here() -> Topology {
+    node("node-a", "zone-a")
 }
