@@ -17,3 +17,4 @@ pub mod snapshot;
 pub mod stats;
 pub mod store;
 pub mod validate;
+pub mod watcher;

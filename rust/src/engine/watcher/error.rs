@@ -1,0 +1,139 @@
+//! What can go wrong while listing or watching, and what each failure means for the loop.
+
+use std::fmt;
+
+/// A failed list or watch request, classified for the state machine and the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchError {
+    /// The server answered with a non-2xx code, or a watch carried an `ERROR` event.
+    Status {
+        /// The HTTP code (or the `Status.code` of an ERROR event; 0 when absent).
+        code: u16,
+        /// `Status.reason` (`Expired`, `Gone`, `Unauthorized`, …), or the HTTP reason phrase.
+        reason: String,
+        /// `Status.message`, possibly empty.
+        message: String,
+    },
+    /// No byte arrived within the stall timeout.
+    Stalled,
+    /// The server's certificate is not trusted (or does not match its name).
+    Untrusted(String),
+    /// Connecting, the TLS handshake, or reading failed (refused, reset, closed mid-body).
+    Network(String),
+    /// The server sent something that is not the protocol (a bad line, a bad list).
+    Protocol(String),
+    /// The configuration cannot work (a bad certificate file); retrying does not help.
+    Config(String),
+    /// The channel or config was closed: the loop ends quietly.
+    Closed,
+    /// The source is stopping: the loop ends quietly.
+    Stopped,
+}
+
+impl WatchError {
+    /// 410 Gone or "too old resource version": the version is lost, a relist is needed.
+    pub fn is_gone(&self) -> bool {
+        match self {
+            Self::Status {
+                code,
+                reason,
+                message,
+            } => {
+                *code == 410
+                    || reason == "Expired"
+                    || reason == "Gone"
+                    || message
+                        .to_ascii_lowercase()
+                        .contains("too old resource version")
+            }
+            _ => false,
+        }
+    }
+
+    /// 401: the credentials are refused; the token should be asked for again.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Status { code: 401, .. })
+    }
+
+    /// Failures that retrying fixes only once someone changes credentials, RBAC or
+    /// certificates: logged as errors, once per streak.
+    pub fn needs_operator(&self) -> bool {
+        matches!(
+            self,
+            Self::Status {
+                code: 401 | 403,
+                ..
+            } | Self::Untrusted(_)
+                | Self::Config(_)
+        )
+    }
+
+    /// Whether the loop retries after this (everything except the ends of the loop).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::Closed | Self::Stopped)
+    }
+}
+
+impl fmt::Display for WatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status {
+                code,
+                reason,
+                message,
+            } => {
+                let reason = if reason.is_empty() { "Unknown" } else { reason };
+                if message.is_empty() {
+                    write!(f, "{code} {reason}")
+                } else {
+                    write!(f, "{code} {reason}: {message}")
+                }
+            }
+            Self::Stalled => f.write_str("no data within the stall timeout"),
+            // The OpenSSL name too, as operators grep for it.
+            Self::Untrusted(why) => write!(f, "certificate verify failed (CERTIFICATE_VERIFY_FAILED): {why}"),
+            Self::Network(why) | Self::Protocol(why) | Self::Config(why) => f.write_str(why),
+            Self::Closed => f.write_str("the channel was closed"),
+            Self::Stopped => f.write_str("the source is stopping"),
+        }
+    }
+}
+
+impl std::error::Error for WatchError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, reason: &str, message: &str) -> WatchError {
+        WatchError::Status {
+            code,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn gone_by_code_reason_or_message() {
+        assert!(status(410, "", "").is_gone());
+        assert!(status(0, "Expired", "").is_gone());
+        assert!(status(500, "", "Too old resource version: 5 (9)").is_gone());
+        assert!(!status(500, "InternalError", "boom").is_gone());
+        assert!(!WatchError::Stalled.is_gone());
+    }
+
+    #[test]
+    fn classification() {
+        assert!(status(401, "Unauthorized", "").needs_operator());
+        assert!(status(401, "Unauthorized", "").is_unauthorized());
+        assert!(status(403, "Forbidden", "").needs_operator());
+        assert!(WatchError::Untrusted("x".into()).needs_operator());
+        assert!(!status(500, "", "").needs_operator());
+        assert!(status(500, "", "").is_retryable());
+        assert!(!WatchError::Closed.is_retryable() && !WatchError::Stopped.is_retryable());
+        assert_eq!(status(500, "", "").to_string(), "500 Unknown");
+        assert!(WatchError::Untrusted("UnknownIssuer".into())
+            .to_string()
+            .contains("CERTIFICATE_VERIFY_FAILED"));
+    }
+}

@@ -1,0 +1,607 @@
+//! The list/watch loop of one resource as an explicit state machine, free of I/O.
+//!
+//! The driver asks [`Watcher::action`] what to do, does it, and reports the [`Outcome`] to
+//! [`Watcher::step`], which moves to the next [`State`] and says what to do with the pages
+//! gathered ([`Effect`]). Time and randomness come in as arguments, so every path is tested on
+//! a manual clock, without sleeping.
+
+use std::time::{Duration, Instant};
+
+use super::backoff::Backoff;
+use super::error::WatchError;
+
+/// A watch that ends sooner than this with no event is retried after a backoff: a server that
+/// closes watches at once must not make a busy loop.
+pub const SHORT_WATCH: Duration = Duration::from_secs(1);
+
+/// How the loop lists and watches.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Objects per list page (`limit`); 0 lists in one request.
+    pub page_size: u32,
+    /// How long a watch asks the server to stay open (plus up to 25% jitter).
+    pub watch_timeout: Duration,
+    /// Relist this often (a SET of an unchanged state makes no new version); None: only on 410.
+    pub resync_period: Option<Duration>,
+    /// First retry delay.
+    pub backoff_initial: Duration,
+    /// Largest retry delay.
+    pub backoff_max: Duration,
+}
+
+/// Where the loop is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Listing: `continue_token` is the next page's (None: the first page), `resource_version`
+    /// the first page's (the whole list's), `paginate` whether pages are asked for.
+    Listing {
+        /// Token of the next page.
+        continue_token: Option<String>,
+        /// The list's version, from its first page.
+        resource_version: Option<String>,
+        /// Whether `limit` is sent (not after an expired continue token).
+        paginate: bool,
+    },
+    /// Watching from `resource_version`, asking the server to end the watch after `timeout`.
+    Watching {
+        /// Where the watch (re)starts.
+        resource_version: String,
+        /// `timeoutSeconds` of the request, jittered.
+        timeout: Duration,
+    },
+    /// Backing off until `until`, then `next`.
+    Waiting {
+        /// When to go on.
+        until: Instant,
+        /// Where to go then.
+        next: Box<State>,
+    },
+    /// Done: the source stopped or its channel closed.
+    Ended,
+}
+
+/// What the driver does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// GET one list page.
+    ListPage {
+        /// `limit`, when paginating.
+        limit: Option<u32>,
+        /// `continue`, after the first page.
+        continue_token: Option<String>,
+    },
+    /// GET a watch from `resource_version` (empty: from "any").
+    Watch {
+        /// `resourceVersion`.
+        resource_version: String,
+        /// `timeoutSeconds`.
+        timeout: Duration,
+    },
+    /// Wait (interruptibly) until then.
+    Wait {
+        /// When to go on.
+        until: Instant,
+    },
+    /// Leave the loop.
+    Stop,
+}
+
+/// What came of the last action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A list page was read and parsed into the sink.
+    Page {
+        /// Its `metadata.resourceVersion`.
+        resource_version: Option<String>,
+        /// Its `metadata.continue`.
+        continue_token: Option<String>,
+    },
+    /// A watch ended cleanly (the server closed it) after `events` events in `lasted`.
+    Watched {
+        /// Events applied, bookmarks included.
+        events: usize,
+        /// How long it stayed open.
+        lasted: Duration,
+    },
+    /// The request, the read or the parse failed.
+    Failed(WatchError),
+    /// The wait is over.
+    Waited,
+}
+
+/// What the driver does with the sink besides the next action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing.
+    None,
+    /// Start gathering a list afresh (drop pages gathered so far).
+    BeginList,
+    /// The list is complete: send what was gathered as one SET. `relist`: not the first.
+    CommitList {
+        /// Whether a list was committed before.
+        relist: bool,
+    },
+    /// The watch was resumed from its version, without a relist.
+    WatchRestart,
+}
+
+/// One resource's loop (see the module docs).
+#[derive(Debug)]
+pub struct Watcher {
+    options: Options,
+    state: State,
+    backoff: Backoff,
+    listed: bool,
+    next_resync: Option<Instant>,
+}
+
+impl Watcher {
+    /// A loop that starts by listing.
+    pub fn new(options: Options) -> Self {
+        let backoff = Backoff::new(options.backoff_initial, options.backoff_max);
+        let state = fresh_list(&options);
+        Self {
+            options,
+            state,
+            backoff,
+            listed: false,
+            next_resync: None,
+        }
+    }
+
+    /// Where the loop is.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Whether a complete list was committed.
+    pub fn listed(&self) -> bool {
+        self.listed
+    }
+
+    /// The version the next watch starts from (None while a list is needed).
+    pub fn resource_version(&self) -> Option<&str> {
+        match &self.state {
+            State::Watching {
+                resource_version, ..
+            } => Some(resource_version),
+            State::Waiting { next, .. } => match next.as_ref() {
+                State::Watching {
+                    resource_version, ..
+                } => Some(resource_version),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// What to do now.
+    pub fn action(&self) -> Action {
+        match &self.state {
+            State::Listing {
+                continue_token,
+                paginate,
+                ..
+            } => Action::ListPage {
+                limit: (*paginate && self.options.page_size > 0).then_some(self.options.page_size),
+                continue_token: continue_token.clone(),
+            },
+            State::Watching {
+                resource_version,
+                timeout,
+            } => Action::Watch {
+                resource_version: resource_version.clone(),
+                timeout: *timeout,
+            },
+            State::Waiting { until, .. } => Action::Wait { until: *until },
+            State::Ended => Action::Stop,
+        }
+    }
+
+    /// A watch event or bookmark moved the resume version: progress, so the backoff resets.
+    pub fn progressed(&mut self, version: String) {
+        if let State::Watching {
+            resource_version, ..
+        } = &mut self.state
+        {
+            *resource_version = version;
+        }
+        self.backoff.reset();
+    }
+
+    /// Take the outcome of the last action; `unit` is a random draw from [0, 1) for jitter.
+    pub fn step(&mut self, outcome: Outcome, now: Instant, unit: f64) -> Effect {
+        let state = std::mem::replace(&mut self.state, State::Ended);
+        let (next, effect) = self.next_state(state, outcome, now, unit);
+        self.state = next;
+        effect
+    }
+
+    fn next_state(
+        &mut self,
+        state: State,
+        outcome: Outcome,
+        now: Instant,
+        unit: f64,
+    ) -> (State, Effect) {
+        if let Outcome::Failed(WatchError::Closed | WatchError::Stopped) = outcome {
+            return (State::Ended, Effect::None);
+        }
+        match (state, outcome) {
+            (State::Ended, _) => (State::Ended, Effect::None),
+            (State::Waiting { next, .. }, Outcome::Waited) => {
+                let effect = if matches!(*next, State::Listing { .. }) {
+                    Effect::BeginList
+                } else {
+                    Effect::None
+                };
+                (*next, effect)
+            }
+            (
+                State::Listing {
+                    resource_version,
+                    paginate,
+                    ..
+                },
+                Outcome::Page {
+                    resource_version: page_version,
+                    continue_token,
+                },
+            ) => {
+                let version = resource_version.or(page_version);
+                if let Some(token) = continue_token.filter(|t| !t.is_empty()) {
+                    let next = State::Listing {
+                        continue_token: Some(token),
+                        resource_version: version,
+                        paginate,
+                    };
+                    return (next, Effect::None);
+                }
+                let relist = self.listed;
+                self.listed = true;
+                self.backoff.reset();
+                self.next_resync = self.options.resync_period.map(|p| now + p);
+                let next = self.watching(version.unwrap_or_default(), now, unit);
+                (next, Effect::CommitList { relist })
+            }
+            (
+                State::Listing {
+                    continue_token: Some(_),
+                    ..
+                },
+                Outcome::Failed(error),
+            ) if error.is_gone() => {
+                // The snapshot behind the token was compacted: start over in one page, so a
+                // cluster that compacts quickly cannot starve a paginated list.
+                let next = State::Listing {
+                    continue_token: None,
+                    resource_version: None,
+                    paginate: false,
+                };
+                (next, Effect::BeginList)
+            }
+            (State::Listing { .. }, Outcome::Failed(_)) => {
+                let next = fresh_list(&self.options);
+                (self.wait(next, now, unit), Effect::None)
+            }
+            (
+                State::Watching {
+                    resource_version, ..
+                },
+                Outcome::Watched { events, lasted },
+            ) => {
+                if self.next_resync.is_some_and(|at| now >= at) {
+                    return (fresh_list(&self.options), Effect::BeginList);
+                }
+                let next = self.watching(resource_version, now, unit);
+                if events == 0 && lasted < SHORT_WATCH {
+                    (self.wait(next, now, unit), Effect::WatchRestart)
+                } else {
+                    (next, Effect::WatchRestart)
+                }
+            }
+            (State::Watching { .. }, Outcome::Failed(error)) if error.is_gone() => {
+                (fresh_list(&self.options), Effect::BeginList)
+            }
+            (
+                State::Watching {
+                    resource_version, ..
+                },
+                Outcome::Failed(_),
+            ) => {
+                let next = self.watching(resource_version, now, unit);
+                (self.wait(next, now, unit), Effect::WatchRestart)
+            }
+            // An outcome that does not belong to the state (a driver bug): stay put.
+            (state, _) => (state, Effect::None),
+        }
+    }
+
+    fn watching(&self, resource_version: String, now: Instant, unit: f64) -> State {
+        let mut timeout = self
+            .options
+            .watch_timeout
+            .mul_f64(1.0 + 0.25 * unit.clamp(0.0, 1.0));
+        if let Some(at) = self.next_resync {
+            timeout = timeout.min(at.saturating_duration_since(now));
+        }
+        State::Watching {
+            resource_version,
+            timeout,
+        }
+    }
+
+    fn wait(&mut self, next: State, now: Instant, unit: f64) -> State {
+        let until = now + self.backoff.next_delay(unit);
+        State::Waiting {
+            until,
+            next: Box::new(next),
+        }
+    }
+}
+
+fn fresh_list(options: &Options) -> State {
+    State::Listing {
+        continue_token: None,
+        resource_version: None,
+        paginate: options.page_size > 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options {
+        Options {
+            page_size: 2,
+            watch_timeout: Duration::from_secs(300),
+            resync_period: None,
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(8),
+        }
+    }
+
+    fn page(rv: &str, token: Option<&str>) -> Outcome {
+        Outcome::Page {
+            resource_version: Some(rv.into()),
+            continue_token: token.map(Into::into),
+        }
+    }
+
+    fn status(code: u16) -> Outcome {
+        Outcome::Failed(WatchError::Status {
+            code,
+            reason: String::new(),
+            message: String::new(),
+        })
+    }
+
+    fn watch_action(w: &Watcher) -> (String, Duration) {
+        match w.action() {
+            Action::Watch {
+                resource_version,
+                timeout,
+            } => (resource_version, timeout),
+            other => panic!("expected a watch, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lists_pages_then_watches_from_the_first_pages_version() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        assert_eq!(
+            w.action(),
+            Action::ListPage {
+                limit: Some(2),
+                continue_token: None
+            }
+        );
+        assert_eq!(w.step(page("10", Some("c1")), t0, 0.0), Effect::None);
+        assert_eq!(
+            w.action(),
+            Action::ListPage {
+                limit: Some(2),
+                continue_token: Some("c1".into())
+            }
+        );
+        // Later pages carry the same version; the first page's is the list's.
+        let effect = w.step(page("12", None), t0, 0.0);
+        assert_eq!(effect, Effect::CommitList { relist: false });
+        assert!(w.listed());
+        assert_eq!(watch_action(&w), ("10".into(), Duration::from_secs(300)));
+    }
+
+    #[test]
+    fn watch_timeout_is_jittered_up_to_a_quarter() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", None), t0, 1.0);
+        assert_eq!(watch_action(&w).1, Duration::from_secs(375));
+    }
+
+    #[test]
+    fn events_move_the_resume_version_and_a_clean_end_resumes_at_once() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", None), t0, 0.0);
+        w.progressed("7".into());
+        assert_eq!(w.resource_version(), Some("7"));
+        let effect = w.step(
+            Outcome::Watched {
+                events: 3,
+                lasted: Duration::from_secs(300),
+            },
+            t0,
+            0.0,
+        );
+        assert_eq!(effect, Effect::WatchRestart);
+        assert_eq!(watch_action(&w).0, "7");
+    }
+
+    #[test]
+    fn a_short_empty_watch_backs_off_before_resuming() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", None), t0, 0.0);
+        let ended = Outcome::Watched {
+            events: 0,
+            lasted: Duration::from_millis(10),
+        };
+        assert_eq!(w.step(ended, t0, 1.0), Effect::WatchRestart);
+        assert_eq!(
+            w.action(),
+            Action::Wait {
+                until: t0 + Duration::from_secs(1)
+            }
+        );
+        assert_eq!(w.resource_version(), Some("1"));
+        assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::None);
+        assert_eq!(watch_action(&w).0, "1");
+    }
+
+    #[test]
+    fn errors_back_off_doubling_and_progress_resets() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", None), t0, 0.0);
+        let mut delays = Vec::new();
+        for _ in 0..5 {
+            w.step(status(500), t0, 1.0);
+            let Action::Wait { until } = w.action() else {
+                panic!("expected a wait")
+            };
+            delays.push((until - t0).as_secs());
+            w.step(Outcome::Waited, t0, 0.0);
+        }
+        assert_eq!(delays, [1, 2, 4, 8, 8]);
+        w.progressed("2".into());
+        w.step(Outcome::Failed(WatchError::Stalled), t0, 1.0);
+        assert_eq!(
+            w.action(),
+            Action::Wait {
+                until: t0 + Duration::from_secs(1)
+            }
+        );
+    }
+
+    #[test]
+    fn gone_during_a_watch_relists_at_once() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", None), t0, 0.0);
+        assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
+        assert_eq!(
+            w.action(),
+            Action::ListPage {
+                limit: Some(2),
+                continue_token: None
+            }
+        );
+        assert_eq!(
+            w.step(page("9", None), t0, 0.0),
+            Effect::CommitList { relist: true }
+        );
+    }
+
+    #[test]
+    fn an_expired_continue_token_lists_again_in_one_page() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", Some("c")), t0, 0.0);
+        assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
+        assert_eq!(
+            w.action(),
+            Action::ListPage {
+                limit: None,
+                continue_token: None
+            }
+        );
+        // A later failure of that list goes back to pages, after a backoff.
+        w.step(status(500), t0, 0.0);
+        assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
+        assert_eq!(
+            w.action(),
+            Action::ListPage {
+                limit: Some(2),
+                continue_token: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_failed_list_starts_over_after_a_backoff() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", Some("c")), t0, 0.0);
+        assert_eq!(w.step(status(503), t0, 0.0), Effect::None);
+        assert!(matches!(w.action(), Action::Wait { .. }));
+        assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
+        assert!(!w.listed());
+        assert_eq!(
+            w.action(),
+            Action::ListPage {
+                limit: Some(2),
+                continue_token: None
+            }
+        );
+    }
+
+    #[test]
+    fn resync_bounds_the_watch_and_relists_when_due() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(Options {
+            resync_period: Some(Duration::from_secs(30)),
+            ..options()
+        });
+        w.step(page("1", None), t0, 0.0);
+        assert_eq!(watch_action(&w).1, Duration::from_secs(30));
+        let early = Outcome::Watched {
+            events: 1,
+            lasted: Duration::from_secs(10),
+        };
+        w.step(early, t0 + Duration::from_secs(10), 0.0);
+        assert_eq!(watch_action(&w).1, Duration::from_secs(20));
+        let due = Outcome::Watched {
+            events: 1,
+            lasted: Duration::from_secs(20),
+        };
+        assert_eq!(
+            w.step(due, t0 + Duration::from_secs(30), 0.0),
+            Effect::BeginList
+        );
+        assert_eq!(
+            w.step(page("1", None), t0, 0.0),
+            Effect::CommitList { relist: true }
+        );
+    }
+
+    #[test]
+    fn closed_and_stopped_end_the_loop_from_any_state() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(Outcome::Failed(WatchError::Closed), t0, 0.0);
+        assert_eq!(w.action(), Action::Stop);
+        let mut w = Watcher::new(options());
+        w.step(page("1", None), t0, 0.0);
+        w.step(status(500), t0, 0.0);
+        w.step(Outcome::Failed(WatchError::Stopped), t0, 0.0);
+        assert_eq!(*w.state(), State::Ended);
+    }
+
+    #[test]
+    fn unpaginated_lists_send_no_limit() {
+        let w = Watcher::new(Options {
+            page_size: 0,
+            ..options()
+        });
+        assert_eq!(
+            w.action(),
+            Action::ListPage {
+                limit: None,
+                continue_token: None
+            }
+        );
+    }
+}
