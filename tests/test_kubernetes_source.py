@@ -17,7 +17,6 @@ from urllib.parse import parse_qs
 import pytest
 
 from kubeproxy_config import EndpointsConfig, EndpointSliceConfig, Error, ServiceConfig
-from kubeproxy_config.sources._backoff import Backoff
 from kubeproxy_config.sources.kubernetes import KubernetesSource, new_source_api
 from kubeproxy_config.testing import FakeAPIServer
 
@@ -620,12 +619,3 @@ def test_arguments_are_checked(fake_api_client: Any, services: ServiceConfig) ->
         KubernetesSource(fake_api_client, services=object())  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         KubernetesSource(fake_api_client, services=services, page_size=-1)
-
-
-def test_backoff_doubles_to_the_cap_and_resets() -> None:
-    backoff = Backoff(0.8, 30.0, uniform=lambda low, high: high)
-    assert [backoff.next_delay() for _ in range(8)] == [0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30, 30]
-    backoff.reset()
-    assert backoff.next_delay() == 0.8
-    jittered = Backoff(1.0, 4.0, uniform=lambda low, high: low)
-    assert [jittered.next_delay() for _ in range(4)] == [0.5, 1.0, 2.0, 2.0]

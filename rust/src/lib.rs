@@ -5,6 +5,7 @@
 //! `py` holds the `PyO3` bindings and is compiled only with the default `python` feature.
 
 pub mod engine;
+pub mod transport;
 
 #[cfg(feature = "python")]
 mod py;
@@ -35,6 +36,9 @@ mod _core {
 
     #[pymodule_export]
     use crate::py::proxy_snapshot::PyProxySnapshot;
+
+    #[pymodule_export]
+    use crate::py::reflector::PyReflector;
 
     #[pymodule_export]
     use crate::py::snapshot::{PyChanges, PySnapshot, SnapshotIter};

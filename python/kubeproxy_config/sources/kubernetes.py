@@ -1,9 +1,11 @@
 """``KubernetesSource``: Services, Endpoints and EndpointSlices listed and watched from the API.
 
-One thread per resource lists it (following ``limit``/``continue`` pages) into its channel as one
-SET, then watches from the list's resourceVersion with bookmarks, resuming from the last version
-seen when a watch ends, drops or stalls, and relisting on 410 Gone. Bodies are parsed in Rust by
-the channel; the official ``kubernetes`` client provides configuration, auth, TLS and HTTP only.
+One Rust thread per resource lists it (following ``limit``/``continue`` pages) into its channel
+as one SET, then watches from the list's resourceVersion with bookmarks, resuming from the last
+version seen when a watch ends, drops or stalls, and relisting on 410 Gone. The transport, the
+framing and the parsing are Rust (``_core.Reflector``): no Python runs per watch event. The
+official ``kubernetes`` client provides the configuration and credentials only
+(``_transport.resolve``).
 """
 
 from __future__ import annotations
@@ -11,22 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
-from kubeproxy_config._core import SourceChannel
+from kubeproxy_config._core import Reflector, SourceChannel
 from kubeproxy_config._lifecycle import StartStop
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import load_default
-from kubeproxy_config.sources._reflector import (
-    ENDPOINT_SLICES,
-    ENDPOINTS,
-    SERVICES,
-    Options,
-    Reflector,
-    Resource,
-    Transport,
-)
+from kubeproxy_config.sources._transport import resolve
 
 __all__ = ["KubernetesSource", "new_source_api"]
 
@@ -38,6 +33,31 @@ bookmarks about once a minute, so a healthy idle watch never goes this long with
 
 DEFAULT_WATCH_TIMEOUT = 300.0
 """Seconds a watch asks the server to keep it open (``timeoutSeconds``, plus up to 25% jitter)."""
+
+_COUNTERS = ("lists", "relists", "pages", "watches", "watch_restarts", "events", "errors", "rejected")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """An API resource the source follows: its plural name and API prefix."""
+
+    plural: str
+    prefix: str
+
+    def path(self, namespace: str | None) -> str:
+        """The collection's URL path, across all namespaces or in one."""
+        if namespace:
+            return f"{self.prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{self.prefix}/{self.plural}"
+
+
+SERVICES = Resource("services", "/api/v1")
+ENDPOINTS = Resource("endpoints", "/api/v1")
+ENDPOINT_SLICES = Resource("endpointslices", "/apis/discovery.k8s.io/v1")
+
+
+def _log(level: int, message: str) -> None:
+    logger.log(level, message)
 
 
 def default_api_client() -> Any:
@@ -131,21 +151,23 @@ class KubernetesSource(StartStop):
             raise ValueError("resync_period must be > 0 (or None)")
         self._owns_client = api_client is None
         self._api_client = default_api_client() if api_client is None else api_client
-        self._options = Options(
-            namespace=namespace or None,
-            label_selector=label_selector or None,
-            page_size=page_size,
-            resync_period=resync_period,
-            stall_timeout=stall_timeout,
-            connect_timeout=connect_timeout,
-            watch_timeout=watch_timeout,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-        )
+        if backoff_initial < 0 or backoff_max < 0:
+            raise ValueError("backoff_initial and backoff_max must be >= 0")
+        self._namespace = namespace or None
+        self._options: dict[str, object] = {
+            "label_selector": label_selector or None,
+            "page_size": page_size,
+            "resync_period": resync_period or 0.0,
+            "stall_timeout": stall_timeout,
+            "connect_timeout": connect_timeout,
+            "watch_timeout": watch_timeout,
+            "backoff_initial": backoff_initial,
+            "backoff_max": backoff_max,
+        }
         self._targets = targets
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._reflectors: list[Reflector] = []
+        self._reflectors: list[tuple[Resource, Reflector]] = []
         self._started = False
 
     @property
@@ -161,36 +183,48 @@ class KubernetesSource(StartStop):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> KubernetesSource:
-        """Start the reflector threads (idempotent; a stopped source cannot restart)."""
+        """Start a Rust list/watch thread per resource (idempotent; a stopped source cannot
+        restart). Raises ``Error`` for a client setting the transport cannot honour."""
         with self._lock:
             if self._stop.is_set():
                 raise RuntimeError("a stopped KubernetesSource cannot be started again")
             if self._started:
                 return self
-            transport = Transport(self._api_client)
-            self._reflectors = [
-                Reflector(resource, channel, transport, self._options, self._stop)
-                for resource, channel in self._targets
-            ]
+            settings, authorization = resolve(self._api_client)
+            settings.update(self._options)
+            started: list[tuple[Resource, Reflector]] = []
+            try:
+                for resource, channel in self._targets:
+                    reflector = Reflector(
+                        channel,
+                        resource.path(self._namespace),
+                        settings,
+                        log=_log,
+                        authorization=authorization,
+                    )
+                    started.append((resource, reflector))
+            except ValueError as exc:
+                for _, reflector in started:
+                    reflector.stop()
+                raise Error(f"the API transport cannot use this client configuration: {exc}") from None
+            self._reflectors = started
             self._started = True
-        for reflector in self._reflectors:
-            reflector.start()
         logger.info(
             "API source started: %s%s",
-            ", ".join(r.resource.plural for r in self._reflectors),
-            f" in namespace {self._options.namespace}" if self._options.namespace else "",
+            ", ".join(resource.plural for resource, _ in started),
+            f" in namespace {self._namespace}" if self._namespace else "",
         )
         return self
 
     def stop(self, timeout: float | None = 5.0) -> bool:
-        """Stop every reflector, interrupting reads in flight, and wait up to ``timeout`` seconds
-        for the threads. Idempotent; False if a thread was still running at the timeout (it is
-        a daemon thread and ends at its next check). The channels are left open."""
+        """Stop every resource's thread, interrupting reads in flight, and wait up to
+        ``timeout`` seconds for them. Idempotent; False if a thread was still running at the
+        timeout (it ends at its next check). The channels are left open."""
         with self._lock:
             self._stop.set()
-            reflectors = list(self._reflectors)
+            reflectors = [reflector for _, reflector in self._reflectors]
         for reflector in reflectors:
-            reflector.interrupt()
+            reflector.stop()
         deadline = None if timeout is None else time.monotonic() + timeout
         done = True
         for reflector in reflectors:
@@ -203,23 +237,25 @@ class KubernetesSource(StartStop):
 
     # -- state ----------------------------------------------------------------------------------
 
+    def _running(self) -> list[tuple[Resource, Reflector]]:
+        with self._lock:
+            return list(self._reflectors)
+
     @property
     def synced(self) -> bool:
         """True once every resource has been listed completely (and sent as a SET)."""
-        with self._lock:
-            reflectors = list(self._reflectors)
-        return bool(reflectors) and all(r.synced.is_set() for r in reflectors)
+        running = self._running()
+        return bool(running) and all(reflector.synced for _, reflector in running)
 
     def wait_synced(self, timeout: float | None = None) -> bool:
         """Block until ``synced`` (False on timeout, or if the source was never started)."""
-        with self._lock:
-            reflectors = list(self._reflectors)
-        if not reflectors:
+        running = self._running()
+        if not running:
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
-        for reflector in reflectors:
+        for _, reflector in running:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not reflector.synced.wait(left):
+            if not reflector.wait_synced(left):
                 return False
         return True
 
@@ -227,19 +263,21 @@ class KubernetesSource(StartStop):
         """Counters per resource (``services``, ``endpoints``, ``endpointslices``): ``lists``
         (complete lists), ``relists`` (those after the first), ``pages``, ``watches`` (watch
         streams opened), ``watch_restarts`` (watches resumed without a relist), ``events``
-        (watch events applied, bookmarks included) and ``errors`` (failed requests/streams)."""
-        with self._lock:
-            reflectors = list(self._reflectors)
-        out = {r.resource.plural: r.stats() for r in reflectors}
+        (watch events applied, bookmarks included), ``errors`` (failed requests/streams) and
+        ``rejected`` (objects ignored as invalid)."""
+        out = {resource.plural: dict(reflector.stats()) for resource, reflector in self._running()}
         for resource, _ in self._targets:
-            out.setdefault(resource.plural, Reflector.zero_stats())
+            out.setdefault(resource.plural, dict.fromkeys(_COUNTERS, 0))
         return out
 
     def resource_versions(self) -> dict[str, str | None]:
         """The last resourceVersion seen per resource (None before its first list)."""
-        with self._lock:
-            reflectors = list(self._reflectors)
-        return {r.resource.plural: r.resource_version for r in reflectors}
+        return {resource.plural: reflector.resource_version for resource, reflector in self._running()}
+
+    def idle_seconds(self) -> dict[str, float | None]:
+        """Seconds since data (an event, a bookmark or a list page) last arrived, per resource
+        (None before any): how stale each resource may be."""
+        return {resource.plural: reflector.idle_seconds for resource, reflector in self._running()}
 
     def __repr__(self) -> str:
         state = (

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::engine::error::CoreError;
+use crate::engine::watcher::Sink;
 use crate::py::kind::{DynConfig, ListOutcome, OpCode, WatchOutcome};
 
 /// A named source's channel into its config. Sending returns as soon as the update is queued.
@@ -16,7 +17,7 @@ pub struct PySourceChannel {
     config: Arc<dyn DynConfig>,
     name: String,
     index: usize,
-    closed: AtomicBool,
+    closed: Arc<AtomicBool>,
 }
 
 impl PySourceChannel {
@@ -25,8 +26,18 @@ impl PySourceChannel {
             config,
             name: name.to_owned(),
             index,
-            closed: AtomicBool::new(false),
+            closed: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The Rust transport's way into this channel.
+    pub(crate) fn sink(&self) -> Box<dyn Sink> {
+        Arc::clone(&self.config).sink(self.index, Arc::clone(&self.closed))
+    }
+
+    /// The source name, for logs.
+    pub(crate) fn source_name(&self) -> &str {
+        &self.name
     }
 
     fn check_open(&self) -> Result<(), CoreError> {

@@ -4,6 +4,7 @@
 //! [`DynSnapshot`] and [`DynChanges`]. Declarations only: the per-kind implementations are in
 //! `typed.rs`.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Weak};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -15,6 +16,7 @@ use crate::engine::error::CoreError;
 use crate::engine::json::Kind;
 use crate::engine::object::{ObjKey, Object};
 use crate::engine::proxy::feed::ProxyMux;
+use crate::engine::watcher::Sink;
 
 /// An engine object that has a Python class: handlers and snapshots hand out these.
 pub trait Wrap: Object {
@@ -89,6 +91,8 @@ pub trait DynConfig: Send + Sync {
     fn parse_list(&self, py: Python<'_>, data: &[u8], skip_invalid: bool) -> PyResult<ListOutcome>;
     /// Register a handler forwarding every version to the proxy view `view`.
     fn feed_proxy(&self, view: Weak<ProxyMux>) -> Result<u64, CoreError>;
+    /// The Rust transport's way into `source` (it stops once `closed` is set).
+    fn sink(self: Arc<Self>, source: usize, closed: Arc<AtomicBool>) -> Box<dyn Sink>;
 }
 
 /// `(resource_version, error_status, events, rejected)` of a chunk of watch events.

@@ -11,6 +11,8 @@ pub mod objects;
 pub mod proxy;
 pub mod proxy_objects;
 pub mod proxy_snapshot;
+pub mod reflector;
+pub mod sink;
 pub mod snapshot;
 pub mod subobjects;
 pub mod typed;

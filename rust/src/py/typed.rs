@@ -21,7 +21,10 @@ use crate::engine::store::Op;
 use crate::py::convert::{extract_batch, is_client_model, py_to_node, value_to_py};
 use crate::py::delivery::PySink;
 use crate::py::kind::{DynConfig, DynSnapshot, ListOutcome, OpCode, PyKind, WatchOutcome};
+use crate::py::sink::MuxSink;
 use crate::py::snapshot::SnapshotView;
+use crate::engine::watcher::Sink;
+use std::sync::atomic::AtomicBool;
 use crate::py::subobjects::PyEndpoint;
 
 /// Building engine operations from Python input, per kind.
@@ -136,6 +139,9 @@ impl<K: PyKind + KindOps + ProxyFeed> DynConfig for Typed<K> {
     }
     fn feed_proxy(&self, view: Weak<ProxyMux>) -> Result<u64, CoreError> {
         self.mux.register(Box::new(FeedSink::<K>::new(view)))
+    }
+    fn sink(self: Arc<Self>, source: usize, closed: Arc<AtomicBool>) -> Box<dyn Sink> {
+        Box::new(MuxSink::new(self, source, closed))
     }
     fn send_objects(&self, source: usize, op: OpCode, objs: &Bound<'_, PyAny>) -> PyResult<()> {
         let op = K::op_from_py(op, objs)?;

@@ -1,0 +1,601 @@
+//! One resource's list/watch loop on its own thread: the engine's [`Watcher`] decides, this
+//! file does the I/O and feeds the [`Sink`]. Python is asked for nothing per event: only for a
+//! token (after a 401, or before each connection when the client has a refresh hook) and to log
+//! what operators must see (lists, failures).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use serde_json::Value;
+
+use super::conn::{Canceller, Dialer};
+use super::http::{self, Response, MAX_ERROR_BODY};
+use super::url::encode_query;
+use crate::engine::error::CoreError;
+use crate::engine::watcher::{Action, Effect, Options, Outcome, Sink, State, WatchError, Watcher};
+
+/// Largest list page body accepted.
+const MAX_PAGE: usize = 1 << 30;
+/// Bytes asked of one read of a watch stream.
+const READ_SIZE: usize = 256 * 1024;
+
+/// Log levels, as Python's `logging` numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// 10.
+    Debug = 10,
+    /// 20.
+    Info = 20,
+    /// 30.
+    Warning = 30,
+    /// 40.
+    Error = 40,
+}
+
+/// What the loop asks of its embedder (Python): rare calls only, never per event.
+pub trait Host: Send + Sync {
+    /// Log a message about this resource.
+    fn log(&self, level: Level, message: &str);
+    /// The `Authorization` header value to send now (None: none), asked again after a 401;
+    /// an error (the refresh failed) keeps the header in use.
+    fn authorization(&self) -> Result<Option<String>, String>;
+}
+
+/// What one loop needs besides its sink and host.
+pub struct Settings {
+    /// Connection details.
+    pub dialer: Dialer,
+    /// The collection's path, e.g. `/api/v1/namespaces/ns/services`.
+    pub path: String,
+    /// `labelSelector`, sent with every request.
+    pub label_selector: Option<String>,
+    /// The state machine's options.
+    pub options: Options,
+    /// `source/resource`, for logs and the thread name.
+    pub name: String,
+    /// The `Authorization` header value to start with.
+    pub authorization: Option<String>,
+    /// Ask the host for the header before every connection (the client has a refresh hook).
+    pub refresh_each_connect: bool,
+}
+
+const COUNTERS: [&str; 8] = [
+    "lists",
+    "relists",
+    "pages",
+    "watches",
+    "watch_restarts",
+    "events",
+    "errors",
+    "rejected",
+];
+
+#[derive(Clone, Copy)]
+enum Counter {
+    Lists,
+    Relists,
+    Pages,
+    Watches,
+    WatchRestarts,
+    Events,
+    Errors,
+    Rejected,
+}
+
+/// State shared between the loop's thread and its controller.
+struct Shared {
+    stop: Mutex<bool>,
+    wake: Condvar,
+    cancel: Arc<Canceller>,
+    counters: [AtomicU64; COUNTERS.len()],
+    synced: Mutex<bool>,
+    synced_changed: Condvar,
+    done: Mutex<bool>,
+    done_changed: Condvar,
+    resource_version: Mutex<Option<String>>,
+    /// When data last arrived on a watch or list (for staleness metrics).
+    last_data: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn count(&self, counter: Counter, n: u64) {
+        self.counters[counter as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.lock()
+    }
+
+    /// Sleep until `until` or a stop; true if stopped.
+    fn sleep_until(&self, until: Instant) -> bool {
+        let mut stop = self.stop.lock();
+        while !*stop {
+            if self.wake.wait_until(&mut stop, until).timed_out() {
+                break;
+            }
+        }
+        *stop
+    }
+}
+
+/// A running loop.
+pub struct Reflector {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Reflector {
+    /// Start the loop on its own thread.
+    pub fn spawn(
+        settings: Settings,
+        sink: Box<dyn Sink>,
+        host: Arc<dyn Host>,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+            cancel: Canceller::new(),
+            counters: Default::default(),
+            synced: Mutex::new(false),
+            synced_changed: Condvar::new(),
+            done: Mutex::new(false),
+            done_changed: Condvar::new(),
+            resource_version: Mutex::new(None),
+            last_data: Mutex::new(None),
+        });
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("kpc-{}", settings.name))
+            .spawn(move || {
+                let mut run = Run {
+                    settings,
+                    sink,
+                    host,
+                    shared: Arc::clone(&thread_shared),
+                    authorization: None,
+                    refresh: true,
+                    auth_failing: false,
+                };
+                run.authorization = run.settings.authorization.take();
+                run.refresh = false;
+                run.run();
+                *thread_shared.done.lock() = true;
+                thread_shared.done_changed.notify_all();
+            })?;
+        Ok(Self {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Ask the loop to stop, interrupting a read in flight. Returns at once.
+    pub fn stop(&self) {
+        *self.shared.stop.lock() = true;
+        self.shared.wake.notify_all();
+        self.shared.cancel.cancel();
+    }
+
+    /// Wait for the thread to end (None: forever); false on timeout.
+    pub fn join(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut done = self.shared.done.lock();
+        while !*done {
+            match deadline {
+                Some(at) => {
+                    if self.shared.done_changed.wait_until(&mut done, at).timed_out() {
+                        break;
+                    }
+                }
+                None => self.shared.done_changed.wait(&mut done),
+            }
+        }
+        let finished = *done;
+        drop(done);
+        if finished {
+            if let Some(handle) = self.thread.lock().take() {
+                let _ = handle.join();
+            }
+        }
+        finished
+    }
+
+    /// Whether a complete list was sent.
+    pub fn synced(&self) -> bool {
+        *self.shared.synced.lock()
+    }
+
+    /// Wait until synced (None: forever); false on timeout or if the loop ended unsynced.
+    pub fn wait_synced(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut synced = self.shared.synced.lock();
+        while !*synced && !*self.shared.done.lock() {
+            match deadline {
+                Some(at) => {
+                    if self
+                        .shared
+                        .synced_changed
+                        .wait_until(&mut synced, at)
+                        .timed_out()
+                    {
+                        break;
+                    }
+                }
+                None => self.shared.synced_changed.wait(&mut synced),
+            }
+        }
+        *synced
+    }
+
+    /// The counters, by name.
+    pub fn stats(&self) -> BTreeMap<&'static str, u64> {
+        COUNTERS
+            .iter()
+            .zip(&self.shared.counters)
+            .map(|(name, value)| (*name, value.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// The last resourceVersion seen (None before the first list).
+    pub fn resource_version(&self) -> Option<String> {
+        self.shared.resource_version.lock().clone()
+    }
+
+    /// Seconds since data last arrived (None before any).
+    pub fn idle(&self) -> Option<Duration> {
+        self.shared.last_data.lock().map(|at| at.elapsed())
+    }
+}
+
+impl Drop for Reflector {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Run {
+    settings: Settings,
+    sink: Box<dyn Sink>,
+    host: Arc<dyn Host>,
+    shared: Arc<Shared>,
+    authorization: Option<String>,
+    /// Ask the host for the header before the next request (after a 401).
+    refresh: bool,
+    /// An operator-level failure was logged; quieter until a success.
+    auth_failing: bool,
+}
+
+impl Run {
+    fn run(&mut self) {
+        let mut machine = Watcher::new(self.settings.options.clone());
+        self.sink.begin_list();
+        let mut pages = 0u64;
+        let mut listed = 0usize;
+        loop {
+            if self.shared.stopped() {
+                return;
+            }
+            let outcome = match machine.action() {
+                Action::Stop => return,
+                Action::Wait { until } => {
+                    if self.shared.sleep_until(until) {
+                        return;
+                    }
+                    Outcome::Waited
+                }
+                Action::ListPage {
+                    limit,
+                    continue_token,
+                } => self.list_page(limit, continue_token, &mut listed),
+                Action::Watch {
+                    resource_version,
+                    timeout,
+                } => self.watch(&mut machine, &resource_version, timeout),
+            };
+            if matches!(outcome, Outcome::Page { .. }) {
+                pages += 1;
+            }
+            if let Outcome::Failed(error) = &outcome {
+                if !error.is_retryable() {
+                    if *error == WatchError::Closed {
+                        self.host.log(Level::Debug, &format!("{}: the channel was closed; stopping", self.settings.name));
+                    }
+                    return;
+                }
+                self.failed(error, machine.state());
+            }
+            let list_version = match &outcome {
+                Outcome::Page { resource_version, .. } => resource_version.clone(),
+                _ => None,
+            };
+            match machine.step(outcome, Instant::now(), fastrand::f64()) {
+                Effect::None => {}
+                Effect::BeginList => {
+                    self.sink.begin_list();
+                    pages = 0;
+                    listed = 0;
+                }
+                Effect::WatchRestart => self.shared.count(Counter::WatchRestarts, 1),
+                Effect::CommitList { relist } => {
+                    if let Err(e) = self.sink.commit_list() {
+                        self.host.log(Level::Debug, &format!("{}: {e}; stopping", self.settings.name));
+                        return;
+                    }
+                    self.shared.count(Counter::Lists, 1);
+                    if relist {
+                        self.shared.count(Counter::Relists, 1);
+                    }
+                    self.auth_failing = false;
+                    *self.shared.synced.lock() = true;
+                    self.shared.synced_changed.notify_all();
+                    self.host.log(
+                        Level::Info,
+                        &format!(
+                            "{}: {} {listed} objects at resourceVersion {} ({pages} page{})",
+                            self.settings.name,
+                            if relist { "relisted" } else { "listed" },
+                            list_version.as_deref().unwrap_or("?"),
+                            if pages == 1 { "" } else { "s" },
+                        ),
+                    );
+                    self.sink.begin_list();
+                    pages = 0;
+                    listed = 0;
+                }
+            }
+            if let Some(version) = machine.resource_version() {
+                *self.shared.resource_version.lock() = Some(version.to_owned());
+            }
+        }
+    }
+
+    fn failed(&mut self, error: &WatchError, state: &State) {
+        self.shared.count(Counter::Errors, 1);
+        let doing = if matches!(state, State::Listing { .. }) { "list" } else { "watch" };
+        let name = &self.settings.name;
+        if error.is_unauthorized() {
+            self.refresh = true;
+        }
+        if error.needs_operator() {
+            // Once per streak: retried forever (it may be fixed), but not spammed.
+            if self.auth_failing {
+                self.host.log(Level::Debug, &format!("{name}: {doing} refused again ({error})"));
+            } else {
+                self.auth_failing = true;
+                self.host.log(
+                    Level::Error,
+                    &format!("{name}: {doing} refused ({error}); check the credentials, RBAC and CA; retrying"),
+                );
+            }
+        } else if *error == WatchError::Stalled {
+            self.host.log(
+                Level::Warning,
+                &format!(
+                    "{name}: no data for {} s during {doing} (stalled); reconnecting",
+                    self.settings.dialer.read_timeout.as_secs_f64()
+                ),
+            );
+        } else if error.is_gone() {
+            self.host.log(Level::Info, &format!("{name}: {error}; relisting"));
+        } else {
+            self.host.log(Level::Warning, &format!("{name}: {doing} failed: {error}"));
+        }
+    }
+
+    fn report_rejected(&self, rejected: &[String]) {
+        if rejected.is_empty() {
+            return;
+        }
+        self.shared.count(Counter::Rejected, rejected.len() as u64);
+        for message in rejected {
+            self.host.log(
+                Level::Warning,
+                &format!("{}: ignoring an object that failed validation: {message}", self.settings.name),
+            );
+        }
+    }
+
+    fn request(&mut self, mut query: Vec<(&str, String)>) -> Result<Response, WatchError> {
+        if let Some(selector) = &self.settings.label_selector {
+            query.insert(0, ("labelSelector", selector.clone()));
+        }
+        if self.refresh || self.settings.refresh_each_connect {
+            self.refresh = false;
+            match self.host.authorization() {
+                Ok(value) => self.authorization = value,
+                Err(why) => self.host.log(
+                    Level::Warning,
+                    &format!("{}: cannot refresh the credentials: {why}", self.settings.name),
+                ),
+            }
+        }
+        let target = format!("{}?{}", self.settings.path, encode_query(&query));
+        let user_agent = concat!("kubeproxy-config/", env!("CARGO_PKG_VERSION"));
+        let mut headers = vec![("Accept", "application/json"), ("User-Agent", user_agent)];
+        if let Some(value) = &self.authorization {
+            headers.push(("Authorization", value.as_str()));
+        }
+        let cancel = &self.shared.cancel;
+        let mut response = http::get(&self.settings.dialer, &target, &headers, cancel)?;
+        if !(200..300).contains(&response.status) {
+            let body = response.read_prefix(MAX_ERROR_BODY, cancel);
+            return Err(status_error(response.status, &response.reason, &body));
+        }
+        Ok(response)
+    }
+
+    fn list_page(
+        &mut self,
+        limit: Option<u32>,
+        continue_token: Option<String>,
+        listed: &mut usize,
+    ) -> Outcome {
+        let mut query = Vec::new();
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        if let Some(token) = continue_token {
+            query.push(("continue", token));
+        }
+        let result = self.request(query).and_then(|mut response| {
+            let body = response.read_all(MAX_PAGE, &self.shared.cancel);
+            self.shared.cancel.disarm();
+            let body = body?;
+            *self.shared.last_data.lock() = Some(Instant::now());
+            self.sink.list_page(&body).map_err(|e| sink_error(&e))
+        });
+        self.shared.cancel.disarm();
+        match result {
+            Ok(page) => {
+                self.shared.count(Counter::Pages, 1);
+                self.report_rejected(&page.rejected);
+                *listed += page.items;
+                Outcome::Page {
+                    resource_version: page.resource_version,
+                    continue_token: page.continue_token,
+                }
+            }
+            Err(error) => Outcome::Failed(error),
+        }
+    }
+
+    fn watch(&mut self, machine: &mut Watcher, version: &str, timeout: Duration) -> Outcome {
+        let mut query = vec![("watch", "1".to_owned()), ("allowWatchBookmarks", "true".to_owned())];
+        if !version.is_empty() {
+            query.push(("resourceVersion", version.to_owned()));
+        }
+        let seconds = timeout.as_secs_f64().round().max(1.0);
+        query.push(("timeoutSeconds", format!("{seconds}")));
+        self.host.log(
+            Level::Debug,
+            &format!("{}: watching from resourceVersion {version}", self.settings.name),
+        );
+        let started = Instant::now();
+        let result = self
+            .request(query)
+            .and_then(|response| {
+                self.shared.count(Counter::Watches, 1);
+                self.stream(machine, response)
+            });
+        self.shared.cancel.disarm();
+        match result {
+            Ok(events) => Outcome::Watched {
+                events,
+                lasted: started.elapsed(),
+            },
+            Err(error) => Outcome::Failed(error),
+        }
+    }
+
+    /// Apply complete lines of the watch body as they arrive; the events applied when the
+    /// server ends the stream cleanly.
+    fn stream(&mut self, machine: &mut Watcher, mut response: Response) -> Result<usize, WatchError> {
+        let cancel = Arc::clone(&self.shared.cancel);
+        let mut buf = vec![0; READ_SIZE];
+        let mut pending: Vec<u8> = Vec::new();
+        let mut events = 0;
+        loop {
+            let n = response.read_some(&mut buf, &cancel)?;
+            if n == 0 {
+                break;
+            }
+            *self.shared.last_data.lock() = Some(Instant::now());
+            let chunk = &buf[..n];
+            let Some(end) = memchr::memrchr(b'\n', chunk) else {
+                pending.extend_from_slice(chunk);
+                continue;
+            };
+            let joined;
+            let lines = if pending.is_empty() {
+                &chunk[..=end]
+            } else {
+                pending.extend_from_slice(&chunk[..=end]);
+                joined = std::mem::take(&mut pending);
+                &joined[..]
+            };
+            let info = self.sink.apply_events(lines).map_err(|e| sink_error(&e))?;
+            pending.extend_from_slice(&chunk[end + 1..]);
+            self.report_rejected(&info.rejected);
+            if let Some(version) = info.resource_version {
+                *self.shared.resource_version.lock() = Some(version.clone());
+                machine.progressed(version);
+            }
+            if info.events > 0 {
+                events += info.events;
+                self.shared.count(Counter::Events, info.events as u64);
+                self.auth_failing = false;
+            }
+            if let Some(status) = info.error {
+                return Err(status_value_error(&status));
+            }
+        }
+        if cancel.is_cancelled() {
+            return Err(WatchError::Stopped);
+        }
+        if pending.iter().any(|b| !b.is_ascii_whitespace()) {
+            self.host.log(Level::Debug, &format!("{}: the watch ended inside a line; dropping it", self.settings.name));
+        }
+        Ok(events)
+    }
+}
+
+fn sink_error(error: &CoreError) -> WatchError {
+    match error {
+        CoreError::Closed(_) => WatchError::Closed,
+        other => WatchError::Protocol(other.to_string()),
+    }
+}
+
+/// A non-2xx answer: its `Status` body when it has one.
+fn status_error(code: u16, reason: &str, body: &[u8]) -> WatchError {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(status @ Value::Object(_)) => {
+            let mut error = status_value_error(&status);
+            if let WatchError::Status { code: c, reason: r, .. } = &mut error {
+                *c = code;
+                if r.is_empty() {
+                    reason.clone_into(r);
+                }
+            }
+            error
+        }
+        _ => WatchError::Status {
+            code,
+            reason: reason.to_owned(),
+            message: String::new(),
+        },
+    }
+}
+
+/// An ERROR event's `Status` object.
+fn status_value_error(status: &Value) -> WatchError {
+    let text = |field: &str| status.get(field).and_then(Value::as_str).unwrap_or("").to_owned();
+    WatchError::Status {
+        code: status
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(0),
+        reason: text("reason"),
+        message: text("message"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_from_bodies() {
+        let body = br#"{"kind":"Status","code":410,"reason":"Expired","message":"too old"}"#;
+        let e = status_error(410, "Gone", body);
+        assert!(e.is_gone());
+        assert_eq!(e.to_string(), "410 Expired: too old");
+        assert_eq!(status_error(502, "Bad Gateway", b"<html>").to_string(), "502 Bad Gateway");
+        let event = serde_json::json!({"code": 500, "message": "etcd down"});
+        assert_eq!(status_value_error(&event).to_string(), "500 Unknown: etcd down");
+    }
+}
