@@ -11,13 +11,22 @@ import yaml
 
 
 def kubeconfig_dict(
-    url: str, *, ca_pem: bytes | None, token: str | None, name: str = "fake"
+    url: str,
+    *,
+    ca_pem: bytes | None,
+    token: str | None,
+    name: str = "fake",
+    client_cert: tuple[bytes, bytes] | None = None,
 ) -> dict[str, Any]:
-    """A kubeconfig with one cluster, user and context, all called ``name``; current."""
+    """A kubeconfig with one cluster, user and context, all called ``name``; current.
+    ``client_cert`` is a (certificate, key) PEM pair for certificate authentication."""
     cluster: dict[str, Any] = {"server": url}
     if ca_pem is not None:
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     user: dict[str, Any] = {} if token is None else {"token": token}
+    if client_cert is not None:
+        user["client-certificate-data"] = base64.b64encode(client_cert[0]).decode()
+        user["client-key-data"] = base64.b64encode(client_cert[1]).decode()
     return {
         "apiVersion": "v1",
         "kind": "Config",

@@ -14,11 +14,15 @@ class TLSMaterial:
     context: ssl.SSLContext
     ca_pem: bytes
     ca_path: Path
+    client_cert_path: Path | None = None
+    client_key_path: Path | None = None
 
 
-def make_tls(directory: Path, host: str) -> TLSMaterial:
+def make_tls(directory: Path, host: str, *, client_certs: bool = False) -> TLSMaterial:
     """A fresh CA and a server certificate for ``host`` and ``localhost``; the CA PEM is
-    written to ``directory/ca.pem``."""
+    written to ``directory/ca.pem``. With ``client_certs`` the server requires a client
+    certificate signed by the same CA, and one is written to ``directory/client.pem`` and
+    ``directory/client-key.pem``."""
     import trustme  # lazily: a test dependency, needed only for TLS
 
     ca = trustme.CA()
@@ -28,4 +32,12 @@ def make_tls(directory: Path, host: str) -> TLSMaterial:
     ca_pem: bytes = ca.cert_pem.bytes()
     ca_path = directory / "ca.pem"
     ca_path.write_bytes(ca_pem)
-    return TLSMaterial(context, ca_pem, ca_path)
+    if not client_certs:
+        return TLSMaterial(context, ca_pem, ca_path)
+    context.verify_mode = ssl.CERT_REQUIRED
+    ca.configure_trust(context)
+    client = ca.issue_cert("kube-proxy.test", common_name="system:kube-proxy")
+    cert_path, key_path = directory / "client.pem", directory / "client-key.pem"
+    cert_path.write_bytes(b"".join(blob.bytes() for blob in client.cert_chain_pems))
+    key_path.write_bytes(client.private_key_pem.bytes())
+    return TLSMaterial(context, ca_pem, ca_path, cert_path, key_path)

@@ -51,7 +51,10 @@ class FakeAPIServer(StartStop):
 
     Args:
         tls: serve HTTPS with a fresh ``trustme`` CA (see ``ca_path`` / ``ca_pem``).
-        token: require ``Authorization: Bearer <token>`` (else 401) when set.
+        client_certs: with ``tls``, require a client certificate signed by that CA;
+            ``configuration()`` and ``kubeconfig()`` carry one.
+        token: require ``Authorization: Bearer <token>`` (else 401) when set; assign
+            ``server.token`` to rotate it.
         bookmark_interval: seconds between BOOKMARK events on watches that allow them.
         objects: objects to store before serving (dicts, JSON, or ``kubernetes`` models).
         port: the port to listen on (0: an ephemeral one). Always on 127.0.0.1.
@@ -62,6 +65,7 @@ class FakeAPIServer(StartStop):
         self,
         *,
         tls: bool = False,
+        client_certs: bool = False,
         token: str | None = None,
         bookmark_interval: float = 1.0,
         objects: Iterable[object] = (),
@@ -74,6 +78,9 @@ class FakeAPIServer(StartStop):
         self._ctx = Context(self._store, self._faults, self._log, token, bookmark_interval)
         self._port = port
         self._want_tls = tls
+        if client_certs and not tls:
+            raise ValueError("client_certs needs tls=True")
+        self._client_certs = client_certs
         self._tls: TLSMaterial | None = None
         self._httpd: APIHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -89,7 +96,7 @@ class FakeAPIServer(StartStop):
             return self
         self._tmpdir = Path(tempfile.mkdtemp(prefix="fake-apiserver-"))
         if self._want_tls:
-            self._tls = make_tls(self._tmpdir, "127.0.0.1")
+            self._tls = make_tls(self._tmpdir, "127.0.0.1", client_certs=self._client_certs)
             self._ctx.tls = self._tls.context
         self._httpd = APIHTTPServer(("127.0.0.1", self._port), self._ctx)
         self._thread = threading.Thread(
@@ -146,6 +153,11 @@ class FakeAPIServer(StartStop):
         """The bearer token required, if any."""
         return self._ctx.token
 
+    @token.setter
+    def token(self, value: str | None) -> None:
+        # Requests from now on need the new token; open watches carry on.
+        self._ctx.token = value
+
     @property
     def ca_path(self) -> Path | None:
         """The CA certificate (PEM file) to trust, with ``tls=True``."""
@@ -165,7 +177,15 @@ class FakeAPIServer(StartStop):
         if path is None:
             assert self._tmpdir is not None
             path = self._tmpdir / "kubeconfig"
-        config = kubeconfig_dict(self.url, ca_pem=self.ca_pem, token=self.token, name=name)
+        client_cert = None
+        if self._tls is not None and self._tls.client_cert_path and self._tls.client_key_path:
+            client_cert = (
+                self._tls.client_cert_path.read_bytes(),
+                self._tls.client_key_path.read_bytes(),
+            )
+        config = kubeconfig_dict(
+            self.url, ca_pem=self.ca_pem, token=self.token, name=name, client_cert=client_cert
+        )
         return write_kubeconfig(path, config)
 
     def configuration(self) -> Configuration:
@@ -177,6 +197,9 @@ class FakeAPIServer(StartStop):
         if self._tls is not None:
             config.ssl_ca_cert = str(self._tls.ca_path)
             config.verify_ssl = True
+            if self._tls.client_cert_path is not None:
+                config.cert_file = str(self._tls.client_cert_path)
+                config.key_file = str(self._tls.client_key_path)
         if self.token is not None:
             config.api_key = {"authorization": self.token}
             config.api_key_prefix = {"authorization": "Bearer"}
