@@ -213,7 +213,7 @@ def test_kubernetes_source_start_stop_cycles(server: FakeAPIServer) -> None:
                 time.sleep(0.005)
             assert server.active_watches == 0
 
-        cycles(50, 5, cycle, "KubernetesSource")
+        cycles(200, 5, cycle, "KubernetesSource")
 
 
 def test_kubernetes_source_owning_its_client(

@@ -16,6 +16,7 @@ import pytest
 
 from kubeproxy_config import Error, ServiceConfig
 from kubeproxy_config.sources import kubernetes as kubernetes_source
+from kubeproxy_config.sources._transport import resolve as original_resolve
 from kubeproxy_config.sources.kubernetes import KubernetesSource
 from kubeproxy_config.testing import FakeAPIServer
 
@@ -303,7 +304,6 @@ def test_no_python_runs_per_watch_event(
     """The loop calls Python only to log and to get a token: count both over 500 events."""
     calls = {"log": 0, "authorization": 0}
     original_log = kubernetes_source._log
-    original_resolve = kubernetes_source.resolve
 
     def counting_log(level: int, message: str) -> None:
         calls["log"] += 1
@@ -319,7 +319,7 @@ def test_no_python_runs_per_watch_event(
         return settings, counted
 
     monkeypatch.setattr(kubernetes_source, "_log", counting_log)
-    monkeypatch.setattr(kubernetes_source, "resolve", counting_resolve)
+    monkeypatch.setattr("kubeproxy_config.sources.kubernetes.resolve", counting_resolve)
     logging.getLogger("kubeproxy_config").setLevel(logging.DEBUG)
     try:
         with FakeAPIServer(bookmark_interval=3600) as server:

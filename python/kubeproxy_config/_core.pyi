@@ -17,6 +17,7 @@ __all__ = [
     "Endpoints",
     "ProxyConfig",
     "ProxySnapshot",
+    "Reflector",
     "Service",
     "ServicePort",
     "ServicePortInfo",
@@ -508,7 +509,7 @@ class ProxyConfig:
     @property
     def closed(self) -> bool: ...
 
-
+@final
 class Reflector:
     """One resource's list/watch loop on a Rust thread, feeding a channel (used by
     ``KubernetesSource``; the settings come from ``sources._transport.resolve``)."""

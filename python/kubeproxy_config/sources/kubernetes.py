@@ -34,7 +34,16 @@ bookmarks about once a minute, so a healthy idle watch never goes this long with
 DEFAULT_WATCH_TIMEOUT = 300.0
 """Seconds a watch asks the server to keep it open (``timeoutSeconds``, plus up to 25% jitter)."""
 
-_COUNTERS = ("lists", "relists", "pages", "watches", "watch_restarts", "events", "errors", "rejected")
+_COUNTERS = (
+    "lists",
+    "relists",
+    "pages",
+    "watches",
+    "watch_restarts",
+    "events",
+    "errors",
+    "rejected",
+)
 
 
 @dataclass(frozen=True)
@@ -206,7 +215,9 @@ class KubernetesSource(StartStop):
             except ValueError as exc:
                 for _, reflector in started:
                     reflector.stop()
-                raise Error(f"the API transport cannot use this client configuration: {exc}") from None
+                raise Error(
+                    f"the API transport cannot use this client configuration: {exc}"
+                ) from None
             self._reflectors = started
             self._started = True
         logger.info(
@@ -272,7 +283,9 @@ class KubernetesSource(StartStop):
 
     def resource_versions(self) -> dict[str, str | None]:
         """The last resourceVersion seen per resource (None before its first list)."""
-        return {resource.plural: reflector.resource_version for resource, reflector in self._running()}
+        return {
+            resource.plural: reflector.resource_version for resource, reflector in self._running()
+        }
 
     def idle_seconds(self) -> dict[str, float | None]:
         """Seconds since data (an event, a bookmark or a list page) last arrived, per resource

@@ -43,7 +43,7 @@ impl Host for PyHost {
         Python::try_attach(|py| {
             self.authorization
                 .call0(py)
-                .and_then(|value| value.extract::<Option<String>>(py).map_err(PyErr::from))
+                .and_then(|value| value.extract::<Option<String>>(py))
                 .map_err(|err| err.to_string())
         })
         .unwrap_or_else(|| Err("the interpreter is exiting".to_owned()))
@@ -80,7 +80,8 @@ fn seconds(settings: &Bound<'_, PyDict>, key: &str) -> PyResult<Duration> {
 fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyResult<Settings> {
     let invalid = |why: String| PyValueError::new_err(why);
     let server = BaseUrl::parse(
-        &opt_str(s, "server")?.ok_or_else(|| invalid("transport settings lack the server".to_owned()))?,
+        &opt_str(s, "server")?
+            .ok_or_else(|| invalid("transport settings lack the server".to_owned()))?,
         "host",
     )
     .map_err(invalid)?;
@@ -89,7 +90,9 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
         .transpose()
         .map_err(invalid)?;
     if proxy.as_ref().is_some_and(|p| p.tls) {
-        return Err(invalid("proxy: only http:// proxies are supported".to_owned()));
+        return Err(invalid(
+            "proxy: only http:// proxies are supported".to_owned(),
+        ));
     }
     let proxy_headers: Vec<(String, String)> = match s.get_item("proxy_headers")? {
         Some(v) if !v.is_none() => v.extract()?,
@@ -186,7 +189,8 @@ impl PyReflector {
         self.inner.synced()
     }
 
-    /// Counters: lists, relists, pages, watches, watch_restarts, events, errors, rejected.
+    /// Counters: `lists`, `relists`, `pages`, `watches`, `watch_restarts`, `events`, `errors`,
+    /// `rejected`.
     fn stats(&self) -> std::collections::BTreeMap<&'static str, u64> {
         self.inner.stats()
     }

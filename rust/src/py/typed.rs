@@ -18,14 +18,14 @@ use crate::engine::proxy::feed::{FeedSink, ProxyFeed, ProxyMux};
 use crate::engine::slices;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::store::Op;
+use crate::engine::watcher::Sink;
 use crate::py::convert::{extract_batch, is_client_model, py_to_node, value_to_py};
 use crate::py::delivery::PySink;
 use crate::py::kind::{DynConfig, DynSnapshot, ListOutcome, OpCode, PyKind, WatchOutcome};
 use crate::py::sink::MuxSink;
 use crate::py::snapshot::SnapshotView;
-use crate::engine::watcher::Sink;
-use std::sync::atomic::AtomicBool;
 use crate::py::subobjects::PyEndpoint;
+use std::sync::atomic::AtomicBool;
 
 /// Building engine operations from Python input, per kind.
 pub trait KindOps: PyKind + EndpointsFor {

@@ -1,6 +1,7 @@
 //! One connection to the API server: TCP (through an HTTP proxy's tunnel when configured),
 //! then TLS; and the [`Canceller`] that lets another thread end a read blocked on it.
 
+use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,7 +68,9 @@ impl Canceller {
 
     /// Watch `socket` from now on; fails at once if already cancelled.
     fn arm(&self, socket: &TcpStream) -> Result<(), WatchError> {
-        let clone = socket.try_clone().map_err(|e| net("cannot watch the socket", &e))?;
+        let clone = socket
+            .try_clone()
+            .map_err(|e| net("cannot watch the socket", &e))?;
         let mut slot = self.socket.lock();
         // Checked under the lock that `cancel` takes: either it sees this socket, or this sees it.
         if self.is_cancelled() {
@@ -171,7 +174,7 @@ impl Dialer {
         let authority = self.server.authority();
         let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
         for (name, value) in &self.proxy_headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
+            let _ = write!(request, "{name}: {value}\r\n");
         }
         request.push_str("\r\n");
         (&*tcp)
@@ -203,7 +206,10 @@ impl Dialer {
 }
 
 fn net(what: &str, e: &io::Error) -> WatchError {
-    if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) {
         return WatchError::Network(format!("{what}: timed out"));
     }
     WatchError::Network(format!("{what}: {e}"))

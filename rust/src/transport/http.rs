@@ -1,6 +1,7 @@
 //! HTTP/1.1 GETs on a fresh connection each, with a streaming body: `Content-Length`,
 //! `chunked`, or to the end of the connection. The head is parsed by `httparse`.
 
+use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
 use super::conn::{Canceller, Dialer, Stream};
@@ -25,7 +26,10 @@ pub struct Response {
 enum Framing {
     Length(u64),
     /// Bytes left in the current chunk; `None` before a chunk-size line; ended at chunk 0.
-    Chunked { left: Option<u64>, done: bool },
+    Chunked {
+        left: Option<u64>,
+        done: bool,
+    },
     Eof,
 }
 
@@ -49,7 +53,8 @@ pub fn get(
     } else {
         path
     };
-    let mut request = format!("GET {line_target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    let mut request =
+        format!("GET {line_target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(name);
         request.push_str(": ");
@@ -58,7 +63,7 @@ pub fn get(
     }
     if dialer.via_plain_proxy() {
         for (name, value) in &dialer.proxy_headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
+            let _ = write!(request, "{name}: {value}\r\n");
         }
     }
     request.push_str("\r\n");
@@ -73,7 +78,9 @@ pub fn get(
     match parsed.parse(&head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) | Err(_) => {
-            return Err(WatchError::Protocol("the server's answer is not HTTP".to_owned()))
+            return Err(WatchError::Protocol(
+                "the server's answer is not HTTP".to_owned(),
+            ))
         }
     }
     let status = parsed.code.unwrap_or(0);
@@ -122,7 +129,9 @@ fn read_head(reader: &mut BufReader<Stream>, cancel: &Canceller) -> Result<Vec<u
             return Ok(head);
         }
         if head.len() > MAX_HEAD {
-            return Err(WatchError::Protocol("the answer's head is too large".to_owned()));
+            return Err(WatchError::Protocol(
+                "the answer's head is too large".to_owned(),
+            ));
         }
     }
 }
@@ -231,8 +240,12 @@ fn chunk_size(reader: &mut BufReader<Stream>) -> io::Result<u64> {
     }
     let text = String::from_utf8_lossy(&line);
     let digits = text.split(';').next().unwrap_or("").trim();
-    u64::from_str_radix(digits, 16)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size {digits:?}")))
+    u64::from_str_radix(digits, 16).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad chunk size {digits:?}"),
+        )
+    })
 }
 
 fn expect_crlf(reader: &mut BufReader<Stream>) -> io::Result<()> {
@@ -242,7 +255,10 @@ fn expect_crlf(reader: &mut BufReader<Stream>) -> io::Result<()> {
         return Err(unexpected_end());
     }
     if line != b"\r\n" && line != b"\n" {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "a chunk does not end in CRLF"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a chunk does not end in CRLF",
+        ));
     }
     Ok(())
 }
@@ -258,7 +274,10 @@ fn skip_trailers(reader: &mut BufReader<Stream>) -> io::Result<()> {
 }
 
 fn unexpected_end() -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, "the connection ended inside the body")
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the connection ended inside the body",
+    )
 }
 
 /// An I/O error as the loop sees it: a cancelled read is a stop, a timed-out one a stall.

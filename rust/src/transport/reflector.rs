@@ -186,7 +186,12 @@ impl Reflector {
         while !*done {
             match deadline {
                 Some(at) => {
-                    if self.shared.done_changed.wait_until(&mut done, at).timed_out() {
+                    if self
+                        .shared
+                        .done_changed
+                        .wait_until(&mut done, at)
+                        .timed_out()
+                    {
                         break;
                     }
                 }
@@ -301,14 +306,19 @@ impl Run {
             if let Outcome::Failed(error) = &outcome {
                 if !error.is_retryable() {
                     if *error == WatchError::Closed {
-                        self.host.log(Level::Debug, &format!("{}: the channel was closed; stopping", self.settings.name));
+                        self.host.log(
+                            Level::Debug,
+                            &format!("{}: the channel was closed; stopping", self.settings.name),
+                        );
                     }
                     return;
                 }
                 self.failed(error, machine.state());
             }
             let list_version = match &outcome {
-                Outcome::Page { resource_version, .. } => resource_version.clone(),
+                Outcome::Page {
+                    resource_version, ..
+                } => resource_version.clone(),
                 _ => None,
             };
             match machine.step(outcome, Instant::now(), fastrand::f64()) {
@@ -321,7 +331,10 @@ impl Run {
                 Effect::WatchRestart => self.shared.count(Counter::WatchRestarts, 1),
                 Effect::CommitList { relist } => {
                     if let Err(e) = self.sink.commit_list() {
-                        self.host.log(Level::Debug, &format!("{}: {e}; stopping", self.settings.name));
+                        self.host.log(
+                            Level::Debug,
+                            &format!("{}: {e}; stopping", self.settings.name),
+                        );
                         return;
                     }
                     self.shared.count(Counter::Lists, 1);
@@ -354,7 +367,11 @@ impl Run {
 
     fn failed(&mut self, error: &WatchError, state: &State) {
         self.shared.count(Counter::Errors, 1);
-        let doing = if matches!(state, State::Listing { .. }) { "list" } else { "watch" };
+        let doing = if matches!(state, State::Listing { .. }) {
+            "list"
+        } else {
+            "watch"
+        };
         let name = &self.settings.name;
         if error.is_unauthorized() {
             self.refresh = true;
@@ -362,7 +379,10 @@ impl Run {
         if error.needs_operator() {
             // Once per streak: retried forever (it may be fixed), but not spammed.
             if self.auth_failing {
-                self.host.log(Level::Debug, &format!("{name}: {doing} refused again ({error})"));
+                self.host.log(
+                    Level::Debug,
+                    &format!("{name}: {doing} refused again ({error})"),
+                );
             } else {
                 self.auth_failing = true;
                 self.host.log(
@@ -379,9 +399,11 @@ impl Run {
                 ),
             );
         } else if error.is_gone() {
-            self.host.log(Level::Info, &format!("{name}: {error}; relisting"));
+            self.host
+                .log(Level::Info, &format!("{name}: {error}; relisting"));
         } else {
-            self.host.log(Level::Warning, &format!("{name}: {doing} failed: {error}"));
+            self.host
+                .log(Level::Warning, &format!("{name}: {doing} failed: {error}"));
         }
     }
 
@@ -393,7 +415,10 @@ impl Run {
         for message in rejected {
             self.host.log(
                 Level::Warning,
-                &format!("{}: ignoring an object that failed validation: {message}", self.settings.name),
+                &format!(
+                    "{}: ignoring an object that failed validation: {message}",
+                    self.settings.name
+                ),
             );
         }
     }
@@ -408,7 +433,10 @@ impl Run {
                 Ok(value) => self.authorization = value,
                 Err(why) => self.host.log(
                     Level::Warning,
-                    &format!("{}: cannot refresh the credentials: {why}", self.settings.name),
+                    &format!(
+                        "{}: cannot refresh the credentials: {why}",
+                        self.settings.name
+                    ),
                 ),
             }
         }
@@ -463,7 +491,10 @@ impl Run {
     }
 
     fn watch(&mut self, machine: &mut Watcher, version: &str, timeout: Duration) -> Outcome {
-        let mut query = vec![("watch", "1".to_owned()), ("allowWatchBookmarks", "true".to_owned())];
+        let mut query = vec![
+            ("watch", "1".to_owned()),
+            ("allowWatchBookmarks", "true".to_owned()),
+        ];
         if !version.is_empty() {
             query.push(("resourceVersion", version.to_owned()));
         }
@@ -471,15 +502,16 @@ impl Run {
         query.push(("timeoutSeconds", format!("{seconds}")));
         self.host.log(
             Level::Debug,
-            &format!("{}: watching from resourceVersion {version}", self.settings.name),
+            &format!(
+                "{}: watching from resourceVersion {version}",
+                self.settings.name
+            ),
         );
         let started = Instant::now();
-        let result = self
-            .request(query)
-            .and_then(|response| {
-                self.shared.count(Counter::Watches, 1);
-                self.stream(machine, response)
-            });
+        let result = self.request(query).and_then(|response| {
+            self.shared.count(Counter::Watches, 1);
+            self.stream(machine, response)
+        });
         self.shared.cancel.disarm();
         match result {
             Ok(events) => Outcome::Watched {
@@ -492,7 +524,11 @@ impl Run {
 
     /// Apply complete lines of the watch body as they arrive; the events applied when the
     /// server ends the stream cleanly.
-    fn stream(&mut self, machine: &mut Watcher, mut response: Response) -> Result<usize, WatchError> {
+    fn stream(
+        &mut self,
+        machine: &mut Watcher,
+        mut response: Response,
+    ) -> Result<usize, WatchError> {
         let cancel = Arc::clone(&self.shared.cancel);
         let mut buf = vec![0; READ_SIZE];
         let mut pending: Vec<u8> = Vec::new();
@@ -536,7 +572,13 @@ impl Run {
             return Err(WatchError::Stopped);
         }
         if pending.iter().any(|b| !b.is_ascii_whitespace()) {
-            self.host.log(Level::Debug, &format!("{}: the watch ended inside a line; dropping it", self.settings.name));
+            self.host.log(
+                Level::Debug,
+                &format!(
+                    "{}: the watch ended inside a line; dropping it",
+                    self.settings.name
+                ),
+            );
         }
         Ok(events)
     }
@@ -545,7 +587,7 @@ impl Run {
 fn sink_error(error: &CoreError) -> WatchError {
     match error {
         CoreError::Closed(_) => WatchError::Closed,
-        other => WatchError::Protocol(other.to_string()),
+        other @ CoreError::InvalidObject { .. } => WatchError::Protocol(other.to_string()),
     }
 }
 
@@ -554,7 +596,10 @@ fn status_error(code: u16, reason: &str, body: &[u8]) -> WatchError {
     match serde_json::from_slice::<Value>(body) {
         Ok(status @ Value::Object(_)) => {
             let mut error = status_value_error(&status);
-            if let WatchError::Status { code: c, reason: r, .. } = &mut error {
+            if let WatchError::Status {
+                code: c, reason: r, ..
+            } = &mut error
+            {
                 *c = code;
                 if r.is_empty() {
                     reason.clone_into(r);
@@ -572,7 +617,13 @@ fn status_error(code: u16, reason: &str, body: &[u8]) -> WatchError {
 
 /// An ERROR event's `Status` object.
 fn status_value_error(status: &Value) -> WatchError {
-    let text = |field: &str| status.get(field).and_then(Value::as_str).unwrap_or("").to_owned();
+    let text = |field: &str| {
+        status
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     WatchError::Status {
         code: status
             .get("code")
@@ -594,8 +645,14 @@ mod tests {
         let e = status_error(410, "Gone", body);
         assert!(e.is_gone());
         assert_eq!(e.to_string(), "410 Expired: too old");
-        assert_eq!(status_error(502, "Bad Gateway", b"<html>").to_string(), "502 Bad Gateway");
+        assert_eq!(
+            status_error(502, "Bad Gateway", b"<html>").to_string(),
+            "502 Bad Gateway"
+        );
         let event = serde_json::json!({"code": 500, "message": "etcd down"});
-        assert_eq!(status_value_error(&event).to_string(), "500 Unknown: etcd down");
+        assert_eq!(
+            status_value_error(&event).to_string(),
+            "500 Unknown: etcd down"
+        );
     }
 }

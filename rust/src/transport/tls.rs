@@ -82,7 +82,8 @@ pub fn client_config(material: &TlsMaterial) -> Result<Arc<ClientConfig>, String
 
 /// The server name to verify and send (SNI): `tls_server_name` when set, else the host.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
-    ServerName::try_from(host.to_owned()).map_err(|_| format!("not a valid TLS server name: {host:?}"))
+    ServerName::try_from(host.to_owned())
+        .map_err(|_| format!("not a valid TLS server name: {host:?}"))
 }
 
 /// `insecure-skip-tls-verify`: any certificate is accepted, but the handshake's signatures
@@ -108,7 +109,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -117,7 +123,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -126,6 +137,7 @@ impl ServerCertVerifier for NoVerify {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::float_cmp)]
 mod tests {
     use super::*;
 
@@ -135,22 +147,32 @@ mod tests {
             verify: true,
             ..TlsMaterial::default()
         };
-        assert!(client_config(&verify_without_ca).unwrap_err().starts_with("ssl_ca_cert"));
+        assert!(client_config(&verify_without_ca)
+            .unwrap_err()
+            .starts_with("ssl_ca_cert"));
         let junk_ca = TlsMaterial {
             verify: true,
             ca_pem: Some(b"not pem".to_vec()),
             ..TlsMaterial::default()
         };
-        assert!(client_config(&junk_ca).unwrap_err().starts_with("ssl_ca_cert"));
+        assert!(client_config(&junk_ca)
+            .unwrap_err()
+            .starts_with("ssl_ca_cert"));
         let half = TlsMaterial {
             cert_pem: Some(Vec::new()),
             ..TlsMaterial::default()
         };
         assert!(client_config(&half).unwrap_err().contains("together"));
         assert!(client_config(&TlsMaterial::default()).is_ok());
-        assert!(format!("{:?}", TlsMaterial { key_pem: Some(b"SECRET".to_vec()), ..TlsMaterial::default() })
-            .find("SECRET")
-            .is_none());
+        assert!(format!(
+            "{:?}",
+            TlsMaterial {
+                key_pem: Some(b"SECRET".to_vec()),
+                ..TlsMaterial::default()
+            }
+        )
+        .find("SECRET")
+        .is_none());
     }
 
     #[test]

@@ -97,23 +97,36 @@ fn encode_into(out: &mut String, text: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::float_cmp)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_the_shapes_met_in_kubeconfigs() {
         let u = BaseUrl::parse("https://10.0.0.1:6443", "server").unwrap();
-        assert_eq!((u.tls, u.host.as_str(), u.port, u.prefix.as_str()), (true, "10.0.0.1", 6443, ""));
+        assert_eq!(
+            (u.tls, u.host.as_str(), u.port, u.prefix.as_str()),
+            (true, "10.0.0.1", 6443, "")
+        );
         let u = BaseUrl::parse("https://rancher.example/k8s/clusters/c-1/", "server").unwrap();
         assert_eq!((u.port, u.prefix.as_str()), (443, "/k8s/clusters/c-1"));
         let u = BaseUrl::parse("http://[::1]:8080", "server").unwrap();
-        assert_eq!((u.host.as_str(), u.authority()), ("::1", "[::1]:8080".to_owned()));
+        assert_eq!(
+            (u.host.as_str(), u.authority()),
+            ("::1", "[::1]:8080".to_owned())
+        );
         assert_eq!(BaseUrl::parse("http://proxy", "proxy").unwrap().port, 80);
     }
 
     #[test]
     fn refuses_what_it_cannot_honour() {
-        for url in ["socks5://p:1080", "https://u:p@h", "https://h:x", "https://", "https://h/?a=1"] {
+        for url in [
+            "socks5://p:1080",
+            "https://u:p@h",
+            "https://h:x",
+            "https://",
+            "https://h/?a=1",
+        ] {
             let err = BaseUrl::parse(url, "proxy").unwrap_err();
             assert!(err.starts_with("proxy "), "{err}");
         }
@@ -121,7 +134,10 @@ mod tests {
 
     #[test]
     fn encodes_selectors() {
-        let q = encode_query(&[("labelSelector", "app in (a,b),!x".into()), ("limit", "5".into())]);
+        let q = encode_query(&[
+            ("labelSelector", "app in (a,b),!x".into()),
+            ("limit", "5".into()),
+        ]);
         assert_eq!(q, "labelSelector=app%20in%20%28a%2Cb%29%2C%21x&limit=5");
     }
 }

@@ -91,7 +91,10 @@ impl fmt::Display for WatchError {
             }
             Self::Stalled => f.write_str("no data within the stall timeout"),
             // The OpenSSL name too, as operators grep for it.
-            Self::Untrusted(why) => write!(f, "certificate verify failed (CERTIFICATE_VERIFY_FAILED): {why}"),
+            Self::Untrusted(why) => write!(
+                f,
+                "certificate verify failed (CERTIFICATE_VERIFY_FAILED): {why}"
+            ),
             Self::Network(why) | Self::Protocol(why) | Self::Config(why) => f.write_str(why),
             Self::Closed => f.write_str("the channel was closed"),
             Self::Stopped => f.write_str("the source is stopping"),
