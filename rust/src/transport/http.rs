@@ -139,9 +139,12 @@ fn read_head(reader: &mut BufReader<Stream>, cancel: &Canceller) -> Result<Vec<u
 impl Response {
     /// Read into `buf` as soon as some body bytes arrive; 0 at the end of the body.
     pub fn read_some(&mut self, buf: &mut [u8], cancel: &Canceller) -> Result<usize, WatchError> {
-        self.body
-            .read_some(buf)
-            .map_err(|e| io_error(&e, cancel, "reading the body"))
+        match self.body.read_some(buf) {
+            // A socket shut down by `cancel` reads as an end: it is a stop, not the body's end.
+            Ok(0) if cancel.is_cancelled() => Err(WatchError::Stopped),
+            Ok(n) => Ok(n),
+            Err(e) => Err(io_error(&e, cancel, "reading the body")),
+        }
     }
 
     /// The whole body (at most `limit` bytes; an error past it).

@@ -1,0 +1,130 @@
+//! The HTTP layer over real loopback sockets: body framings, a body cut short, a stall, and a
+//! read blocked on a silent server ended from another thread.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use _core::engine::watcher::WatchError;
+use _core::transport::conn::{Canceller, Dialer};
+use _core::transport::http;
+use _core::transport::tls::server_name;
+use _core::transport::url::BaseUrl;
+
+/// A server answering one connection with `answer` (after reading the request head), then
+/// holding the connection open until `hold` passes.
+fn serve_once(answer: Vec<u8>, hold: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        read_request(&mut sock);
+        sock.write_all(&answer).expect("write");
+        thread::sleep(hold);
+    });
+    port
+}
+
+fn read_request(sock: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if sock.read(&mut byte).expect("read") == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+}
+
+fn dialer(port: u16, read_timeout: Duration) -> Dialer {
+    Dialer {
+        server: BaseUrl::parse(&format!("http://127.0.0.1:{port}"), "host").expect("url"),
+        proxy: None,
+        proxy_headers: Vec::new(),
+        tls: None,
+        server_name: server_name("127.0.0.1").expect("name"),
+        connect_timeout: Duration::from_secs(5),
+        read_timeout,
+    }
+}
+
+fn body_of(answer: &[u8]) -> Result<(u16, Vec<u8>), WatchError> {
+    let port = serve_once(answer.to_vec(), Duration::from_millis(0));
+    let cancel = Canceller::new();
+    let mut response = http::get(&dialer(port, Duration::from_secs(5)), "/x", &[], &cancel)?;
+    let body = response.read_all(1 << 20, &cancel)?;
+    Ok((response.status, body))
+}
+
+#[test]
+fn chunked_bodies_are_reassembled_across_chunk_boundaries() {
+    let answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+        5\r\n{\"a\":\r\n4;ext=1\r\n 1}\n\r\n0\r\nTrailer: x\r\n\r\n";
+    let (status, body) = body_of(answer).expect("body");
+    assert_eq!(status, 200);
+    assert_eq!(body, b"{\"a\": 1}\n");
+}
+
+#[test]
+fn content_length_and_eof_framing() {
+    let (_, body) = body_of(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef").expect("length");
+    assert_eq!(body, b"abc");
+    let (status, body) =
+        body_of(b"HTTP/1.1 500 Internal Server Error\r\n\r\n{\"code\":500}").expect("eof");
+    assert_eq!((status, body.as_slice()), (500, &b"{\"code\":500}"[..]));
+}
+
+#[test]
+fn a_body_cut_short_is_a_network_error() {
+    let err = body_of(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").expect_err("short");
+    assert!(matches!(err, WatchError::Network(_)), "{err:?}");
+    let err = body_of(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        .expect_err("bad chunk");
+    assert!(matches!(err, WatchError::Protocol(_)), "{err:?}");
+    let err = body_of(b"garbage\r\n\r\n").expect_err("not http");
+    assert!(matches!(err, WatchError::Protocol(_)), "{err:?}");
+}
+
+#[test]
+fn a_silent_server_is_a_stall() {
+    let answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let port = serve_once(answer, Duration::from_secs(5));
+    let cancel = Canceller::new();
+    let d = dialer(port, Duration::from_millis(200));
+    let mut response = http::get(&d, "/watch", &[], &cancel).expect("head");
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        response.read_some(&mut buf, &cancel),
+        Err(WatchError::Stalled)
+    );
+}
+
+#[test]
+fn cancel_ends_a_blocked_read_at_once() {
+    let answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let port = serve_once(answer, Duration::from_secs(30));
+    let cancel = Canceller::new();
+    let d = dialer(port, Duration::from_secs(3600));
+    let mut response = http::get(&d, "/watch", &[], &cancel).expect("head");
+    let canceller = Arc::clone(&cancel);
+    let stopper = thread::spawn(move || {
+        // Time for the reader to block; cancelling first gives the same result.
+        thread::sleep(Duration::from_millis(100));
+        canceller.cancel();
+    });
+    // The server holds the connection for 30 s and the read timeout is an hour: only the
+    // cancel can end this read with `Stopped` (an unwoken read would end with Ok(0) at 30 s).
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        response.read_some(&mut buf, &cancel),
+        Err(WatchError::Stopped)
+    );
+    stopper.join().expect("join");
+    // A cancelled canceller refuses new connections.
+    assert_eq!(
+        http::get(&d, "/again", &[], &cancel).err(),
+        Some(WatchError::Stopped)
+    );
+}
