@@ -330,16 +330,17 @@ impl Run {
                 }
                 Effect::WatchRestart => self.shared.count(Counter::WatchRestarts, 1),
                 Effect::CommitList { relist } => {
+                    // Counted first: whoever sees the config synced sees the list counted.
+                    self.shared.count(Counter::Lists, 1);
+                    if relist {
+                        self.shared.count(Counter::Relists, 1);
+                    }
                     if let Err(e) = self.sink.commit_list() {
                         self.host.log(
                             Level::Debug,
                             &format!("{}: {e}; stopping", self.settings.name),
                         );
                         return;
-                    }
-                    self.shared.count(Counter::Lists, 1);
-                    if relist {
-                        self.shared.count(Counter::Relists, 1);
                     }
                     self.auth_failing = false;
                     *self.shared.synced.lock() = true;
