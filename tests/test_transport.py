@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from _helpers import svc_dict
 from kubeproxy_config import Error, ServiceConfig
 from kubeproxy_config.sources import kubernetes as kubernetes_source
 from kubeproxy_config.sources._transport import resolve as original_resolve
@@ -24,12 +25,7 @@ DEADLINE = 10.0
 
 
 def svc(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "namespace": "ns"},
-        "spec": {"ports": [{"port": 80}]},
-    }
+    return svc_dict(name, "ns")
 
 
 def names(config: ServiceConfig) -> set[str]:
@@ -65,6 +61,16 @@ def client_for(configuration: Any) -> Any:
     return client.ApiClient(configuration)
 
 
+def assert_never_synced(configuration: Any, services: ServiceConfig) -> None:
+    """A source with this configuration fails again and again and never syncs."""
+    with (
+        client_for(configuration) as api,
+        KubernetesSource(api, services=services, backoff_initial=0.01, backoff_max=0.02) as source,
+    ):
+        assert wait_for(lambda: source.stats()["services"]["errors"] >= 2)
+        assert not source.synced
+
+
 # -- TLS ---------------------------------------------------------------------------------------
 
 
@@ -88,14 +94,7 @@ def test_without_the_client_certificate_the_server_refuses(
     with FakeAPIServer(tls=True, client_certs=True) as server:
         configuration: Any = server.configuration()
         configuration.cert_file = configuration.key_file = None
-        with (
-            client_for(configuration) as api,
-            KubernetesSource(
-                api, services=services, backoff_initial=0.01, backoff_max=0.02
-            ) as source,
-        ):
-            assert wait_for(lambda: source.stats()["services"]["errors"] >= 2)
-            assert not source.synced
+        assert_never_synced(configuration, services)
 
 
 def test_tls_server_name_is_the_name_verified(services: ServiceConfig) -> None:
@@ -109,14 +108,7 @@ def test_tls_server_name_is_the_name_verified(services: ServiceConfig) -> None:
         ):
             assert source.wait_synced(DEADLINE)
         configuration.tls_server_name = "elsewhere.example"
-        with (
-            client_for(configuration) as api,
-            KubernetesSource(
-                api, services=services, backoff_initial=0.01, backoff_max=0.02
-            ) as source,
-        ):
-            assert wait_for(lambda: source.stats()["services"]["errors"] >= 2)
-            assert not source.synced
+        assert_never_synced(configuration, services)
 
 
 def test_verify_ssl_off_accepts_an_unknown_ca(services: ServiceConfig) -> None:

@@ -1,7 +1,7 @@
 """Stubs of the native module ``kubeproxy_config._core`` (hand-written, checked by stubtest)."""
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Generic, Literal, TypeVar, final, overload
+from typing import Any, ClassVar, Generic, Literal, TypeVar, final, overload
 
 from typing_extensions import Self
 
@@ -513,6 +513,8 @@ class ProxyConfig:
 class Reflector:
     """One resource's list/watch loop on a Rust thread, feeding a channel (used by
     ``KubernetesSource``; the settings come from ``sources._transport.resolve``)."""
+
+    COUNTERS: ClassVar[list[str]]
 
     def __new__(
         cls,

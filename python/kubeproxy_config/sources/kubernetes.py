@@ -34,17 +34,6 @@ bookmarks about once a minute, so a healthy idle watch never goes this long with
 DEFAULT_WATCH_TIMEOUT = 300.0
 """Seconds a watch asks the server to keep it open (``timeoutSeconds``, plus up to 25% jitter)."""
 
-_COUNTERS = (
-    "lists",
-    "relists",
-    "pages",
-    "watches",
-    "watch_restarts",
-    "events",
-    "errors",
-    "rejected",
-)
-
 
 @dataclass(frozen=True)
 class Resource:
@@ -278,7 +267,7 @@ class KubernetesSource(StartStop):
         ``rejected`` (objects ignored as invalid)."""
         out = {resource.plural: dict(reflector.stats()) for resource, reflector in self._running()}
         for resource, _ in self._targets:
-            out.setdefault(resource.plural, dict.fromkeys(_COUNTERS, 0))
+            out.setdefault(resource.plural, dict.fromkeys(Reflector.COUNTERS, 0))
         return out
 
     def resource_versions(self) -> dict[str, str | None]:

@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::engine::watcher::Options;
 use crate::py::channel::PySourceChannel;
 use crate::transport::conn::Dialer;
-use crate::transport::reflector::{Host, Level, Reflector, Settings};
+use crate::transport::reflector::{Host, Level, Reflector, Settings, COUNTERS};
 use crate::transport::tls::{client_config, server_name, TlsMaterial};
 use crate::transport::url::BaseUrl;
 
@@ -162,6 +162,13 @@ impl PyReflector {
         let host = Arc::new(PyHost { log, authorization });
         let inner = Reflector::spawn(settings, channel.sink(), host)?;
         Ok(Self { inner })
+    }
+
+    /// The names of the `stats()` counters.
+    #[classattr]
+    #[pyo3(name = "COUNTERS")]
+    fn counters() -> Vec<&'static str> {
+        COUNTERS.to_vec()
     }
 
     /// Ask the loop to stop, interrupting a read in flight; returns at once.

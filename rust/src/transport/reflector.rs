@@ -63,7 +63,8 @@ pub struct Settings {
     pub refresh_each_connect: bool,
 }
 
-const COUNTERS: [&str; 8] = [
+/// The names of the counters, in `stats` order.
+pub const COUNTERS: [&str; 8] = [
     "lists",
     "relists",
     "pages",

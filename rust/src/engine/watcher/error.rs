@@ -33,21 +33,19 @@ pub enum WatchError {
 impl WatchError {
     /// 410 Gone or "too old resource version": the version is lost, a relist is needed.
     pub fn is_gone(&self) -> bool {
-        match self {
-            Self::Status {
-                code,
-                reason,
-                message,
-            } => {
-                *code == 410
-                    || reason == "Expired"
-                    || reason == "Gone"
-                    || message
-                        .to_ascii_lowercase()
-                        .contains("too old resource version")
-            }
-            _ => false,
-        }
+        let Self::Status {
+            code,
+            reason,
+            message,
+        } = self
+        else {
+            return false;
+        };
+        *code == 410
+            || matches!(reason.as_str(), "Expired" | "Gone")
+            || message
+                .to_ascii_lowercase()
+                .contains("too old resource version")
     }
 
     /// 401: the credentials are refused; the token should be asked for again.

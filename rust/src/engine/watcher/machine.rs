@@ -377,6 +377,13 @@ mod tests {
         })
     }
 
+    fn list_page(limit: Option<u32>, token: Option<&str>) -> Action {
+        Action::ListPage {
+            limit,
+            continue_token: token.map(Into::into),
+        }
+    }
+
     fn watch_action(w: &Watcher) -> (String, Duration) {
         match w.action() {
             Action::Watch {
@@ -391,21 +398,9 @@ mod tests {
     fn lists_pages_then_watches_from_the_first_pages_version() {
         let t0 = Instant::now();
         let mut w = Watcher::new(options());
-        assert_eq!(
-            w.action(),
-            Action::ListPage {
-                limit: Some(2),
-                continue_token: None
-            }
-        );
+        assert_eq!(w.action(), list_page(Some(2), None));
         assert_eq!(w.step(page("10", Some("c1")), t0, 0.0), Effect::None);
-        assert_eq!(
-            w.action(),
-            Action::ListPage {
-                limit: Some(2),
-                continue_token: Some("c1".into())
-            }
-        );
+        assert_eq!(w.action(), list_page(Some(2), Some("c1")));
         // Later pages carry the same version; the first page's is the list's.
         let effect = w.step(page("12", None), t0, 0.0);
         assert_eq!(effect, Effect::CommitList { relist: false });
@@ -492,13 +487,7 @@ mod tests {
         let mut w = Watcher::new(options());
         w.step(page("1", None), t0, 0.0);
         assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
-        assert_eq!(
-            w.action(),
-            Action::ListPage {
-                limit: Some(2),
-                continue_token: None
-            }
-        );
+        assert_eq!(w.action(), list_page(Some(2), None));
         assert_eq!(
             w.step(page("9", None), t0, 0.0),
             Effect::CommitList { relist: true }
@@ -511,23 +500,11 @@ mod tests {
         let mut w = Watcher::new(options());
         w.step(page("1", Some("c")), t0, 0.0);
         assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
-        assert_eq!(
-            w.action(),
-            Action::ListPage {
-                limit: None,
-                continue_token: None
-            }
-        );
+        assert_eq!(w.action(), list_page(None, None));
         // A later failure of that list goes back to pages, after a backoff.
         w.step(status(500), t0, 0.0);
         assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
-        assert_eq!(
-            w.action(),
-            Action::ListPage {
-                limit: Some(2),
-                continue_token: None
-            }
-        );
+        assert_eq!(w.action(), list_page(Some(2), None));
     }
 
     #[test]
@@ -539,13 +516,7 @@ mod tests {
         assert!(matches!(w.action(), Action::Wait { .. }));
         assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
         assert!(!w.listed());
-        assert_eq!(
-            w.action(),
-            Action::ListPage {
-                limit: Some(2),
-                continue_token: None
-            }
-        );
+        assert_eq!(w.action(), list_page(Some(2), None));
     }
 
     #[test]
@@ -596,12 +567,6 @@ mod tests {
             page_size: 0,
             ..options()
         });
-        assert_eq!(
-            w.action(),
-            Action::ListPage {
-                limit: None,
-                continue_token: None
-            }
-        );
+        assert_eq!(w.action(), list_page(None, None));
     }
 }
