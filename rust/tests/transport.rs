@@ -87,13 +87,22 @@ fn a_body_cut_short_is_a_network_error() {
     assert!(matches!(err, WatchError::Protocol(_)), "{err:?}");
 }
 
+/// A watch whose server sends the head and then nothing for `hold`.
+fn silent_watch(
+    hold: Duration,
+    read_timeout: Duration,
+) -> (Dialer, Arc<Canceller>, http::Response) {
+    let answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let d = dialer(serve_once(answer, hold), read_timeout);
+    let cancel = Canceller::new();
+    let response = http::get(&d, "/watch", &[], &cancel).expect("head");
+    (d, cancel, response)
+}
+
 #[test]
 fn a_silent_server_is_a_stall() {
-    let answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-    let port = serve_once(answer, Duration::from_secs(5));
-    let cancel = Canceller::new();
-    let d = dialer(port, Duration::from_millis(200));
-    let mut response = http::get(&d, "/watch", &[], &cancel).expect("head");
+    let (_, cancel, mut response) =
+        silent_watch(Duration::from_secs(5), Duration::from_millis(200));
     let mut buf = [0u8; 64];
     assert_eq!(
         response.read_some(&mut buf, &cancel),
@@ -103,11 +112,8 @@ fn a_silent_server_is_a_stall() {
 
 #[test]
 fn cancel_ends_a_blocked_read_at_once() {
-    let answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-    let port = serve_once(answer, Duration::from_secs(30));
-    let cancel = Canceller::new();
-    let d = dialer(port, Duration::from_secs(3600));
-    let mut response = http::get(&d, "/watch", &[], &cancel).expect("head");
+    let (d, cancel, mut response) =
+        silent_watch(Duration::from_secs(30), Duration::from_secs(3600));
     let canceller = Arc::clone(&cancel);
     let stopper = thread::spawn(move || {
         // Time for the reader to block; cancelling first gives the same result.

@@ -87,16 +87,47 @@ enum Counter {
     Rejected,
 }
 
+/// A boolean that threads wait for.
+#[derive(Default)]
+struct Flag {
+    value: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Flag {
+    fn get(&self) -> bool {
+        *self.value.lock()
+    }
+
+    fn set(&self) {
+        *self.value.lock() = true;
+        self.changed.notify_all();
+    }
+
+    /// Wait until set, `give_up` holds (checked at each wake), or `deadline`; the value then.
+    fn wait(&self, deadline: Option<Instant>, give_up: impl Fn() -> bool) -> bool {
+        let mut value = self.value.lock();
+        while !*value && !give_up() {
+            match deadline {
+                Some(at) => {
+                    if self.changed.wait_until(&mut value, at).timed_out() {
+                        break;
+                    }
+                }
+                None => self.changed.wait(&mut value),
+            }
+        }
+        *value
+    }
+}
+
 /// State shared between the loop's thread and its controller.
 struct Shared {
-    stop: Mutex<bool>,
-    wake: Condvar,
+    stop: Flag,
     cancel: Arc<Canceller>,
     counters: [AtomicU64; COUNTERS.len()],
-    synced: Mutex<bool>,
-    synced_changed: Condvar,
-    done: Mutex<bool>,
-    done_changed: Condvar,
+    synced: Flag,
+    done: Flag,
     resource_version: Mutex<Option<String>>,
     /// When data last arrived on a watch or list (for staleness metrics).
     last_data: Mutex<Option<Instant>>,
@@ -108,18 +139,12 @@ impl Shared {
     }
 
     fn stopped(&self) -> bool {
-        *self.stop.lock()
+        self.stop.get()
     }
 
     /// Sleep until `until` or a stop; true if stopped.
     fn sleep_until(&self, until: Instant) -> bool {
-        let mut stop = self.stop.lock();
-        while !*stop {
-            if self.wake.wait_until(&mut stop, until).timed_out() {
-                break;
-            }
-        }
-        *stop
+        self.stop.wait(Some(until), || false)
     }
 }
 
@@ -137,14 +162,11 @@ impl Reflector {
         host: Arc<dyn Host>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
+            stop: Flag::default(),
             cancel: Canceller::new(),
             counters: Default::default(),
-            synced: Mutex::new(false),
-            synced_changed: Condvar::new(),
-            done: Mutex::new(false),
-            done_changed: Condvar::new(),
+            synced: Flag::default(),
+            done: Flag::default(),
             resource_version: Mutex::new(None),
             last_data: Mutex::new(None),
         });
@@ -164,8 +186,11 @@ impl Reflector {
                 run.authorization = run.settings.authorization.take();
                 run.refresh = false;
                 run.run();
-                *thread_shared.done.lock() = true;
-                thread_shared.done_changed.notify_all();
+                thread_shared.done.set();
+                // Wake `wait_synced` too (a loop that ended unsynced never will be); taking its
+                // lock first orders this after any waiter's check of `done`.
+                drop(thread_shared.synced.value.lock());
+                thread_shared.synced.changed.notify_all();
             })?;
         Ok(Self {
             shared,
@@ -175,32 +200,13 @@ impl Reflector {
 
     /// Ask the loop to stop, interrupting a read in flight. Returns at once.
     pub fn stop(&self) {
-        *self.shared.stop.lock() = true;
-        self.shared.wake.notify_all();
+        self.shared.stop.set();
         self.shared.cancel.cancel();
     }
 
     /// Wait for the thread to end (None: forever); false on timeout.
     pub fn join(&self, timeout: Option<Duration>) -> bool {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut done = self.shared.done.lock();
-        while !*done {
-            match deadline {
-                Some(at) => {
-                    if self
-                        .shared
-                        .done_changed
-                        .wait_until(&mut done, at)
-                        .timed_out()
-                    {
-                        break;
-                    }
-                }
-                None => self.shared.done_changed.wait(&mut done),
-            }
-        }
-        let finished = *done;
-        drop(done);
+        let finished = self.shared.done.wait(deadline(timeout), || false);
         if finished {
             if let Some(handle) = self.thread.lock().take() {
                 let _ = handle.join();
@@ -211,29 +217,13 @@ impl Reflector {
 
     /// Whether a complete list was sent.
     pub fn synced(&self) -> bool {
-        *self.shared.synced.lock()
+        self.shared.synced.get()
     }
 
     /// Wait until synced (None: forever); false on timeout or if the loop ended unsynced.
     pub fn wait_synced(&self, timeout: Option<Duration>) -> bool {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut synced = self.shared.synced.lock();
-        while !*synced && !*self.shared.done.lock() {
-            match deadline {
-                Some(at) => {
-                    if self
-                        .shared
-                        .synced_changed
-                        .wait_until(&mut synced, at)
-                        .timed_out()
-                    {
-                        break;
-                    }
-                }
-                None => self.shared.synced_changed.wait(&mut synced),
-            }
-        }
-        *synced
+        let done = &self.shared.done;
+        self.shared.synced.wait(deadline(timeout), || done.get())
     }
 
     /// The counters, by name.
@@ -344,8 +334,7 @@ impl Run {
                         return;
                     }
                     self.auth_failing = false;
-                    *self.shared.synced.lock() = true;
-                    self.shared.synced_changed.notify_all();
+                    self.shared.synced.set();
                     self.host.log(
                         Level::Info,
                         &format!(
@@ -584,6 +573,10 @@ impl Run {
         }
         Ok(events)
     }
+}
+
+fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.map(|t| Instant::now() + t)
 }
 
 fn sink_error(error: &CoreError) -> WatchError {

@@ -377,6 +377,18 @@ mod tests {
         })
     }
 
+    fn watched(events: usize, lasted: Duration) -> Outcome {
+        Outcome::Watched { events, lasted }
+    }
+
+    /// A watcher that has listed (version "1") and is watching, and the clock's start.
+    fn watching() -> (Instant, Watcher) {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", None), t0, 0.0);
+        (t0, w)
+    }
+
     fn list_page(limit: Option<u32>, token: Option<&str>) -> Action {
         Action::ListPage {
             limit,
@@ -418,32 +430,18 @@ mod tests {
 
     #[test]
     fn events_move_the_resume_version_and_a_clean_end_resumes_at_once() {
-        let t0 = Instant::now();
-        let mut w = Watcher::new(options());
-        w.step(page("1", None), t0, 0.0);
+        let (t0, mut w) = watching();
         w.progressed("7".into());
         assert_eq!(w.resource_version(), Some("7"));
-        let effect = w.step(
-            Outcome::Watched {
-                events: 3,
-                lasted: Duration::from_secs(300),
-            },
-            t0,
-            0.0,
-        );
+        let effect = w.step(watched(3, Duration::from_secs(300)), t0, 0.0);
         assert_eq!(effect, Effect::WatchRestart);
         assert_eq!(watch_action(&w).0, "7");
     }
 
     #[test]
     fn a_short_empty_watch_backs_off_before_resuming() {
-        let t0 = Instant::now();
-        let mut w = Watcher::new(options());
-        w.step(page("1", None), t0, 0.0);
-        let ended = Outcome::Watched {
-            events: 0,
-            lasted: Duration::from_millis(10),
-        };
+        let (t0, mut w) = watching();
+        let ended = watched(0, Duration::from_millis(10));
         assert_eq!(w.step(ended, t0, 1.0), Effect::WatchRestart);
         assert_eq!(
             w.action(),
@@ -458,9 +456,7 @@ mod tests {
 
     #[test]
     fn errors_back_off_doubling_and_progress_resets() {
-        let t0 = Instant::now();
-        let mut w = Watcher::new(options());
-        w.step(page("1", None), t0, 0.0);
+        let (t0, mut w) = watching();
         let mut delays = Vec::new();
         for _ in 0..5 {
             w.step(status(500), t0, 1.0);
@@ -483,9 +479,7 @@ mod tests {
 
     #[test]
     fn gone_during_a_watch_relists_at_once() {
-        let t0 = Instant::now();
-        let mut w = Watcher::new(options());
-        w.step(page("1", None), t0, 0.0);
+        let (t0, mut w) = watching();
         assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
         assert_eq!(w.action(), list_page(Some(2), None));
         assert_eq!(
@@ -528,16 +522,10 @@ mod tests {
         });
         w.step(page("1", None), t0, 0.0);
         assert_eq!(watch_action(&w).1, Duration::from_secs(30));
-        let early = Outcome::Watched {
-            events: 1,
-            lasted: Duration::from_secs(10),
-        };
+        let early = watched(1, Duration::from_secs(10));
         w.step(early, t0 + Duration::from_secs(10), 0.0);
         assert_eq!(watch_action(&w).1, Duration::from_secs(20));
-        let due = Outcome::Watched {
-            events: 1,
-            lasted: Duration::from_secs(20),
-        };
+        let due = watched(1, Duration::from_secs(20));
         assert_eq!(
             w.step(due, t0 + Duration::from_secs(30), 0.0),
             Effect::BeginList
@@ -554,8 +542,7 @@ mod tests {
         let mut w = Watcher::new(options());
         w.step(Outcome::Failed(WatchError::Closed), t0, 0.0);
         assert_eq!(w.action(), Action::Stop);
-        let mut w = Watcher::new(options());
-        w.step(page("1", None), t0, 0.0);
+        let (_, mut w) = watching();
         w.step(status(500), t0, 0.0);
         w.step(Outcome::Failed(WatchError::Stopped), t0, 0.0);
         assert_eq!(*w.state(), State::Ended);
