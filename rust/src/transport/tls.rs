@@ -93,6 +93,9 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
 #[derive(Debug)]
 struct NoVerify(Arc<CryptoProvider>);
 
+type Dss = DigitallySignedStruct;
+type Verdict = Result<HandshakeSignatureValid, rustls::Error>;
+
 impl NoVerify {
     fn algorithms(&self) -> &WebPkiSupportedAlgorithms {
         &self.0.signature_verification_algorithms
@@ -111,22 +114,12 @@ impl ServerCertVerifier for NoVerify {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, self.algorithms())
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &Dss) -> Verdict {
+        verify_tls12_signature(m, c, d, self.algorithms())
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, self.algorithms())
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &Dss) -> Verdict {
+        verify_tls13_signature(m, c, d, self.algorithms())
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -389,6 +389,14 @@ mod tests {
         (t0, w)
     }
 
+    /// A watcher that has read a first page with a continue token ("c").
+    fn mid_list() -> (Instant, Watcher) {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(options());
+        w.step(page("1", Some("c")), t0, 0.0);
+        (t0, w)
+    }
+
     fn list_page(limit: Option<u32>, token: Option<&str>) -> Action {
         Action::ListPage {
             limit,
@@ -490,9 +498,7 @@ mod tests {
 
     #[test]
     fn an_expired_continue_token_lists_again_in_one_page() {
-        let t0 = Instant::now();
-        let mut w = Watcher::new(options());
-        w.step(page("1", Some("c")), t0, 0.0);
+        let (t0, mut w) = mid_list();
         assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
         assert_eq!(w.action(), list_page(None, None));
         // A later failure of that list goes back to pages, after a backoff.
@@ -503,9 +509,7 @@ mod tests {
 
     #[test]
     fn a_failed_list_starts_over_after_a_backoff() {
-        let t0 = Instant::now();
-        let mut w = Watcher::new(options());
-        w.step(page("1", Some("c")), t0, 0.0);
+        let (t0, mut w) = mid_list();
         assert_eq!(w.step(status(503), t0, 0.0), Effect::None);
         assert!(matches!(w.action(), Action::Wait { .. }));
         assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
