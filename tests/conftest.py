@@ -1,6 +1,7 @@
 """Shared pytest fixtures.
 
-Fixtures for ``kubeproxy_config.testing.FakeAPIServer``: ``fake_apiserver`` (a running server
+``config``: a ``ServiceConfig`` closed afterwards. Fixtures for
+``kubeproxy_config.testing.FakeAPIServer``: ``fake_apiserver`` (a running server
 on 127.0.0.1, fast bookmarks) and ``fake_api_client`` (an official ``kubernetes`` ApiClient for
 it, closed afterwards).
 """
@@ -14,12 +15,21 @@ from typing import Any
 
 import pytest
 
+from kubeproxy_config import ServiceConfig
 from kubeproxy_config.testing import FakeAPIServer
 
 # Test modules import their shared helpers (`_helpers`, the proxy reference) by name: with
 # `--import-mode=importlib` the tests folder is not on the path by itself.
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def config() -> Iterator[ServiceConfig]:
+    """A ServiceConfig, closed afterwards (waiting for its delivery threads)."""
+    cfg = ServiceConfig()
+    yield cfg
+    cfg.close(timeout=10.0)
 
 
 @pytest.fixture

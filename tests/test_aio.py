@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -16,13 +16,6 @@ from _helpers import WAIT, Recorder, apply_changes, as_map, keys, svc
 from kubeproxy_config import Service, ServiceConfig, Snapshot
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture
-def config() -> Iterator[ServiceConfig]:
-    cfg = ServiceConfig()
-    yield cfg
-    cfg.close(timeout=WAIT)
 
 
 async def next_snapshot(it: AsyncIterator[Snapshot[Service]]) -> Snapshot[Service]:
@@ -157,7 +150,11 @@ def test_the_view_from_snapshots_follows_the_state(config: ServiceConfig) -> Non
     assert view == as_map(config.state())
 
 
-def test_iteration_ends_when_the_config_closes_from_another_thread() -> None:
+def versions_seen(
+    on_snapshot: Callable[[ServiceConfig], object],
+) -> tuple[ServiceConfig, list[int]]:
+    """Iterate a config holding one Service, calling ``on_snapshot(config)`` after each
+    snapshot, until the iteration ends; the versions seen. The config is closed at the end."""
     config = ServiceConfig()
     config.channel("api").set([svc("a")])
     assert config.flush(WAIT)
@@ -166,54 +163,37 @@ def test_iteration_ends_when_the_config_closes_from_another_thread() -> None:
         versions: list[int] = []
         async for snap in config.snapshots():
             versions.append(snap.version)
-            in_thread(config.close)
+            on_snapshot(config)
         return versions
 
     try:
-        versions = asyncio.run(asyncio.wait_for(main(), WAIT))
+        return config, asyncio.run(asyncio.wait_for(main(), WAIT))
     finally:
         config.close(timeout=WAIT)
+
+
+def test_iteration_ends_when_the_config_closes_from_another_thread() -> None:
+    config, versions = versions_seen(lambda config: in_thread(config.close))
     assert versions == [1]
     assert config.closed
 
 
 def test_iteration_ends_when_the_config_closes_inside_the_loop() -> None:
-    config = ServiceConfig()
-    config.channel("api").set([svc("a")])
-    assert config.flush(WAIT)
+    def close_inside(config: ServiceConfig) -> None:
+        assert config.close(timeout=WAIT)
 
-    async def main() -> list[int]:
-        versions: list[int] = []
-        async for snap in config.snapshots():
-            versions.append(snap.version)
-            assert config.close(timeout=WAIT)
-        return versions
-
-    try:
-        versions = asyncio.run(asyncio.wait_for(main(), WAIT))
-    finally:
-        config.close(timeout=WAIT)
+    _, versions = versions_seen(close_inside)
     assert versions == [1]
 
 
 def test_iteration_ends_when_the_config_closes_while_waiting() -> None:
     """The consumer is parked in ``__anext__`` (nothing new to deliver) when the config closes."""
-    config = ServiceConfig()
-    config.channel("api").set([svc("a")])
-    assert config.flush(WAIT)
 
-    async def main() -> list[int]:
-        versions: list[int] = []
-        loop = asyncio.get_running_loop()
-        async for snap in config.snapshots():
-            versions.append(snap.version)
-            loop.call_soon(in_thread, config.close)  # runs once the loop waits for the next
-        return versions
+    def close_once_waiting(config: ServiceConfig) -> None:
+        # Runs once the loop waits for the next snapshot.
+        asyncio.get_running_loop().call_soon(in_thread, config.close)
 
-    try:
-        versions = asyncio.run(asyncio.wait_for(main(), WAIT))
-    finally:
-        config.close(timeout=WAIT)
+    _, versions = versions_seen(close_once_waiting)
     assert versions == [1]
 
 

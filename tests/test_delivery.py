@@ -31,13 +31,6 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def config() -> Iterator[ServiceConfig]:
-    cfg = ServiceConfig()
-    yield cfg
-    cfg.close(timeout=WAIT)
-
-
-@pytest.fixture
 def gate() -> Iterator[threading.Event]:
     """An Event a handler blocks on; set at teardown (before the config closes) so nothing hangs."""
     event = threading.Event()
