@@ -1,6 +1,6 @@
 """Shared pytest fixtures.
 
-``config``: a ``ServiceConfig`` closed afterwards. Fixtures for
+``config`` / ``services`` / ``endpoints``: configs closed afterwards. Fixtures for
 ``kubeproxy_config.testing.FakeAPIServer``: ``fake_apiserver`` (a running server
 on 127.0.0.1, fast bookmarks) and ``fake_api_client`` (an official ``kubernetes`` ApiClient for
 it, closed afterwards).
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kubeproxy_config import ServiceConfig
+from kubeproxy_config import EndpointsConfig, ServiceConfig
 from kubeproxy_config.testing import FakeAPIServer
 
 # Test modules import their shared helpers (`_helpers`, the proxy reference) by name: with
@@ -30,6 +30,20 @@ def config() -> Iterator[ServiceConfig]:
     cfg = ServiceConfig()
     yield cfg
     cfg.close(timeout=10.0)
+
+
+@pytest.fixture
+def services() -> Iterator[ServiceConfig]:
+    """A ServiceConfig for a source to feed, closed afterwards."""
+    with ServiceConfig() as cfg:
+        yield cfg
+
+
+@pytest.fixture
+def endpoints() -> Iterator[EndpointsConfig]:
+    """An EndpointsConfig for a source to feed, closed afterwards."""
+    with EndpointsConfig() as cfg:
+        yield cfg
 
 
 @pytest.fixture

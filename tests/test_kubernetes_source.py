@@ -120,18 +120,6 @@ def requests_of(server: FakeAPIServer, verb: str, resource: str = "services") ->
 
 
 @pytest.fixture
-def services() -> Iterator[ServiceConfig]:
-    with ServiceConfig() as config:
-        yield config
-
-
-@pytest.fixture
-def endpoints() -> Iterator[EndpointsConfig]:
-    with EndpointsConfig() as config:
-        yield config
-
-
-@pytest.fixture
 def make_source(fake_api_client: Any) -> Iterator[MakeSource]:
     """Build sources with fast retries on ``fake_api_client``; all stopped afterwards."""
     made: list[KubernetesSource] = []

@@ -17,7 +17,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +57,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
             return False
         time.sleep(0.01)
     return True
-
-
-@pytest.fixture
-def services() -> Iterator[ServiceConfig]:
-    with ServiceConfig() as config:
-        yield config
 
 
 @pytest.fixture

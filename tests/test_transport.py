@@ -9,7 +9,6 @@ import logging
 import select
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -47,12 +46,6 @@ def wait_for(predicate: Any, timeout: float = DEADLINE) -> bool:
     finally:
         timer.cancel()
     return done.is_set()
-
-
-@pytest.fixture
-def services() -> Iterator[ServiceConfig]:
-    with ServiceConfig() as config:
-        yield config
 
 
 def client_for(configuration: Any) -> Any:
