@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubeproxy_config import Changes, Endpoints, EndpointSlice, Service, Snapshot
 
 WAIT = 10.0
 """Generous timeout for every Event/flush wait: reaching it means a hang, never a slow run."""
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; whether it held."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def svc_dict(

@@ -8,7 +8,6 @@ condition against a deadline; nothing sleeps in place of synchronisation.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from _helpers import wait_until
 from kubeproxy_config import EndpointsConfig, EndpointSliceConfig, Error, ServiceConfig
 from kubeproxy_config.sources.kubernetes import KubernetesSource, new_source_api
 from kubeproxy_config.testing import FakeAPIServer
@@ -63,16 +63,6 @@ def eps_slice(name: str, service: str, namespace: str = "ns", ip: str = "10.1.0.
 
 
 # -- waiting and comparing -------------------------------------------------------------------
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = DEADLINE) -> bool:
-    """Poll ``predicate`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def state_view(config: Config) -> dict[str, str | None]:
@@ -135,6 +125,20 @@ def make_source(fake_api_client: Any) -> Iterator[MakeSource]:
     yield make
     for source in made:
         assert source.stop(timeout=DEADLINE)
+
+
+@pytest.fixture
+def start_watching(make_source: MakeSource, fake_apiserver: FakeAPIServer) -> MakeSource:
+    """Build a source, start it, and wait until it is synced and watching every resource."""
+
+    def start(**options: Any) -> KubernetesSource:
+        source = make_source(**options).start()
+        resources = ("services", "endpoints", "endpoint_slices")
+        watches = sum(options.get(name) is not None for name in resources)
+        assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(watches, DEADLINE)
+        return source
+
+    return start
 
 
 # -- list and watch --------------------------------------------------------------------------
@@ -237,12 +241,11 @@ def test_expired_continue_token_lists_again_in_one_page(
 
 
 def test_410_during_watch_relists_and_drops_what_was_deleted(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     for name in ("a", "b", "c"):
         fake_apiserver.create(svc(name))
-    source = make_source(services=services).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(services=services)
     fake_apiserver.stall_watches()  # the source misses these events ...
     fake_apiserver.delete("Service", "ns", "a")
     fake_apiserver.create(svc("d"))
@@ -260,11 +263,10 @@ def test_410_during_watch_relists_and_drops_what_was_deleted(
 
 
 def test_410_answer_to_the_watch_request_relists(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("a"))
-    source = make_source(services=services).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(services=services)
     fake_apiserver.fail_next(1, 410, verbs={"watch"})
     fake_apiserver.drop_watches()
     assert fake_apiserver.wait_for_requests("list", 2, DEADLINE)
@@ -274,12 +276,11 @@ def test_410_answer_to_the_watch_request_relists(
 
 
 def test_dropped_watch_resumes_without_relist(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("a"))
     fake_apiserver.create(svc("b"))
-    source = make_source(services=services).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(services=services)
     fake_apiserver.stall_watches()
     rv_before = fake_apiserver.resource_version
     fake_apiserver.delete("Service", "ns", "a")
@@ -333,11 +334,10 @@ def test_500s_are_retried_with_backoff(
 
 
 def test_garbage_line_reconnects_without_corruption(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("a"))
-    source = make_source(services=services).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(services=services)
     fake_apiserver.stall_watches()  # queue events around the garbage, sent together
     fake_apiserver.create(svc("before"))
     assert fake_apiserver.send_garbage() == 1
@@ -352,11 +352,10 @@ def test_garbage_line_reconnects_without_corruption(
 
 
 def test_stalled_watch_is_abandoned_and_resumed(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("a"))
-    source = make_source(services=services, stall_timeout=0.5).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(services=services, stall_timeout=0.5)
     fake_apiserver.stall_watches()  # no bytes at all, not even bookmarks
     fake_apiserver.create(svc("b"))
     assert fake_apiserver.wait_for_requests("watch", 2, DEADLINE)  # abandoned, reconnected
@@ -368,11 +367,10 @@ def test_stalled_watch_is_abandoned_and_resumed(
 
 
 def test_bookmark_advances_the_resume_version(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("a"))
-    source = make_source(services=services).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(services=services)
     listed_rv = query_of(requests_of(fake_apiserver, "watch")[0])["resourceVersion"]
     for i in range(3):  # other resources move the global version; no Service events
         fake_apiserver.create(eps(f"e{i}"))
@@ -387,13 +385,12 @@ def test_bookmark_advances_the_resume_version(
 
 
 def test_namespace_and_label_selector(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("web1", "a", app="web"))
     fake_apiserver.create(svc("db1", "a", app="db"))
     fake_apiserver.create(svc("web2", "b", app="web"))
-    source = make_source(services=services, namespace="a", label_selector="app=web").start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    start_watching(services=services, namespace="a", label_selector="app=web")
     fake_apiserver.create(svc("web3", "a", app="web"))
     fake_apiserver.create(svc("web4", "b", app="web"))  # other namespace
     fake_apiserver.patch("Service", "a", "db1", {"metadata": {"labels": {"app": "web"}}})
@@ -477,12 +474,11 @@ def test_stop_ends_promptly_while_a_watch_is_open(
     fake_apiserver: FakeAPIServer,
     services: ServiceConfig,
     endpoints: EndpointsConfig,
-    make_source: MakeSource,
+    start_watching: MakeSource,
 ) -> None:
     # Reads would block for a minute (stall_timeout) without the interruption from stop().
     fake_apiserver.stall_watches()
-    source = make_source(services=services, endpoints=endpoints, stall_timeout=60.0).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(2, DEADLINE)
+    source = start_watching(services=services, endpoints=endpoints, stall_timeout=60.0)
     assert source.stop(timeout=DEADLINE)
     assert source.stop(timeout=0)  # idempotent
     assert wait_until(lambda: fake_apiserver.active_watches == 0)
@@ -492,11 +488,10 @@ def test_stop_ends_promptly_while_a_watch_is_open(
 
 
 def test_closing_the_config_ends_the_source_quietly(
-    fake_apiserver: FakeAPIServer, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, start_watching: MakeSource
 ) -> None:
     config = ServiceConfig()
-    source = make_source(services=config).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(services=config)
     config.close()
     fake_apiserver.create(svc("a"))  # the next event finds the channel closed
     assert source.stop(timeout=DEADLINE)
@@ -558,10 +553,9 @@ def test_endpoint_slices(fake_apiserver: FakeAPIServer, make_source: MakeSource)
 
 
 def test_large_events_split_across_reads(
-    fake_apiserver: FakeAPIServer, endpoints: EndpointsConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, endpoints: EndpointsConfig, start_watching: MakeSource
 ) -> None:
-    source = make_source(endpoints=endpoints).start()
-    assert source.wait_synced(DEADLINE) and fake_apiserver.wait_for_watches(1, DEADLINE)
+    source = start_watching(endpoints=endpoints)
     big = eps("big")
     big["subsets"][0]["addresses"] = [
         {"ip": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"} for i in range(20000)

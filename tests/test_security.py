@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from _helpers import wait_until
 from kubeproxy_config import (
     Endpoints,
     EndpointSlice,
@@ -48,15 +48,6 @@ def svc(name: str) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": "ns"},
         "spec": {"ports": [{"port": 80}]},
     }
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture

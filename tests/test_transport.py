@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import svc_dict
+from _helpers import svc_dict, wait_until
 from kubeproxy_config import Error, ServiceConfig
 from kubeproxy_config.sources import kubernetes as kubernetes_source
 from kubeproxy_config.sources._transport import resolve as original_resolve
@@ -32,22 +32,6 @@ def names(config: ServiceConfig) -> set[str]:
     return {obj.name for obj in config.state()}
 
 
-def wait_for(predicate: Any, timeout: float = DEADLINE) -> bool:
-    done = threading.Event()
-    deadline = threading.Event()
-    timer = threading.Timer(timeout, deadline.set)
-    timer.start()
-    try:
-        while not deadline.is_set():
-            if predicate():
-                done.set()
-                break
-            deadline.wait(0.01)
-    finally:
-        timer.cancel()
-    return done.is_set()
-
-
 def client_for(configuration: Any) -> Any:
     from kubernetes import client
 
@@ -60,7 +44,7 @@ def assert_never_synced(configuration: Any, services: ServiceConfig) -> None:
         client_for(configuration) as api,
         KubernetesSource(api, services=services, backoff_initial=0.01, backoff_max=0.02) as source,
     ):
-        assert wait_for(lambda: source.stats()["services"]["errors"] >= 2)
+        assert wait_until(lambda: source.stats()["services"]["errors"] >= 2)
         assert not source.synced
 
 
@@ -76,7 +60,7 @@ def test_client_certificates(services: ServiceConfig) -> None:
         ):
             assert source.wait_synced(DEADLINE)
             server.create(svc("b"))
-            assert wait_for(lambda: names(services) == {"a", "b"})
+            assert wait_until(lambda: names(services) == {"a", "b"})
             assert source.stats()["services"]["errors"] == 0
 
 
@@ -136,7 +120,7 @@ def test_token_asked_again_after_a_401(services: ServiceConfig) -> None:
             server.drop_watches()
             assert server.wait_for_requests("watch", 2, DEADLINE)
             server.create(svc("b"))
-            assert wait_for(lambda: names(services) == {"a", "b"})
+            assert wait_until(lambda: names(services) == {"a", "b"})
             codes = [r.code for r in server.requests if r.verb == "watch"]
             assert 401 in codes and codes[-1] == 200
             assert source.stats()["services"]["lists"] == 1  # resumed, not relisted
@@ -162,7 +146,7 @@ def test_refresh_hook_runs_before_reconnecting(services: ServiceConfig) -> None:
             current["token"] = server.token = "t1"
             server.drop_watches()
             server.create(svc("b"))
-            assert wait_for(lambda: names(services) == {"a", "b"})
+            assert wait_until(lambda: names(services) == {"a", "b"})
         assert "t1" in calls
         assert all(r.code != 401 for r in server.requests)  # refreshed before, not after
 
@@ -237,7 +221,7 @@ def test_https_through_an_http_proxy(services: ServiceConfig) -> None:
             ):
                 assert source.wait_synced(DEADLINE)
                 server.create(svc("b"))
-                assert wait_for(lambda: names(services) == {"a", "b"})
+                assert wait_until(lambda: names(services) == {"a", "b"})
             assert proxy.tunnels and all(t == f"127.0.0.1:{server.port}" for t in proxy.tunnels)
     finally:
         proxy.close()
@@ -316,7 +300,7 @@ def test_no_python_runs_per_watch_event(
                 before = dict(calls)
                 for i in range(500):
                     server.create(svc(f"s{i}"))
-                assert wait_for(lambda: source.stats()["services"]["events"] >= 500)
+                assert wait_until(lambda: source.stats()["services"]["events"] >= 500)
                 assert calls == before, f"Python was called during the events: {before} -> {calls}"
     finally:
         logging.getLogger("kubeproxy_config").setLevel(logging.NOTSET)
