@@ -298,11 +298,10 @@ def test_dropped_watch_resumes_without_relist(
 
 
 def test_watch_timeout_resumes_without_relist(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("a"))
-    source = make_source(services=services, watch_timeout=0.5).start()
-    assert source.wait_synced(DEADLINE)
+    source = start_watching(services=services, watch_timeout=0.5)
     assert fake_apiserver.wait_for_requests("watch", 2, DEADLINE)
     fake_apiserver.create(svc("b"))
     assert_converges(services, fake_apiserver, "Service")
@@ -498,11 +497,10 @@ def test_closing_the_config_ends_the_source_quietly(
 
 
 def test_resync_period_relists_without_a_new_version(
-    fake_apiserver: FakeAPIServer, services: ServiceConfig, make_source: MakeSource
+    fake_apiserver: FakeAPIServer, services: ServiceConfig, start_watching: MakeSource
 ) -> None:
     fake_apiserver.create(svc("a"))
-    source = make_source(services=services, resync_period=0.5).start()
-    assert source.wait_synced(DEADLINE)
+    source = start_watching(services=services, resync_period=0.5)
     services.flush(DEADLINE)
     version = services.state().version
     assert fake_apiserver.wait_for_requests("list", 2, DEADLINE)

@@ -97,19 +97,11 @@ def test_empty_set_clears_the_source(config: ServiceConfig) -> None:
     assert keys(settle(config)) == ["default/z"]
 
 
-def test_add_adds_or_replaces(config: ServiceConfig) -> None:
-    ch = config.channel("api")
-    ch.add([svc("a")])
-    ch.add([svc("b"), svc("a", ip="10.0.0.7")])
-    state = settle(config)
-    assert keys(state) == ["default/a", "default/b"]
-    assert state.get("default/a") == svc("a", ip="10.0.0.7")
-
-
-def test_update_is_the_same_as_add(config: ServiceConfig) -> None:
-    ch = config.channel("api")
-    ch.update([svc("a")])  # an update of an absent key adds it
-    ch.update([svc("a", ip="10.0.0.7"), svc("b")])
+@pytest.mark.parametrize("op", ["add", "update"])
+def test_add_and_update_add_or_replace(config: ServiceConfig, op: str) -> None:
+    send = getattr(config.channel("api"), op)
+    send([svc("a")])  # an update of an absent key adds it, as an add does
+    send([svc("b"), svc("a", ip="10.0.0.7")])
     state = settle(config)
     assert keys(state) == ["default/a", "default/b"]
     assert state.get("default/a") == svc("a", ip="10.0.0.7")
