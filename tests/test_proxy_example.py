@@ -192,6 +192,15 @@ def programmed(proxy: TcpProxy) -> set[str] | None:
     return None if port is None else {e.ip for e in usable_endpoints(port)}
 
 
+async def serve_every_backend(
+    cluster: Cluster, proxy: TcpProxy, port: int, service_object: dict[str, Any] | None = None
+) -> None:
+    """Create the Service and a slice with every backend ready; wait until all are programmed."""
+    cluster.server.create(service() if service_object is None else service_object)
+    cluster.server.create(endpoint_slice(port, dict.fromkeys(BACKENDS, READY)))
+    await until(lambda: programmed(proxy) == set(BACKENDS), "every backend is programmed")
+
+
 def known(proxy: TcpProxy) -> set[str] | None:
     """The IPs of every endpoint of ``KEY`` the proxy knows, usable or not."""
     port = proxy.service_port(KEY)
@@ -204,9 +213,7 @@ def known(proxy: TcpProxy) -> set[str] | None:
 def test_round_robin_reaches_every_backend(cluster: Cluster) -> None:
     async def scenario() -> None:
         async with backends() as port, running(cluster.config) as proxy:
-            cluster.server.create(service())
-            cluster.server.create(endpoint_slice(port, dict.fromkeys(BACKENDS, READY)))
-            await until(lambda: programmed(proxy) == set(BACKENDS), "every backend is programmed")
+            await serve_every_backend(cluster, proxy, port)
             assert proxy.address("ns/web:dns/UDP") is None  # TCP only
             got = [await fetch(proxy) for _ in range(2 * len(BACKENDS))]
             assert sorted(got[: len(BACKENDS)]) == sorted(BACKENDS)
@@ -218,9 +225,7 @@ def test_round_robin_reaches_every_backend(cluster: Cluster) -> None:
 def test_removed_endpoint_and_deleted_service(cluster: Cluster) -> None:
     async def scenario() -> None:
         async with backends() as port, running(cluster.config) as proxy:
-            cluster.server.create(service())
-            cluster.server.create(endpoint_slice(port, dict.fromkeys(BACKENDS, READY)))
-            await until(lambda: programmed(proxy) == set(BACKENDS), "every backend is programmed")
+            await serve_every_backend(cluster, proxy, port)
             kept = BACKENDS[:2]
             cluster.server.replace(endpoint_slice(port, dict.fromkeys(kept, READY)))
             await until(lambda: programmed(proxy) == set(kept), f"only {kept} are programmed")
@@ -259,9 +264,7 @@ def test_client_ip_affinity_sticks_until_timeout(cluster: Cluster) -> None:
 
     async def scenario() -> None:
         async with backends() as port, running(cluster.config, clock=lambda: now[0]) as proxy:
-            cluster.server.create(service(affinity_timeout=60))
-            cluster.server.create(endpoint_slice(port, dict.fromkeys(BACKENDS, READY)))
-            await until(lambda: programmed(proxy) == set(BACKENDS), "every backend is programmed")
+            await serve_every_backend(cluster, proxy, port, service(affinity_timeout=60))
             port_info = proxy.service_port(KEY)
             assert port_info is not None and port_info.session_affinity_timeout == 60
             first = {await fetch(proxy) for _ in range(4)}
