@@ -239,12 +239,12 @@ def per_kind(
     return st.sampled_from(list(KINDS)).flatmap(lambda k: st.tuples(st.just(k), strategy(k)))
 
 
-def each_kind_config() -> dict[str, AnyConfig]:
-    return {kind: make() for kind, (_, make) in KINDS.items()}
-
-
-def close_all(configs: dict[str, AnyConfig]) -> None:
-    for config in configs.values():
+@pytest.fixture
+def configs() -> Iterator[dict[str, AnyConfig]]:
+    """One config per kind, closed afterwards."""
+    made = {kind: make() for kind, (_, make) in KINDS.items()}
+    yield made
+    for config in made.values():
         config.close()
 
 
@@ -336,91 +336,71 @@ def test_ignored_fields_are_ignored_in_dicts_as_in_json() -> None:
 # -- channels --------------------------------------------------------------------------------
 
 
-def test_send_json_rejected_batches_change_nothing() -> None:
-    configs = each_kind_config()
-    try:
+def test_send_json_rejected_batches_change_nothing(configs: dict[str, AnyConfig]) -> None:
+    @FUZZ
+    @given(per_kind(json_texts), st.sampled_from(["SET", "ADD", "UPDATE", "REMOVE"]))
+    def check(case: tuple[str, bytes], op: str) -> None:
+        kind, data = case
+        channel = configs[kind].channel("fuzz")
+        sent_or_rejected(configs[kind], lambda: channel.send_json(op, data))
 
-        @FUZZ
-        @given(per_kind(json_texts), st.sampled_from(["SET", "ADD", "UPDATE", "REMOVE"]))
-        def check(case: tuple[str, bytes], op: str) -> None:
-            kind, data = case
-            channel = configs[kind].channel("fuzz")
-            sent_or_rejected(configs[kind], lambda: channel.send_json(op, data))
-
-        check()
-    finally:
-        close_all(configs)
+    check()
 
 
-def test_one_bad_object_rejects_the_whole_batch() -> None:
-    configs = each_kind_config()
-    try:
-
-        @FUZZ
-        @given(
-            per_kind(
-                lambda k: st.tuples(st.lists(fixtures_of(k), min_size=1, max_size=3), mutated_of(k))
-            ),
-            st.integers(0, 3),
-            st.booleans(),
+def test_one_bad_object_rejects_the_whole_batch(configs: dict[str, AnyConfig]) -> None:
+    @FUZZ
+    @given(
+        per_kind(
+            lambda k: st.tuples(st.lists(fixtures_of(k), min_size=1, max_size=3), mutated_of(k))
+        ),
+        st.integers(0, 3),
+        st.booleans(),
+    )
+    def check(
+        case: tuple[str, tuple[list[dict[str, Any]], dict[str, Any]]], at: int, as_json: bool
+    ) -> None:
+        kind, (good, bad) = case
+        cls, channel = KINDS[kind][0], configs[kind].channel("fuzz")
+        # Dicts and JSON text are checked apart: an out-of-range int in an ignored field is
+        # refused in a dict but read as a float (and ignored) in JSON text.
+        try:
+            cls.from_json(json.dumps(bad)) if as_json else cls.from_dict(bad)
+        except InvalidObject:
+            pass
+        else:
+            return  # the mutation left it valid: not this test's case
+        batch = [*good[:at], bad, *good[at:]]
+        send: Callable[[], object] = (
+            (lambda: channel.send_json("ADD", json.dumps(batch)))
+            if as_json
+            else (lambda: channel.add(batch))
         )
-        def check(
-            case: tuple[str, tuple[list[dict[str, Any]], dict[str, Any]]], at: int, as_json: bool
-        ) -> None:
-            kind, (good, bad) = case
-            cls, channel = KINDS[kind][0], configs[kind].channel("fuzz")
-            # Dicts and JSON text are checked apart: an out-of-range int in an ignored field is
-            # refused in a dict but read as a float (and ignored) in JSON text.
-            try:
-                cls.from_json(json.dumps(bad)) if as_json else cls.from_dict(bad)
-            except InvalidObject:
-                pass
-            else:
-                return  # the mutation left it valid: not this test's case
-            batch = [*good[:at], bad, *good[at:]]
-            send: Callable[[], object] = (
-                (lambda: channel.send_json("ADD", json.dumps(batch)))
-                if as_json
-                else (lambda: channel.add(batch))
-            )
-            assert not sent_or_rejected(configs[kind], send)
+        assert not sent_or_rejected(configs[kind], send)
 
-        check()
-    finally:
-        close_all(configs)
+    check()
 
 
-def test_apply_watch_events_arbitrary_chunks() -> None:
-    configs = each_kind_config()
-    try:
+def test_apply_watch_events_arbitrary_chunks(configs: dict[str, AnyConfig]) -> None:
+    @FUZZ
+    @given(per_kind(event_lines))
+    def check(case: tuple[str, bytes]) -> None:
+        kind, data = case
+        channel = configs[kind].channel("fuzz")
+        sent_or_rejected(configs[kind], lambda: channel.apply_watch_events(data))
 
-        @FUZZ
-        @given(per_kind(event_lines))
-        def check(case: tuple[str, bytes]) -> None:
-            kind, data = case
-            channel = configs[kind].channel("fuzz")
-            sent_or_rejected(configs[kind], lambda: channel.apply_watch_events(data))
-
-        check()
-    finally:
-        close_all(configs)
+    check()
 
 
-def test_parse_list_arbitrary_pages() -> None:
-    configs = each_kind_config()
-    try:
+def test_parse_list_arbitrary_pages(configs: dict[str, AnyConfig]) -> None:
+    @FUZZ
+    @given(per_kind(list_pages))
+    def check(case: tuple[str, bytes]) -> None:
+        kind, data = case
+        cls, channel = KINDS[kind][0], configs[kind].channel("fuzz")
+        # parse_list sends nothing, accepted or not.
+        sent_or_rejected(configs[kind], lambda: check_page(cls, channel.parse_list(data)))
 
-        @FUZZ
-        @given(per_kind(list_pages))
-        def check(case: tuple[str, bytes]) -> None:
-            kind, data = case
-            cls, channel = KINDS[kind][0], configs[kind].channel("fuzz")
-            # parse_list sends nothing, accepted or not.
-            sent_or_rejected(configs[kind], lambda: check_page(cls, channel.parse_list(data)))
-
-        check()
-    finally:
-        close_all(configs)
+    check()
 
 
 def check_page(cls: Kind, result: tuple[Any, ...]) -> None:
