@@ -30,6 +30,22 @@ from kubeproxy_config import (
 pytestmark = pytest.mark.timeout(30)
 
 
+class FirstCallBlocks:
+    """A handler that records every snapshot and, in its first call, sets ``entered`` and
+    blocks until ``gate`` is set: a busy handler for which versions pile up."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.gate = gate
+        self.entered = threading.Event()
+        self.calls: list[Snapshot[Service]] = []
+
+    def __call__(self, snapshot: Snapshot[Service]) -> None:
+        self.calls.append(snapshot)
+        if len(self.calls) == 1:
+            self.entered.set()
+            self.gate.wait(WAIT)
+
+
 @pytest.fixture
 def gate() -> Iterator[threading.Event]:
     """An Event a handler blocks on; set at teardown (before the config closes) so nothing hangs."""
@@ -178,19 +194,12 @@ def test_a_busy_handler_gets_only_the_newest_with_all_changes(
     ch = config.channel("api")
     ch.set([svc("x"), svc("y"), svc("keep")])
     assert config.flush(WAIT)
-    entered = threading.Event()
-    calls: list[Snapshot[Service]] = []
-
-    def slow(snapshot: Snapshot[Service]) -> None:
-        calls.append(snapshot)
-        if len(calls) == 1:
-            entered.set()
-            gate.wait(WAIT)
-
+    slow = FirstCallBlocks(gate)
+    calls = slow.calls
     config.register_handler(slow)
     probe = Recorder()  # tells when each version exists (the slow handler does not delay it)
     config.register_handler(probe)
-    assert entered.wait(WAIT)
+    assert slow.entered.wait(WAIT)
     assert calls[0].version == 1
     coalesced_before = config.stats()["coalesced_deliveries"]
     version = 1
@@ -229,20 +238,12 @@ def test_coalesced_changes_are_relative_to_what_this_handler_saw(
 ) -> None:
     """Two handlers at different points get different ``changes`` for the same version."""
     ch = config.channel("api")
-    entered = threading.Event()
-    slow_calls: list[Snapshot[Service]] = []
-
-    def slow(snapshot: Snapshot[Service]) -> None:
-        slow_calls.append(snapshot)
-        if len(slow_calls) == 1:
-            entered.set()
-            gate.wait(WAIT)
-
+    slow = FirstCallBlocks(gate)
     fast = Recorder()
     config.register_handler(slow)
     config.register_handler(fast)
     ch.add([svc("a")])
-    assert entered.wait(WAIT)
+    assert slow.entered.wait(WAIT)
     ch.add([svc("b")])
     assert fast.wait_version(2)
     ch.add([svc("c")])
@@ -250,8 +251,8 @@ def test_coalesced_changes_are_relative_to_what_this_handler_saw(
     assert fast.snapshots[-1].changes.added == (svc("c"),)
     gate.set()
     assert config.flush(WAIT)
-    assert [s.version for s in slow_calls] == [1, 3]
-    assert set(slow_calls[1].changes.added) == {svc("b"), svc("c")}
+    assert [s.version for s in slow.calls] == [1, 3]
+    assert set(slow.calls[1].changes.added) == {svc("b"), svc("c")}
 
 
 # ---- rule 3: min_interval ------------------------------------------------------------------
