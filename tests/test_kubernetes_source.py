@@ -111,10 +111,12 @@ def requests_of(server: FakeAPIServer, verb: str, resource: str = "services") ->
 
 @pytest.fixture
 def make_source(fake_api_client: Any) -> Iterator[MakeSource]:
-    """Build sources with fast retries on ``fake_api_client``; all stopped afterwards."""
+    """Build sources with fast retries on ``fake_api_client``; all stopped afterwards. They
+    list in pages unless told otherwise (streaming lists: ``test_watch_list.py``)."""
     made: list[KubernetesSource] = []
 
     def make(api_client: Any = None, **options: Any) -> KubernetesSource:
+        options.setdefault("watch_list", False)
         options.setdefault("backoff_initial", 0.01)
         options.setdefault("backoff_max", 0.1)
         options.setdefault("stall_timeout", 5.0)
@@ -433,7 +435,7 @@ def test_wrong_token_is_logged_once_and_not_synced(
         with (
             client.ApiClient(configuration) as api,
             KubernetesSource(
-                api, services=services, backoff_initial=0.01, backoff_max=0.02
+                api, services=services, backoff_initial=0.01, backoff_max=0.02, watch_list=False
             ) as source,
         ):
             assert server.wait_for_requests("list", 4, DEADLINE)

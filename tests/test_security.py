@@ -106,7 +106,9 @@ def test_secrets_never_logged_nor_shown(
         from kubernetes import client
 
         with client.ApiClient(configuration) as api:
-            source = KubernetesSource(api, services=services, backoff_initial=0.01)
+            source = KubernetesSource(
+                api, services=services, backoff_initial=0.01, watch_list=False
+            )
             with source:
                 assert server.wait_for_requests("list", 3, WAIT)
                 assert not source.synced

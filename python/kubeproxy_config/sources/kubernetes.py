@@ -105,6 +105,10 @@ class KubernetesSource(StartStop):
             second, with jitter; reset after a success.
         watch_timeout: seconds a watch asks the server to stay open (``timeoutSeconds``, plus
             up to 25% jitter); the watch is then resumed from the last version seen.
+        watch_list: list by streaming (a watch with ``sendInitialEvents``, KEP-3157; the
+            initial events are applied as one SET at their end bookmark) instead of paginated
+            lists. None: try it and fall back to pages, for good, when the server refuses;
+            True: streaming only; False: pages only.
         connect_timeout: seconds to connect (and complete the TLS handshake).
 
     ``stats()`` counts per resource; ``synced`` is True once every resource was listed.
@@ -129,6 +133,7 @@ class KubernetesSource(StartStop):
         backoff_max: float = 30.0,
         watch_timeout: float = DEFAULT_WATCH_TIMEOUT,
         connect_timeout: float = 10.0,
+        watch_list: bool | None = None,
     ) -> None:
         targets: list[tuple[Resource, SourceChannel]] = []
         for resource, target, what in (
@@ -161,6 +166,7 @@ class KubernetesSource(StartStop):
             "watch_timeout": watch_timeout,
             "backoff_initial": backoff_initial,
             "backoff_max": backoff_max,
+            "watch_list": watch_list,
         }
         self._targets = targets
         self._lock = threading.Lock()

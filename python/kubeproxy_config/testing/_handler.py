@@ -36,6 +36,7 @@ class Context:
     log: RequestLog
     token: str | None
     bookmark_interval: float
+    watch_list: bool = True  # the WatchList feature gate (streaming lists)
     stopping: threading.Event = field(default_factory=threading.Event)
     tls: ssl.SSLContext | None = None
     connections: set[socket.socket] = field(default_factory=set)
@@ -241,6 +242,9 @@ class Handler(BaseHTTPRequestHandler):
             self._watch(route, params)
             return None
         if verb == "list":
+            if "sendInitialEvents" in params:
+                message = "sendInitialEvents is forbidden for list"
+                raise StatusError(_status.status(422, message, "Invalid"))
             listed = list_objects(store, res, Query.parse(route.namespace, params), params)
             if wants_table(self.headers.get("Accept")):
                 return 200, table(res, listed["items"], listed["metadata"])
@@ -325,10 +329,14 @@ class Handler(BaseHTTPRequestHandler):
                 _status.bad_request(f"invalid timeoutSeconds {timeout_text!r}")
             ) from None
         since = parse_rv(params.get("resourceVersion"))
+        initial = streaming_list(params, ctx.watch_list)
         error: dict[str, Any] | None = None
         watcher: Watcher | None = None
         try:
-            watcher = ctx.store.watch(res, predicate, since, bookmarks)
+            if initial:
+                watcher = ctx.store.watch_list(res, predicate)
+            else:
+                watcher = ctx.store.watch(res, predicate, since, bookmarks)
         except StatusError as exc:
             error = exc.status
         self.send_response(200)
@@ -349,6 +357,44 @@ class Handler(BaseHTTPRequestHandler):
         if not run_watch(ctx.store, watcher, ctx.faults, options, conn, self._write_chunk):
             self.close_connection = True
             _shutdown(conn)
+
+
+def streaming_list(params: dict[str, str], enabled: bool) -> bool:
+    """Whether a watch asks for a streaming list (KEP-3157), after the API server's checks of
+    the parameters: 422 Invalid for a combination it refuses, or when the gate is off."""
+    send = params.get("sendInitialEvents")
+    match = params.get("resourceVersionMatch")
+    problems = []
+    if send is not None and not enabled:
+        problems.append(
+            "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the "
+            "WatchList feature gate is enabled"
+        )
+    elif send in _TRUE:
+        if match != "NotOlderThan":
+            problems.append(
+                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting "
+                "resourceVersionMatch to NotOlderThan"
+            )
+        if params.get("allowWatchBookmarks") not in _TRUE:
+            problems.append(
+                "allowWatchBookmarks: Forbidden: sendInitialEvents requires setting "
+                "allowWatchBookmarks to true"
+            )
+    elif match is not None and send is None:
+        problems.append(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless "
+            "sendInitialEvents is provided"
+        )
+    if match is not None and params.get("continue"):
+        problems.append(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue "
+            "is provided"
+        )
+    if problems:
+        message = "Invalid value: " + "; ".join(problems)
+        raise StatusError(_status.status(422, message, "Invalid"))
+    return send in _TRUE
 
 
 def _patched(cur: Obj, content_type: str, patch: Any) -> Obj:

@@ -57,6 +57,10 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+"""The annotation on the bookmark that ends a streaming list's initial events."""
+
+
 @dataclass(eq=False)
 class Watcher:
     """One open watch: a queue of ``(type, object)`` items filled by the store, under its lock.
@@ -89,11 +93,13 @@ class Watcher:
         elif new_ok:
             self.queue.append((event.type, event.obj))
 
-    def bookmark(self, rv: int) -> None:
-        """Queue a BOOKMARK for ``rv``."""
+    def bookmark(self, rv: int, annotations: dict[str, str] | None = None) -> None:
+        """Queue a BOOKMARK for ``rv`` (with ``annotations``, as the end of initial events)."""
         res = self.resource
-        obj = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {}}
-        obj["metadata"] = {"resourceVersion": str(rv)}
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if annotations:
+            meta["annotations"] = dict(annotations)
+        obj = {"kind": res.kind, "apiVersion": res.api_version, "metadata": meta}
         self.queue.append(("BOOKMARK", obj))
 
 
@@ -264,6 +270,21 @@ class Store:
                 start = bisect.bisect_right([e.rv for e in self._history], since)
                 for event in self._history[start:]:
                     watcher.offer(event)
+            self._watchers.append(watcher)
+            self.cond.notify_all()
+            return watcher
+
+    def watch_list(self, res: Resource, predicate: Predicate) -> Watcher:
+        """Open a streaming list (KEP-3157): a synthetic ADDED event for every current object,
+        then a BOOKMARK at the current resourceVersion annotated ``k8s.io/initial-events-end``,
+        then the changes after it."""
+        with self.cond:
+            watcher = Watcher(res, predicate, self._rv, True)
+            for key in sorted(self._objects[res]):
+                obj = self._objects[res][key]
+                if predicate(obj):
+                    watcher.queue.append(("ADDED", obj))
+            watcher.bookmark(self._rv, {INITIAL_EVENTS_END: "true"})
             self._watchers.append(watcher)
             self.cond.notify_all()
             return watcher

@@ -53,6 +53,8 @@ class FakeAPIServer(StartStop):
         tls: serve HTTPS with a fresh ``trustme`` CA (see ``ca_path`` / ``ca_pem``).
         client_certs: with ``tls``, require a client certificate signed by that CA;
             ``configuration()`` and ``kubeconfig()`` carry one.
+        watch_list: serve streaming lists (a watch with ``sendInitialEvents=true``) as a current
+            API server does; False answers them 422, as a server with the WatchList gate off.
         token: require ``Authorization: Bearer <token>`` (else 401) when set; assign
             ``server.token`` to rotate it.
         bookmark_interval: seconds between BOOKMARK events on watches that allow them.
@@ -67,6 +69,7 @@ class FakeAPIServer(StartStop):
         tls: bool = False,
         client_certs: bool = False,
         token: str | None = None,
+        watch_list: bool = True,
         bookmark_interval: float = 1.0,
         objects: Iterable[object] = (),
         port: int = 0,
@@ -75,7 +78,9 @@ class FakeAPIServer(StartStop):
         self._store = Store(start_resource_version)
         self._faults = Faults(self._wake_watchers)
         self._log = RequestLog()
-        self._ctx = Context(self._store, self._faults, self._log, token, bookmark_interval)
+        self._ctx = Context(
+            self._store, self._faults, self._log, token, bookmark_interval, watch_list
+        )
         self._port = port
         self._want_tls = tls
         if client_certs and not tls:

@@ -10,7 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::engine::watcher::Options;
+use crate::engine::watcher::{Options, WatchList};
 use crate::py::channel::PySourceChannel;
 use crate::transport::conn::Dialer;
 use crate::transport::reflector::{Host, Level, Reflector, Settings, COUNTERS};
@@ -114,7 +114,18 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
     let name_for_tls = opt_str(s, "tls_server_name")?.unwrap_or_else(|| server.host.clone());
     let server_name = server_name(&name_for_tls).map_err(invalid)?;
     let resync = number(s, "resync_period").ok().filter(|v| *v > 0.0);
+    let watch_list = match s.get_item("watch_list")? {
+        Some(v) if !v.is_none() => {
+            if v.extract::<bool>()? {
+                WatchList::Always
+            } else {
+                WatchList::Never
+            }
+        }
+        _ => WatchList::Auto,
+    };
     let options = Options {
+        watch_list,
         page_size: number(s, "page_size")? as u32,
         watch_timeout: seconds(s, "watch_timeout")?,
         resync_period: resync.map(Duration::from_secs_f64),

@@ -63,12 +63,29 @@ impl<K: PyKind + KindOps> Sink for MuxSink<K> {
     }
 
     fn apply_events(&mut self, lines: &[u8]) -> Result<EventsInfo, CoreError> {
+        self.events(lines, false)
+    }
+
+    fn gather_events(&mut self, lines: &[u8]) -> Result<EventsInfo, CoreError> {
+        self.events(lines, true)
+    }
+}
+
+impl<K: PyKind + KindOps> MuxSink<K> {
+    /// Parse `lines`; send their operations, or with `gather` fold them into the pending list.
+    fn events(&mut self, lines: &[u8], gather: bool) -> Result<EventsInfo, CoreError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(CoreError::Closed("channel".to_owned()));
         }
         let batch = parse_watch_events::<K>(lines, true)?;
         for op in batch.ops {
-            self.send(op)?;
+            match op {
+                Op::Add(objs) if gather => self.pending.extend(objs),
+                // Initial events are all ADDED; a removal (a rejected object) drops its key.
+                Op::Remove(keys) if gather => self.pending.retain(|obj| !keys.contains(&obj.key())),
+                Op::Set(objs) if gather => self.pending = objs,
+                op => self.send(op)?,
+            }
         }
         Ok(EventsInfo {
             resource_version: batch.resource_version,

@@ -16,7 +16,10 @@ use super::conn::{Canceller, Dialer};
 use super::http::{self, Response, MAX_ERROR_BODY};
 use super::url::encode_query;
 use crate::engine::error::CoreError;
-use crate::engine::watcher::{Action, Effect, Options, Outcome, Sink, State, WatchError, Watcher};
+use crate::engine::watcher::initial::initial_events_end;
+use crate::engine::watcher::{
+    Action, Effect, EventsInfo, Options, Outcome, Sink, State, WatchError, Watcher,
+};
 
 /// Largest list page body accepted.
 const MAX_PAGE: usize = 1 << 30;
@@ -64,7 +67,7 @@ pub struct Settings {
 }
 
 /// The names of the counters, in `stats` order.
-pub const COUNTERS: [&str; 8] = [
+pub const COUNTERS: [&str; 10] = [
     "lists",
     "relists",
     "pages",
@@ -73,6 +76,8 @@ pub const COUNTERS: [&str; 8] = [
     "events",
     "errors",
     "rejected",
+    "watch_lists",
+    "watch_list_fallbacks",
 ];
 
 #[derive(Clone, Copy)]
@@ -85,6 +90,8 @@ enum Counter {
     Events,
     Errors,
     Rejected,
+    WatchLists,
+    WatchListFallbacks,
 }
 
 /// A boolean that threads wait for.
@@ -182,6 +189,7 @@ impl Reflector {
                     authorization: None,
                     refresh: true,
                     auth_failing: false,
+                    pages: 0,
                 };
                 run.authorization = run.settings.authorization.take();
                 run.refresh = false;
@@ -262,14 +270,14 @@ struct Run {
     refresh: bool,
     /// An operator-level failure was logged; quieter until a success.
     auth_failing: bool,
+    /// Pages gathered into the list in progress.
+    pages: u64,
 }
 
 impl Run {
     fn run(&mut self) {
         let mut machine = Watcher::new(self.settings.options.clone());
         self.sink.begin_list();
-        let mut pages = 0u64;
-        let mut listed = 0usize;
         loop {
             if self.shared.stopped() {
                 return;
@@ -285,15 +293,16 @@ impl Run {
                 Action::ListPage {
                     limit,
                     continue_token,
-                } => self.list_page(limit, continue_token, &mut listed),
+                } => self.list_page(limit, continue_token),
+                Action::WatchList {
+                    resource_version,
+                    timeout,
+                } => self.watch(&mut machine, &resource_version, timeout, true),
                 Action::Watch {
                     resource_version,
                     timeout,
-                } => self.watch(&mut machine, &resource_version, timeout),
+                } => self.watch(&mut machine, &resource_version, timeout, false),
             };
-            if matches!(outcome, Outcome::Page { .. }) {
-                pages += 1;
-            }
             if let Outcome::Failed(error) = &outcome {
                 if !error.is_retryable() {
                     if *error == WatchError::Closed {
@@ -312,43 +321,9 @@ impl Run {
                 } => resource_version.clone(),
                 _ => None,
             };
-            match machine.step(outcome, Instant::now(), fastrand::f64()) {
-                Effect::None => {}
-                Effect::BeginList => {
-                    self.sink.begin_list();
-                    pages = 0;
-                    listed = 0;
-                }
-                Effect::WatchRestart => self.shared.count(Counter::WatchRestarts, 1),
-                Effect::CommitList { relist } => {
-                    // Counted first: whoever sees the config synced sees the list counted.
-                    self.shared.count(Counter::Lists, 1);
-                    if relist {
-                        self.shared.count(Counter::Relists, 1);
-                    }
-                    if let Err(e) = self.sink.commit_list() {
-                        self.host.log(
-                            Level::Debug,
-                            &format!("{}: {e}; stopping", self.settings.name),
-                        );
-                        return;
-                    }
-                    self.auth_failing = false;
-                    self.shared.synced.set();
-                    self.host.log(
-                        Level::Info,
-                        &format!(
-                            "{}: {} {listed} objects at resourceVersion {} ({pages} page{})",
-                            self.settings.name,
-                            if relist { "relisted" } else { "listed" },
-                            list_version.as_deref().unwrap_or("?"),
-                            if pages == 1 { "" } else { "s" },
-                        ),
-                    );
-                    self.sink.begin_list();
-                    pages = 0;
-                    listed = 0;
-                }
+            let effect = machine.step(outcome, Instant::now(), fastrand::f64());
+            if !self.apply(effect, list_version.as_deref(), false) {
+                return;
             }
             if let Some(version) = machine.resource_version() {
                 *self.shared.resource_version.lock() = Some(version.to_owned());
@@ -356,9 +331,76 @@ impl Run {
         }
     }
 
+    /// Carry out what the machine asked of the sink; false when the loop must end.
+    fn apply(&mut self, effect: Effect, version: Option<&str>, streamed: bool) -> bool {
+        match effect {
+            Effect::None => {}
+            Effect::BeginList => self.begin_list(),
+            Effect::WatchRestart => self.shared.count(Counter::WatchRestarts, 1),
+            Effect::WatchListRefused => {
+                self.shared.count(Counter::WatchListFallbacks, 1);
+                self.host.log(
+                    Level::Info,
+                    &format!(
+                        "{}: the server refused a streaming list; using paginated lists",
+                        self.settings.name
+                    ),
+                );
+                self.begin_list();
+            }
+            Effect::CommitList { relist } => {
+                // Counted first: whoever sees the config synced sees the list counted.
+                self.shared.count(Counter::Lists, 1);
+                if relist {
+                    self.shared.count(Counter::Relists, 1);
+                }
+                if streamed {
+                    self.shared.count(Counter::WatchLists, 1);
+                }
+                let count = match self.sink.commit_list() {
+                    Ok(count) => count,
+                    Err(e) => {
+                        let name = &self.settings.name;
+                        self.host
+                            .log(Level::Debug, &format!("{name}: {e}; stopping"));
+                        return false;
+                    }
+                };
+                self.auth_failing = false;
+                let how = if streamed {
+                    "one stream".to_owned()
+                } else {
+                    format!(
+                        "{} page{}",
+                        self.pages,
+                        if self.pages == 1 { "" } else { "s" }
+                    )
+                };
+                self.host.log(
+                    Level::Info,
+                    &format!(
+                        "{}: {} {count} objects at resourceVersion {} ({how})",
+                        self.settings.name,
+                        if relist { "relisted" } else { "listed" },
+                        version.unwrap_or("?"),
+                    ),
+                );
+                // Set after the log line, so that a waiter for the sync sees the whole of it.
+                self.shared.synced.set();
+                self.begin_list();
+            }
+        }
+        true
+    }
+
+    fn begin_list(&mut self) {
+        self.sink.begin_list();
+        self.pages = 0;
+    }
+
     fn failed(&mut self, error: &WatchError, state: &State) {
         self.shared.count(Counter::Errors, 1);
-        let doing = if matches!(state, State::Listing { .. }) {
+        let doing = if matches!(state, State::Listing { .. } | State::Streaming { .. }) {
             "list"
         } else {
             "watch"
@@ -446,12 +488,7 @@ impl Run {
         Ok(response)
     }
 
-    fn list_page(
-        &mut self,
-        limit: Option<u32>,
-        continue_token: Option<String>,
-        listed: &mut usize,
-    ) -> Outcome {
+    fn list_page(&mut self, limit: Option<u32>, continue_token: Option<String>) -> Outcome {
         let mut query = Vec::new();
         if let Some(limit) = limit {
             query.push(("limit", limit.to_string()));
@@ -470,8 +507,8 @@ impl Run {
         match result {
             Ok(page) => {
                 self.shared.count(Counter::Pages, 1);
+                self.pages += 1;
                 self.report_rejected(&page.rejected);
-                *listed += page.items;
                 Outcome::Page {
                     resource_version: page.resource_version,
                     continue_token: page.continue_token,
@@ -481,12 +518,24 @@ impl Run {
         }
     }
 
-    fn watch(&mut self, machine: &mut Watcher, version: &str, timeout: Duration) -> Outcome {
+    /// A watch from `version`; with `list`, a streaming list (KEP-3157) whose initial events
+    /// are gathered and sent as one SET at their end bookmark.
+    fn watch(
+        &mut self,
+        machine: &mut Watcher,
+        version: &str,
+        timeout: Duration,
+        list: bool,
+    ) -> Outcome {
         let mut query = vec![
             ("watch", "1".to_owned()),
             ("allowWatchBookmarks", "true".to_owned()),
         ];
-        if !version.is_empty() {
+        if list {
+            query.push(("sendInitialEvents", "true".to_owned()));
+            query.push(("resourceVersionMatch", "NotOlderThan".to_owned()));
+            query.push(("resourceVersion", version.to_owned()));
+        } else if !version.is_empty() {
             query.push(("resourceVersion", version.to_owned()));
         }
         let seconds = timeout.as_secs_f64().round().max(1.0);
@@ -494,14 +543,15 @@ impl Run {
         self.host.log(
             Level::Debug,
             &format!(
-                "{}: watching from resourceVersion {version}",
-                self.settings.name
+                "{}: {} from resourceVersion {version:?}",
+                self.settings.name,
+                if list { "streaming a list" } else { "watching" }
             ),
         );
         let started = Instant::now();
         let result = self.request(query).and_then(|response| {
             self.shared.count(Counter::Watches, 1);
-            self.stream(machine, response)
+            self.stream(machine, response, list)
         });
         self.shared.cancel.disarm();
         match result {
@@ -513,12 +563,13 @@ impl Run {
         }
     }
 
-    /// Apply complete lines of the watch body as they arrive; the events applied when the
-    /// server ends the stream cleanly.
+    /// Apply complete lines of the watch body as they arrive (with `initial`, gather them until
+    /// the end of the initial events); the events applied when the server ends the stream.
     fn stream(
         &mut self,
         machine: &mut Watcher,
         mut response: Response,
+        mut initial: bool,
     ) -> Result<usize, WatchError> {
         let cancel = Arc::clone(&self.shared.cancel);
         let mut buf = vec![0; READ_SIZE];
@@ -536,28 +587,37 @@ impl Run {
                 continue;
             };
             let joined;
-            let lines = if pending.is_empty() {
+            let mut lines = if pending.is_empty() {
                 &chunk[..=end]
             } else {
                 pending.extend_from_slice(&chunk[..=end]);
                 joined = std::mem::take(&mut pending);
                 &joined[..]
             };
-            let info = self.sink.apply_events(lines).map_err(|e| sink_error(&e))?;
+            if initial {
+                let split = initial_events_end(lines);
+                let (head, tail) = lines.split_at(split.as_ref().map_or(lines.len(), |s| s.0));
+                let info = self.sink.gather_events(head).map_err(|e| sink_error(&e))?;
+                events += self.took(machine, info, false)?;
+                if let Some((_, version)) = split {
+                    initial = false;
+                    let effect = machine.initial_events_ended(
+                        version.clone(),
+                        Instant::now(),
+                        fastrand::f64(),
+                    );
+                    if !self.apply(effect, Some(&version), true) {
+                        return Err(WatchError::Closed);
+                    }
+                    *self.shared.resource_version.lock() = Some(version);
+                }
+                lines = tail;
+            }
+            if !lines.is_empty() {
+                let info = self.sink.apply_events(lines).map_err(|e| sink_error(&e))?;
+                events += self.took(machine, info, true)?;
+            }
             pending.extend_from_slice(&chunk[end + 1..]);
-            self.report_rejected(&info.rejected);
-            if let Some(version) = info.resource_version {
-                *self.shared.resource_version.lock() = Some(version.clone());
-                machine.progressed(version);
-            }
-            if info.events > 0 {
-                events += info.events;
-                self.shared.count(Counter::Events, info.events as u64);
-                self.auth_failing = false;
-            }
-            if let Some(status) = info.error {
-                return Err(status_value_error(&status));
-            }
         }
         if cancel.is_cancelled() {
             return Err(WatchError::Stopped);
@@ -572,6 +632,29 @@ impl Run {
             );
         }
         Ok(events)
+    }
+
+    /// Account for a chunk's events (`progress`: they move the resume version); its ERROR
+    /// event as an error.
+    fn took(
+        &mut self,
+        machine: &mut Watcher,
+        info: EventsInfo,
+        progress: bool,
+    ) -> Result<usize, WatchError> {
+        self.report_rejected(&info.rejected);
+        if let (true, Some(version)) = (progress, info.resource_version) {
+            *self.shared.resource_version.lock() = Some(version.clone());
+            machine.progressed(version);
+        }
+        if info.events > 0 {
+            self.shared.count(Counter::Events, info.events as u64);
+            self.auth_failing = false;
+        }
+        match info.error {
+            Some(status) => Err(status_value_error(&status)),
+            None => Ok(info.events),
+        }
     }
 }
 

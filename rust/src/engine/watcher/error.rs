@@ -66,6 +66,25 @@ impl WatchError {
         )
     }
 
+    /// A request the server refuses for what it is (4xx other than auth, timeout, gone and
+    /// throttling): for a streaming list, the sign of a server without the feature.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::Status {
+                code: 400..=499,
+                ..
+            }
+        ) && !self.is_gone()
+            && !matches!(
+                self,
+                Self::Status {
+                    code: 401 | 403 | 408 | 429,
+                    ..
+                }
+            )
+    }
+
     /// Whether the loop retries after this (everything except the ends of the loop).
     pub fn is_retryable(&self) -> bool {
         !matches!(self, Self::Closed | Self::Stopped)

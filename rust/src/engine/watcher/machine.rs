@@ -14,9 +14,22 @@ use super::error::WatchError;
 /// closes watches at once must not make a busy loop.
 pub const SHORT_WATCH: Duration = Duration::from_secs(1);
 
+/// Whether lists are streamed (a watch with initial events, KEP-3157) or paginated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchList {
+    /// Stream; fall back to paginated lists (for good) when the server refuses.
+    Auto,
+    /// Stream only; a refusal is retried like any failure.
+    Always,
+    /// Paginated lists only.
+    Never,
+}
+
 /// How the loop lists and watches.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Streaming or paginated lists.
+    pub watch_list: WatchList,
     /// Objects per list page (`limit`); 0 lists in one request.
     pub page_size: u32,
     /// How long a watch asks the server to stay open (plus up to 25% jitter).
@@ -41,6 +54,14 @@ pub enum State {
         resource_version: Option<String>,
         /// Whether `limit` is sent (not after an expired continue token).
         paginate: bool,
+    },
+    /// Streaming a list: a watch whose initial events end at a bookmark annotated
+    /// `k8s.io/initial-events-end`; the events before it are gathered, then sent as one SET.
+    Streaming {
+        /// `resourceVersion` of the request ("": a consistent read of the newest state).
+        resource_version: String,
+        /// `timeoutSeconds` of the request, jittered.
+        timeout: Duration,
     },
     /// Watching from `resource_version`, asking the server to end the watch after `timeout`.
     Watching {
@@ -69,6 +90,13 @@ pub enum Action {
         limit: Option<u32>,
         /// `continue`, after the first page.
         continue_token: Option<String>,
+    },
+    /// GET a streaming list: a watch with `sendInitialEvents=true`.
+    WatchList {
+        /// `resourceVersion` (matched NotOlderThan).
+        resource_version: String,
+        /// `timeoutSeconds`.
+        timeout: Duration,
     },
     /// GET a watch from `resource_version` (empty: from "any").
     Watch {
@@ -123,6 +151,8 @@ pub enum Effect {
     },
     /// The watch was resumed from its version, without a relist.
     WatchRestart,
+    /// The server refused streaming lists: paginated lists from now on.
+    WatchListRefused,
 }
 
 /// One resource's loop (see the module docs).
@@ -133,20 +163,63 @@ pub struct Watcher {
     backoff: Backoff,
     listed: bool,
     next_resync: Option<Instant>,
+    /// The server refused a streaming list (with [`WatchList::Auto`]): paginate from now on.
+    streaming_refused: bool,
 }
 
 impl Watcher {
     /// A loop that starts by listing.
     pub fn new(options: Options) -> Self {
         let backoff = Backoff::new(options.backoff_initial, options.backoff_max);
-        let state = fresh_list(&options);
-        Self {
+        let mut watcher = Self {
             options,
-            state,
+            state: State::Ended,
             backoff,
             listed: false,
             next_resync: None,
+            streaming_refused: false,
+        };
+        watcher.state = watcher.fresh_list();
+        watcher
+    }
+
+    /// Whether lists are streamed now.
+    pub fn streams(&self) -> bool {
+        match self.options.watch_list {
+            WatchList::Always => true,
+            WatchList::Auto => !self.streaming_refused,
+            WatchList::Never => false,
         }
+    }
+
+    /// A list from scratch: streamed or paginated.
+    fn fresh_list(&self) -> State {
+        if self.streams() {
+            State::Streaming {
+                resource_version: String::new(),
+                timeout: self.jittered(0.0),
+            }
+        } else {
+            State::Listing {
+                continue_token: None,
+                resource_version: None,
+                paginate: self.options.page_size > 0,
+            }
+        }
+    }
+
+    /// The streamed list reached its end bookmark at `version`: the driver sends the gathered
+    /// events as one SET (the returned effect) and the same stream goes on as a watch.
+    pub fn initial_events_ended(&mut self, version: String, now: Instant, unit: f64) -> Effect {
+        if !matches!(self.state, State::Streaming { .. }) {
+            return Effect::None;
+        }
+        let relist = self.listed;
+        self.listed = true;
+        self.backoff.reset();
+        self.next_resync = self.options.resync_period.map(|p| now + p);
+        self.state = self.watching(version, now, unit);
+        Effect::CommitList { relist }
     }
 
     /// Where the loop is.
@@ -193,6 +266,13 @@ impl Watcher {
                 resource_version: resource_version.clone(),
                 timeout: *timeout,
             },
+            State::Streaming {
+                resource_version,
+                timeout,
+            } => Action::WatchList {
+                resource_version: resource_version.clone(),
+                timeout: *timeout,
+            },
             State::Waiting { until, .. } => Action::Wait { until: *until },
             State::Ended => Action::Stop,
         }
@@ -230,7 +310,7 @@ impl Watcher {
         match (state, outcome) {
             (State::Ended, _) => (State::Ended, Effect::None),
             (State::Waiting { next, .. }, Outcome::Waited) => {
-                let effect = if matches!(*next, State::Listing { .. }) {
+                let effect = if matches!(*next, State::Listing { .. } | State::Streaming { .. }) {
                     Effect::BeginList
                 } else {
                     Effect::None
@@ -281,8 +361,31 @@ impl Watcher {
                 (next, Effect::BeginList)
             }
             (State::Listing { .. }, Outcome::Failed(_)) => {
-                let next = fresh_list(&self.options);
+                let next = self.fresh_list();
                 (self.wait(next, now, unit), Effect::None)
+            }
+            (State::Streaming { .. }, Outcome::Failed(error))
+                if error.is_refusal() && self.options.watch_list == WatchList::Auto =>
+            {
+                // As client-go: a server that refuses streaming lists gets paginated ones.
+                self.streaming_refused = true;
+                (self.fresh_list(), Effect::WatchListRefused)
+            }
+            (State::Streaming { .. }, Outcome::Failed(error)) if error.is_gone() => {
+                (self.fresh_list(), Effect::BeginList)
+            }
+            (State::Streaming { .. }, Outcome::Failed(_)) => {
+                let next = self.fresh_list();
+                (self.wait(next, now, unit), Effect::None)
+            }
+            // The stream ended before its end bookmark: try again, from scratch.
+            (State::Streaming { .. }, Outcome::Watched { events, lasted }) => {
+                let next = self.fresh_list();
+                if events == 0 && lasted < SHORT_WATCH {
+                    (self.wait(next, now, unit), Effect::None)
+                } else {
+                    (next, Effect::BeginList)
+                }
             }
             (
                 State::Watching {
@@ -291,7 +394,7 @@ impl Watcher {
                 Outcome::Watched { events, lasted },
             ) => {
                 if self.next_resync.is_some_and(|at| now >= at) {
-                    return (fresh_list(&self.options), Effect::BeginList);
+                    return (self.fresh_list(), Effect::BeginList);
                 }
                 let next = self.watching(resource_version, now, unit);
                 if events == 0 && lasted < SHORT_WATCH {
@@ -301,7 +404,7 @@ impl Watcher {
                 }
             }
             (State::Watching { .. }, Outcome::Failed(error)) if error.is_gone() => {
-                (fresh_list(&self.options), Effect::BeginList)
+                (self.fresh_list(), Effect::BeginList)
             }
             (
                 State::Watching {
@@ -317,11 +420,15 @@ impl Watcher {
         }
     }
 
-    fn watching(&self, resource_version: String, now: Instant, unit: f64) -> State {
-        let mut timeout = self
-            .options
+    /// The watch timeout with up to 25% jitter.
+    fn jittered(&self, unit: f64) -> Duration {
+        self.options
             .watch_timeout
-            .mul_f64(1.0 + 0.25 * unit.clamp(0.0, 1.0));
+            .mul_f64(1.0 + 0.25 * unit.clamp(0.0, 1.0))
+    }
+
+    fn watching(&self, resource_version: String, now: Instant, unit: f64) -> State {
+        let mut timeout = self.jittered(unit);
         if let Some(at) = self.next_resync {
             timeout = timeout.min(at.saturating_duration_since(now));
         }
@@ -340,20 +447,13 @@ impl Watcher {
     }
 }
 
-fn fresh_list(options: &Options) -> State {
-    State::Listing {
-        continue_token: None,
-        resource_version: None,
-        paginate: options.page_size > 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn options() -> Options {
         Options {
+            watch_list: WatchList::Never,
             page_size: 2,
             watch_timeout: Duration::from_secs(300),
             resync_period: None,
@@ -559,5 +659,91 @@ mod tests {
             ..options()
         });
         assert_eq!(w.action(), list_page(None, None));
+    }
+
+    fn streaming(mode: WatchList) -> Watcher {
+        Watcher::new(Options {
+            watch_list: mode,
+            ..options()
+        })
+    }
+
+    fn stream_action(w: &Watcher) -> String {
+        match w.action() {
+            Action::WatchList {
+                resource_version, ..
+            } => resource_version,
+            other => panic!("expected a streaming list, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_streamed_list_commits_at_its_end_bookmark_and_goes_on_watching() {
+        let t0 = Instant::now();
+        let mut w = streaming(WatchList::Auto);
+        assert_eq!(stream_action(&w), "");
+        let effect = w.initial_events_ended("42".into(), t0, 0.0);
+        assert_eq!(effect, Effect::CommitList { relist: false });
+        assert!(w.listed());
+        assert_eq!(w.resource_version(), Some("42"));
+        // The stream then ends like any watch, and the watch resumes from the newest version.
+        w.progressed("43".into());
+        w.step(watched(5, Duration::from_secs(300)), t0, 0.0);
+        assert_eq!(watch_action(&w).0, "43");
+        // A relist streams again.
+        assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
+        assert_eq!(stream_action(&w), "");
+        assert_eq!(
+            w.initial_events_ended("50".into(), t0, 0.0),
+            Effect::CommitList { relist: true }
+        );
+    }
+
+    #[test]
+    fn a_refused_streaming_list_falls_back_to_pages_for_good() {
+        let t0 = Instant::now();
+        let mut w = streaming(WatchList::Auto);
+        assert_eq!(w.step(status(422), t0, 0.0), Effect::WatchListRefused);
+        assert!(!w.streams());
+        assert_eq!(w.action(), list_page(Some(2), None));
+        w.step(page("7", None), t0, 0.0);
+        assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
+        assert_eq!(w.action(), list_page(Some(2), None));
+    }
+
+    #[test]
+    fn a_required_streaming_list_retries_a_refusal() {
+        let t0 = Instant::now();
+        let mut w = streaming(WatchList::Always);
+        assert_eq!(w.step(status(422), t0, 0.0), Effect::None);
+        assert!(matches!(w.action(), Action::Wait { .. }));
+        assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
+        assert_eq!(stream_action(&w), "");
+    }
+
+    #[test]
+    fn a_stream_that_ends_before_its_bookmark_starts_over() {
+        let t0 = Instant::now();
+        let mut w = streaming(WatchList::Auto);
+        let cut = watched(300, Duration::from_secs(5));
+        assert_eq!(w.step(cut, t0, 0.0), Effect::BeginList);
+        assert_eq!(stream_action(&w), "");
+        assert!(!w.listed());
+        // Transient failures back off and stream again; they do not fall back.
+        w.step(status(503), t0, 0.0);
+        w.step(Outcome::Failed(WatchError::Stalled), t0, 0.0);
+        assert!(w.streams());
+    }
+
+    #[test]
+    fn auth_and_throttling_are_not_refusals() {
+        for code in [401, 403, 408, 410, 429, 500] {
+            let mut w = streaming(WatchList::Auto);
+            assert_ne!(
+                w.step(status(code), Instant::now(), 0.0),
+                Effect::WatchListRefused
+            );
+            assert!(w.streams(), "{code}");
+        }
     }
 }

@@ -4,9 +4,10 @@
 
 pub mod backoff;
 pub mod error;
+pub mod initial;
 pub mod machine;
 pub mod sink;
 
 pub use error::WatchError;
-pub use machine::{Action, Effect, Options, Outcome, State, Watcher};
+pub use machine::{Action, Effect, Options, Outcome, State, WatchList, Watcher};
 pub use sink::{EventsInfo, PageInfo, Sink};

@@ -41,4 +41,7 @@ pub trait Sink: Send {
     fn commit_list(&mut self) -> Result<usize, CoreError>;
     /// Apply complete watch-event lines.
     fn apply_events(&mut self, lines: &[u8]) -> Result<EventsInfo, CoreError>;
+    /// Gather complete watch-event lines of a streamed list's initial events with the pages
+    /// (nothing is sent until [`commit_list`](Self::commit_list)).
+    fn gather_events(&mut self, lines: &[u8]) -> Result<EventsInfo, CoreError>;
 }
