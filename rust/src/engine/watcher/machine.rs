@@ -93,7 +93,7 @@ pub enum Action {
     },
     /// GET a streaming list: a watch with `sendInitialEvents=true`.
     WatchList {
-        /// `resourceVersion` (matched NotOlderThan).
+        /// `resourceVersion` (matched `NotOlderThan`).
         resource_version: String,
         /// `timeoutSeconds`.
         timeout: Duration,
@@ -308,7 +308,6 @@ impl Watcher {
             return (State::Ended, Effect::None);
         }
         match (state, outcome) {
-            (State::Ended, _) => (State::Ended, Effect::None),
             (State::Waiting { next, .. }, Outcome::Waited) => {
                 let effect = if matches!(*next, State::Listing { .. } | State::Streaming { .. }) {
                     Effect::BeginList
@@ -327,56 +326,18 @@ impl Watcher {
                     resource_version: page_version,
                     continue_token,
                 },
-            ) => {
-                let version = resource_version.or(page_version);
-                if let Some(token) = continue_token.filter(|t| !t.is_empty()) {
-                    let next = State::Listing {
-                        continue_token: Some(token),
-                        resource_version: version,
-                        paginate,
-                    };
-                    return (next, Effect::None);
-                }
-                let relist = self.listed;
-                self.listed = true;
-                self.backoff.reset();
-                self.next_resync = self.options.resync_period.map(|p| now + p);
-                let next = self.watching(version.unwrap_or_default(), now, unit);
-                (next, Effect::CommitList { relist })
+            ) => self.after_page(
+                resource_version.or(page_version),
+                continue_token,
+                paginate,
+                now,
+                unit,
+            ),
+            (State::Listing { continue_token, .. }, Outcome::Failed(error)) => {
+                self.after_list_failure(continue_token.is_some(), &error, now, unit)
             }
-            (
-                State::Listing {
-                    continue_token: Some(_),
-                    ..
-                },
-                Outcome::Failed(error),
-            ) if error.is_gone() => {
-                // The snapshot behind the token was compacted: start over in one page, so a
-                // cluster that compacts quickly cannot starve a paginated list.
-                let next = State::Listing {
-                    continue_token: None,
-                    resource_version: None,
-                    paginate: false,
-                };
-                (next, Effect::BeginList)
-            }
-            (State::Listing { .. }, Outcome::Failed(_)) => {
-                let next = self.fresh_list();
-                (self.wait(next, now, unit), Effect::None)
-            }
-            (State::Streaming { .. }, Outcome::Failed(error))
-                if error.is_refusal() && self.options.watch_list == WatchList::Auto =>
-            {
-                // As client-go: a server that refuses streaming lists gets paginated ones.
-                self.streaming_refused = true;
-                (self.fresh_list(), Effect::WatchListRefused)
-            }
-            (State::Streaming { .. }, Outcome::Failed(error)) if error.is_gone() => {
-                (self.fresh_list(), Effect::BeginList)
-            }
-            (State::Streaming { .. }, Outcome::Failed(_)) => {
-                let next = self.fresh_list();
-                (self.wait(next, now, unit), Effect::None)
+            (State::Streaming { .. }, Outcome::Failed(error)) => {
+                self.after_stream_failure(&error, now, unit)
             }
             // The stream ended before its end bookmark: try again, from scratch.
             (State::Streaming { .. }, Outcome::Watched { events, lasted }) => {
@@ -391,32 +352,101 @@ impl Watcher {
                 State::Watching {
                     resource_version, ..
                 },
-                Outcome::Watched { events, lasted },
-            ) => {
-                if self.next_resync.is_some_and(|at| now >= at) {
-                    return (self.fresh_list(), Effect::BeginList);
-                }
-                let next = self.watching(resource_version, now, unit);
-                if events == 0 && lasted < SHORT_WATCH {
-                    (self.wait(next, now, unit), Effect::WatchRestart)
-                } else {
-                    (next, Effect::WatchRestart)
-                }
-            }
-            (State::Watching { .. }, Outcome::Failed(error)) if error.is_gone() => {
-                (self.fresh_list(), Effect::BeginList)
-            }
-            (
-                State::Watching {
-                    resource_version, ..
-                },
-                Outcome::Failed(_),
-            ) => {
-                let next = self.watching(resource_version, now, unit);
-                (self.wait(next, now, unit), Effect::WatchRestart)
-            }
-            // An outcome that does not belong to the state (a driver bug): stay put.
+                outcome @ (Outcome::Watched { .. } | Outcome::Failed(_)),
+            ) => self.after_watch(resource_version, outcome, now, unit),
+            // Ended stays ended; an outcome that does not belong to the state (a driver bug)
+            // changes nothing.
             (state, _) => (state, Effect::None),
+        }
+    }
+
+    /// A list page arrived: the next page, or the list is complete.
+    fn after_page(
+        &mut self,
+        version: Option<String>,
+        continue_token: Option<String>,
+        paginate: bool,
+        now: Instant,
+        unit: f64,
+    ) -> (State, Effect) {
+        if let Some(token) = continue_token.filter(|t| !t.is_empty()) {
+            let next = State::Listing {
+                continue_token: Some(token),
+                resource_version: version,
+                paginate,
+            };
+            return (next, Effect::None);
+        }
+        let relist = self.listed;
+        self.listed = true;
+        self.backoff.reset();
+        self.next_resync = self.options.resync_period.map(|p| now + p);
+        let next = self.watching(version.unwrap_or_default(), now, unit);
+        (next, Effect::CommitList { relist })
+    }
+
+    fn after_list_failure(
+        &mut self,
+        had_token: bool,
+        error: &WatchError,
+        now: Instant,
+        unit: f64,
+    ) -> (State, Effect) {
+        if had_token && error.is_gone() {
+            // The snapshot behind the token was compacted: start over in one page, so a
+            // cluster that compacts quickly cannot starve a paginated list.
+            let next = State::Listing {
+                continue_token: None,
+                resource_version: None,
+                paginate: false,
+            };
+            return (next, Effect::BeginList);
+        }
+        let next = self.fresh_list();
+        (self.wait(next, now, unit), Effect::None)
+    }
+
+    fn after_stream_failure(
+        &mut self,
+        error: &WatchError,
+        now: Instant,
+        unit: f64,
+    ) -> (State, Effect) {
+        if error.is_refusal() && self.options.watch_list == WatchList::Auto {
+            // As client-go: a server that refuses streaming lists gets paginated ones.
+            self.streaming_refused = true;
+            return (self.fresh_list(), Effect::WatchListRefused);
+        }
+        if error.is_gone() {
+            return (self.fresh_list(), Effect::BeginList);
+        }
+        let next = self.fresh_list();
+        (self.wait(next, now, unit), Effect::None)
+    }
+
+    /// A watch ended cleanly or failed: resume it (at once, or after a backoff), or relist.
+    fn after_watch(
+        &mut self,
+        version: String,
+        outcome: Outcome,
+        now: Instant,
+        unit: f64,
+    ) -> (State, Effect) {
+        let backoff = match outcome {
+            Outcome::Failed(error) if error.is_gone() => {
+                return (self.fresh_list(), Effect::BeginList);
+            }
+            Outcome::Watched { .. } if self.next_resync.is_some_and(|at| now >= at) => {
+                return (self.fresh_list(), Effect::BeginList);
+            }
+            Outcome::Watched { events, lasted } => events == 0 && lasted < SHORT_WATCH,
+            _ => true,
+        };
+        let next = self.watching(version, now, unit);
+        if backoff {
+            (self.wait(next, now, unit), Effect::WatchRestart)
+        } else {
+            (next, Effect::WatchRestart)
         }
     }
 
