@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _helpers import WAIT, svc_dict, wait_until
 
+from _helpers import WAIT, svc_dict, wait_until
 from kubeproxy_config import Service, ServiceConfig, Snapshot
 from kubeproxy_config.sources.kubernetes import KubernetesSource
 from kubeproxy_config.testing import FakeAPIServer
