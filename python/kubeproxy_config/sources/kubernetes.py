@@ -109,6 +109,9 @@ class KubernetesSource(StartStop):
             initial events are applied as one SET at their end bookmark) instead of paginated
             lists. None: try it and fall back to pages, for good, when the server refuses;
             True: streaming only; False: pages only.
+        audit_period: every so many seconds, list the resource in pages and compare it with
+            what the source last sent (keys and resourceVersions); a difference no event
+            explains is logged, counted (``audit_drift``) and healed with a SET. None: no audit.
         connect_timeout: seconds to connect (and complete the TLS handshake).
 
     ``stats()`` counts per resource; ``synced`` is True once every resource was listed.
@@ -134,6 +137,7 @@ class KubernetesSource(StartStop):
         watch_timeout: float = DEFAULT_WATCH_TIMEOUT,
         connect_timeout: float = 10.0,
         watch_list: bool | None = None,
+        audit_period: float | None = None,
     ) -> None:
         targets: list[tuple[Resource, SourceChannel]] = []
         for resource, target, what in (
@@ -152,6 +156,8 @@ class KubernetesSource(StartStop):
             raise ValueError("stall_timeout, connect_timeout and watch_timeout must be > 0")
         if resync_period is not None and resync_period <= 0:
             raise ValueError("resync_period must be > 0 (or None)")
+        if audit_period is not None and audit_period <= 0:
+            raise ValueError("audit_period must be > 0 (or None)")
         self._owns_client = api_client is None
         self._api_client = default_api_client() if api_client is None else api_client
         if backoff_initial < 0 or backoff_max < 0:
@@ -167,6 +173,7 @@ class KubernetesSource(StartStop):
             "backoff_initial": backoff_initial,
             "backoff_max": backoff_max,
             "watch_list": watch_list,
+            "audit_period": audit_period or 0.0,
         }
         self._targets = targets
         self._lock = threading.Lock()
@@ -269,8 +276,10 @@ class KubernetesSource(StartStop):
         """Counters per resource (``services``, ``endpoints``, ``endpointslices``): ``lists``
         (complete lists), ``relists`` (those after the first), ``pages``, ``watches`` (watch
         streams opened), ``watch_restarts`` (watches resumed without a relist), ``events``
-        (watch events applied, bookmarks included), ``errors`` (failed requests/streams) and
-        ``rejected`` (objects ignored as invalid)."""
+        (watch events applied, bookmarks included), ``errors`` (failed requests/streams),
+        ``rejected`` (objects ignored as invalid), ``watch_lists`` (lists streamed rather than
+        paged), ``watch_list_fallbacks`` (refusals of a streaming list), ``audits`` and
+        ``audit_drift`` (objects an audit found out of step with the server)."""
         out = {resource.plural: dict(reflector.stats()) for resource, reflector in self._running()}
         for resource, _ in self._targets:
             out.setdefault(resource.plural, dict.fromkeys(Reflector.COUNTERS, 0))

@@ -112,6 +112,7 @@ class Store:
         self._rv = start_rv
         self._compacted = start_rv
         self._objects: dict[Resource, dict[Key, Obj]] = {res: {} for res in STORED}
+        self._lose = 0  # changes still to hide from open watches (a fault)
         self._history: list[Event] = []
         self._watchers: list[Watcher] = []
 
@@ -174,10 +175,18 @@ class Store:
             self._objects[res][key] = obj
         event = Event(self._rv, res, kind, obj, prev)
         self._history.append(event)
-        for watcher in self._watchers:
-            watcher.offer(event)
+        if self._lose > 0:  # the lost-events fault: the change reaches no open watch
+            self._lose -= 1
+        else:
+            for watcher in self._watchers:
+                watcher.offer(event)
         self.cond.notify_all()
         return obj
+
+    def lose_events(self, n: int) -> None:
+        """The next ``n`` changes reach no open watch (they stay in the history and state)."""
+        with self.cond:
+            self._lose += n
 
     def create(self, res: Resource, obj: Obj) -> Obj:
         """Store a new object (namespace and name already set); 409 AlreadyExists if present."""

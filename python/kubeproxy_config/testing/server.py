@@ -355,6 +355,11 @@ class FakeAPIServer(StartStop):
 
         return self._store.signal(drop)
 
+    def lose_events(self, n: int = 1) -> None:
+        """The next ``n`` changes of the server vanish from every open watch stream, while the
+        server's state still changes: the missed-update fault an audit exists to catch."""
+        self._store.lose_events(n)
+
     def send_garbage(self) -> int:
         """Write a line that is not JSON to every open watch; returns how many."""
         return self._store.signal(lambda watcher: watcher.queue.append((GARBAGE, {})))

@@ -114,6 +114,7 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
     let name_for_tls = opt_str(s, "tls_server_name")?.unwrap_or_else(|| server.host.clone());
     let server_name = server_name(&name_for_tls).map_err(invalid)?;
     let resync = number(s, "resync_period").ok().filter(|v| *v > 0.0);
+    let audit = number(s, "audit_period").ok().filter(|v| *v > 0.0);
     let watch_list = match s.get_item("watch_list")? {
         Some(v) if !v.is_none() => {
             if v.extract::<bool>()? {
@@ -129,6 +130,7 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
         page_size: number(s, "page_size")? as u32,
         watch_timeout: seconds(s, "watch_timeout")?,
         resync_period: resync.map(Duration::from_secs_f64),
+        audit_period: audit.map(Duration::from_secs_f64),
         backoff_initial: seconds(s, "backoff_initial")?,
         backoff_max: seconds(s, "backoff_max")?,
     };

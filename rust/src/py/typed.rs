@@ -22,7 +22,7 @@ use crate::engine::watcher::Sink;
 use crate::py::convert::{extract_batch, is_client_model, py_to_node, value_to_py};
 use crate::py::delivery::PySink;
 use crate::py::kind::{DynConfig, DynSnapshot, ListOutcome, OpCode, PyKind, WatchOutcome};
-use crate::py::sink::MuxSink;
+use crate::py::sink::{MuxSink, Versioned};
 use crate::py::snapshot::SnapshotView;
 use crate::py::subobjects::PyEndpoint;
 use std::sync::atomic::AtomicBool;
@@ -130,7 +130,7 @@ pub struct Typed<K: PyKind> {
     pub what: &'static str,
 }
 
-impl<K: PyKind + KindOps + ProxyFeed> DynConfig for Typed<K> {
+impl<K: PyKind + KindOps + ProxyFeed + Versioned> DynConfig for Typed<K> {
     fn control(&self) -> &dyn Control {
         &self.mux
     }

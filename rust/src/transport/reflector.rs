@@ -67,7 +67,7 @@ pub struct Settings {
 }
 
 /// The names of the counters, in `stats` order.
-pub const COUNTERS: [&str; 10] = [
+pub const COUNTERS: [&str; 12] = [
     "lists",
     "relists",
     "pages",
@@ -78,6 +78,8 @@ pub const COUNTERS: [&str; 10] = [
     "rejected",
     "watch_lists",
     "watch_list_fallbacks",
+    "audits",
+    "audit_drift",
 ];
 
 #[derive(Clone, Copy)]
@@ -92,6 +94,8 @@ enum Counter {
     Rejected,
     WatchLists,
     WatchListFallbacks,
+    Audits,
+    AuditDrift,
 }
 
 /// A boolean that threads wait for.
@@ -277,6 +281,9 @@ struct Run {
 impl Run {
     fn run(&mut self) {
         let mut machine = Watcher::new(self.settings.options.clone());
+        if self.settings.options.audit_period.is_some() {
+            self.sink.keep_ledger();
+        }
         self.sink.begin_list();
         loop {
             if self.shared.stopped() {
@@ -293,7 +300,11 @@ impl Run {
                 Action::ListPage {
                     limit,
                     continue_token,
-                } => self.list_page(limit, continue_token),
+                } => self.list_page(limit, continue_token, false),
+                Action::AuditPage {
+                    limit,
+                    continue_token,
+                } => self.list_page(limit, continue_token, true),
                 Action::WatchList {
                     resource_version,
                     timeout,
@@ -337,6 +348,8 @@ impl Run {
             Effect::None => {}
             Effect::BeginList => self.begin_list(),
             Effect::WatchRestart => self.shared.count(Counter::WatchRestarts, 1),
+            Effect::BeginAudit => self.sink.begin_audit(),
+            Effect::FinishAudit { watched } => return self.finish_audit(&watched),
             Effect::WatchListRefused => {
                 self.shared.count(Counter::WatchListFallbacks, 1);
                 self.host.log(
@@ -389,6 +402,41 @@ impl Run {
                 self.shared.synced.set();
                 self.begin_list();
             }
+        }
+        true
+    }
+
+    /// Compare the audit's list with what was sent; heal and report drift.
+    fn finish_audit(&mut self, watched: &str) -> bool {
+        let audited = match self.sink.finish_audit(watched) {
+            Ok(audited) => audited,
+            Err(e) => {
+                let name = &self.settings.name;
+                self.host
+                    .log(Level::Debug, &format!("{name}: {e}; stopping"));
+                return false;
+            }
+        };
+        self.shared.count(Counter::Audits, 1);
+        self.shared.count(Counter::AuditDrift, audited.drift as u64);
+        let name = &self.settings.name;
+        if audited.drift > 0 {
+            self.host.log(
+                Level::Warning,
+                &format!(
+                    "{name}: the audit found {} object(s) that differ from the server with no \
+                     event to explain it (missed events); healed with a SET",
+                    audited.drift
+                ),
+            );
+        } else if audited.differing > 0 {
+            self.host.log(
+                Level::Debug,
+                &format!(
+                    "{name}: the audit saw {} newer change(s); applied",
+                    audited.differing
+                ),
+            );
         }
         true
     }
@@ -488,7 +536,13 @@ impl Run {
         Ok(response)
     }
 
-    fn list_page(&mut self, limit: Option<u32>, continue_token: Option<String>) -> Outcome {
+    /// One page of a list (or, with `audit`, of an audit's list).
+    fn list_page(
+        &mut self,
+        limit: Option<u32>,
+        continue_token: Option<String>,
+        audit: bool,
+    ) -> Outcome {
         let mut query = Vec::new();
         if let Some(limit) = limit {
             query.push(("limit", limit.to_string()));
@@ -501,13 +555,20 @@ impl Run {
             self.shared.cancel.disarm();
             let body = body?;
             *self.shared.last_data.lock() = Some(Instant::now());
-            self.sink.list_page(&body).map_err(|e| sink_error(&e))
+            let page = if audit {
+                self.sink.audit_page(&body)
+            } else {
+                self.sink.list_page(&body)
+            };
+            page.map_err(|e| sink_error(&e))
         });
         self.shared.cancel.disarm();
         match result {
             Ok(page) => {
                 self.shared.count(Counter::Pages, 1);
-                self.pages += 1;
+                if !audit {
+                    self.pages += 1;
+                }
                 self.report_rejected(&page.rejected);
                 Outcome::Page {
                     resource_version: page.resource_version,

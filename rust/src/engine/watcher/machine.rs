@@ -36,6 +36,9 @@ pub struct Options {
     pub watch_timeout: Duration,
     /// Relist this often (a SET of an unchanged state makes no new version); None: only on 410.
     pub resync_period: Option<Duration>,
+    /// Audit this often: a paginated list compared with what was sent, healed by a SET when
+    /// it differs; None: never.
+    pub audit_period: Option<Duration>,
     /// First retry delay.
     pub backoff_initial: Duration,
     /// Largest retry delay.
@@ -70,6 +73,16 @@ pub enum State {
         /// `timeoutSeconds` of the request, jittered.
         timeout: Duration,
     },
+    /// Auditing: listing in pages (as [`State::Listing`]) to compare with what was sent; the
+    /// watch had reached `watched` and resumes from the audit's version.
+    Auditing {
+        /// Token of the next page.
+        continue_token: Option<String>,
+        /// The audit list's version, from its first page.
+        resource_version: Option<String>,
+        /// Where the watch had got to.
+        watched: String,
+    },
     /// Backing off until `until`, then `next`.
     Waiting {
         /// When to go on.
@@ -86,6 +99,13 @@ pub enum State {
 pub enum Action {
     /// GET one list page.
     ListPage {
+        /// `limit`, when paginating.
+        limit: Option<u32>,
+        /// `continue`, after the first page.
+        continue_token: Option<String>,
+    },
+    /// GET one page of an audit's list.
+    AuditPage {
         /// `limit`, when paginating.
         limit: Option<u32>,
         /// `continue`, after the first page.
@@ -138,7 +158,7 @@ pub enum Outcome {
 }
 
 /// What the driver does with the sink besides the next action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Nothing.
     None,
@@ -153,6 +173,14 @@ pub enum Effect {
     WatchRestart,
     /// The server refused streaming lists: paginated lists from now on.
     WatchListRefused,
+    /// Start an audit (the sink forgets any earlier one).
+    BeginAudit,
+    /// The audit's list is complete: compare it with what was sent (the watch had reached
+    /// `watched`) and heal with a SET when it differs.
+    FinishAudit {
+        /// Where the watch had got to.
+        watched: String,
+    },
 }
 
 /// One resource's loop (see the module docs).
@@ -163,6 +191,7 @@ pub struct Watcher {
     backoff: Backoff,
     listed: bool,
     next_resync: Option<Instant>,
+    next_audit: Option<Instant>,
     /// The server refused a streaming list (with [`WatchList::Auto`]): paginate from now on.
     streaming_refused: bool,
 }
@@ -177,6 +206,7 @@ impl Watcher {
             backoff,
             listed: false,
             next_resync: None,
+            next_audit: None,
             streaming_refused: false,
         };
         watcher.state = watcher.fresh_list();
@@ -195,9 +225,15 @@ impl Watcher {
     /// A list from scratch: streamed or paginated.
     fn fresh_list(&self) -> State {
         if self.streams() {
+            // The stream goes on as the watch: end it in time for the first resync or audit.
+            let periods = [self.options.resync_period, self.options.audit_period];
+            let timeout = periods
+                .into_iter()
+                .flatten()
+                .fold(self.jittered(0.0), Duration::min);
             State::Streaming {
                 resource_version: String::new(),
-                timeout: self.jittered(0.0),
+                timeout,
             }
         } else {
             State::Listing {
@@ -217,7 +253,7 @@ impl Watcher {
         let relist = self.listed;
         self.listed = true;
         self.backoff.reset();
-        self.next_resync = self.options.resync_period.map(|p| now + p);
+        self.listed_at(now);
         self.state = self.watching(version, now, unit);
         Effect::CommitList { relist }
     }
@@ -238,6 +274,7 @@ impl Watcher {
             State::Watching {
                 resource_version, ..
             } => Some(resource_version),
+            State::Auditing { watched, .. } => Some(watched),
             State::Waiting { next, .. } => match next.as_ref() {
                 State::Watching {
                     resource_version, ..
@@ -265,6 +302,10 @@ impl Watcher {
             } => Action::Watch {
                 resource_version: resource_version.clone(),
                 timeout: *timeout,
+            },
+            State::Auditing { continue_token, .. } => Action::AuditPage {
+                limit: (self.options.page_size > 0).then_some(self.options.page_size),
+                continue_token: continue_token.clone(),
             },
             State::Streaming {
                 resource_version,
@@ -339,6 +380,29 @@ impl Watcher {
             (State::Streaming { .. }, Outcome::Failed(error)) => {
                 self.after_stream_failure(&error, now, unit)
             }
+            (
+                State::Auditing {
+                    resource_version,
+                    watched,
+                    ..
+                },
+                Outcome::Page {
+                    resource_version: page_version,
+                    continue_token,
+                },
+            ) => self.after_audit_page(
+                resource_version.or(page_version),
+                continue_token,
+                watched,
+                now,
+                unit,
+            ),
+            // A failed audit is skipped until the next period; the watch resumes where it was.
+            (State::Auditing { watched, .. }, Outcome::Failed(_)) => {
+                self.next_audit = self.options.audit_period.map(|p| now + p);
+                let next = self.watching(watched, now, unit);
+                (self.wait(next, now, unit), Effect::None)
+            }
             // The stream ended before its end bookmark: try again, from scratch.
             (State::Streaming { .. }, Outcome::Watched { events, lasted }) => {
                 let next = self.fresh_list();
@@ -358,6 +422,39 @@ impl Watcher {
             // changes nothing.
             (state, _) => (state, Effect::None),
         }
+    }
+
+    /// A complete list was sent at `now`: the next resync and audit are counted from it.
+    fn listed_at(&mut self, now: Instant) {
+        self.next_resync = self.options.resync_period.map(|p| now + p);
+        self.next_audit = self.options.audit_period.map(|p| now + p);
+    }
+
+    /// An audit page arrived: the next page, or the audit is complete and the watch resumes
+    /// from the audit list's version.
+    fn after_audit_page(
+        &mut self,
+        version: Option<String>,
+        continue_token: Option<String>,
+        watched: String,
+        now: Instant,
+        unit: f64,
+    ) -> (State, Effect) {
+        if let Some(token) = continue_token.filter(|t| !t.is_empty()) {
+            let next = State::Auditing {
+                continue_token: Some(token),
+                resource_version: version,
+                watched,
+            };
+            return (next, Effect::None);
+        }
+        self.next_audit = self.options.audit_period.map(|p| now + p);
+        self.backoff.reset();
+        let from = version.unwrap_or_else(|| watched.clone());
+        (
+            self.watching(from, now, unit),
+            Effect::FinishAudit { watched },
+        )
     }
 
     /// A list page arrived: the next page, or the list is complete.
@@ -380,7 +477,7 @@ impl Watcher {
         let relist = self.listed;
         self.listed = true;
         self.backoff.reset();
-        self.next_resync = self.options.resync_period.map(|p| now + p);
+        self.listed_at(now);
         let next = self.watching(version.unwrap_or_default(), now, unit);
         (next, Effect::CommitList { relist })
     }
@@ -439,6 +536,14 @@ impl Watcher {
             Outcome::Watched { .. } if self.next_resync.is_some_and(|at| now >= at) => {
                 return (self.fresh_list(), Effect::BeginList);
             }
+            Outcome::Watched { .. } if self.next_audit.is_some_and(|at| now >= at) => {
+                let next = State::Auditing {
+                    continue_token: None,
+                    resource_version: None,
+                    watched: version,
+                };
+                return (next, Effect::BeginAudit);
+            }
             Outcome::Watched { events, lasted } => events == 0 && lasted < SHORT_WATCH,
             _ => true,
         };
@@ -459,7 +564,7 @@ impl Watcher {
 
     fn watching(&self, resource_version: String, now: Instant, unit: f64) -> State {
         let mut timeout = self.jittered(unit);
-        if let Some(at) = self.next_resync {
+        for at in [self.next_resync, self.next_audit].into_iter().flatten() {
             timeout = timeout.min(at.saturating_duration_since(now));
         }
         State::Watching {
@@ -484,6 +589,7 @@ mod tests {
     fn options() -> Options {
         Options {
             watch_list: WatchList::Never,
+            audit_period: None,
             page_size: 2,
             watch_timeout: Duration::from_secs(300),
             resync_period: None,
@@ -775,5 +881,52 @@ mod tests {
             );
             assert!(w.streams(), "{code}");
         }
+    }
+
+    #[test]
+    fn an_audit_lists_in_pages_when_due_and_resumes_from_its_version() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(Options {
+            audit_period: Some(Duration::from_secs(60)),
+            ..options()
+        });
+        w.step(page("1", None), t0, 0.0);
+        assert_eq!(watch_action(&w).1, Duration::from_secs(60));
+        w.progressed("5".into());
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(
+            w.step(watched(3, Duration::from_secs(60)), later, 0.0),
+            Effect::BeginAudit
+        );
+        let first = Action::AuditPage {
+            limit: Some(2),
+            continue_token: None,
+        };
+        assert_eq!(w.action(), first);
+        assert_eq!(w.resource_version(), Some("5"));
+        assert_eq!(w.step(page("8", Some("c")), later, 0.0), Effect::None);
+        assert_eq!(
+            w.step(page("8", None), later, 0.0),
+            Effect::FinishAudit {
+                watched: "5".into()
+            }
+        );
+        // The watch resumes from the audit's list, and the next audit is a period away.
+        assert_eq!(watch_action(&w), ("8".into(), Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_failed_audit_is_skipped_and_the_watch_resumes_where_it_was() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(Options {
+            audit_period: Some(Duration::from_secs(60)),
+            ..options()
+        });
+        w.step(page("1", None), t0, 0.0);
+        let later = t0 + Duration::from_secs(60);
+        w.step(watched(0, Duration::from_secs(60)), later, 0.0);
+        assert_eq!(w.step(status(500), later, 0.0), Effect::None);
+        assert_eq!(w.step(Outcome::Waited, later, 0.0), Effect::None);
+        assert_eq!(watch_action(&w), ("1".into(), Duration::from_secs(60)));
     }
 }

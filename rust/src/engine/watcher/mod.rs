@@ -10,4 +10,4 @@ pub mod sink;
 
 pub use error::WatchError;
 pub use machine::{Action, Effect, Options, Outcome, State, WatchList, Watcher};
-pub use sink::{EventsInfo, PageInfo, Sink};
+pub use sink::{Audited, EventsInfo, PageInfo, Sink};

@@ -30,6 +30,17 @@ pub struct EventsInfo {
     pub rejected: Vec<String>,
 }
 
+/// What an audit found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Audited {
+    /// Keys whose listed version differs from what was sent although no event could explain
+    /// it (the listed object is not newer than the watch had reached), plus keys sent but no
+    /// longer listed: the drift.
+    pub drift: usize,
+    /// Keys that differ at all (drift plus changes newer than the watch); any heals by a SET.
+    pub differing: usize,
+}
+
 /// One source's way into a config for the list/watch loop: list pages gathered into one SET,
 /// watch events applied as they come. Implementations parse in Rust and never take the GIL.
 pub trait Sink: Send {
@@ -44,4 +55,13 @@ pub trait Sink: Send {
     /// Gather complete watch-event lines of a streamed list's initial events with the pages
     /// (nothing is sent until [`commit_list`](Self::commit_list)).
     fn gather_events(&mut self, lines: &[u8]) -> Result<EventsInfo, CoreError>;
+    /// Keep a ledger of what was sent, for audits (off by default: it costs per event).
+    fn keep_ledger(&mut self);
+    /// Start an audit: a list compared with the ledger.
+    fn begin_audit(&mut self);
+    /// Compare one page of the audit's list with the ledger; only objects that differ are built.
+    fn audit_page(&mut self, data: &[u8]) -> Result<PageInfo, CoreError>;
+    /// End the audit; `watched` is the version the watch had reached. When anything differs,
+    /// the listed state is sent as one SET.
+    fn finish_audit(&mut self, watched: &str) -> Result<Audited, CoreError>;
 }
