@@ -12,7 +12,7 @@ use crate::engine::model::{
     Endpoint, EndpointAddress, EndpointPort, EndpointSubset, ServicePort, TargetRef,
 };
 use crate::py::convert::value_to_py;
-use crate::py::values::{port_or_name, quote, quote_opt, str_tuple};
+use crate::py::values::{port_or_name, quote, quote_opt, str_tuple, wrapped_tuple};
 
 /// Python class `kubeproxy_config.ServicePort`.
 #[pyclass(name = "ServicePort", module = "kubeproxy_config", frozen, eq, hash)]
@@ -99,31 +99,19 @@ impl PyEndpointSubset {
     /// Ready addresses.
     #[getter]
     fn addresses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.0
-                .addresses
-                .iter()
-                .map(|a| PyEndpointAddress(a.clone())),
-        )
+        wrapped_tuple(py, &self.0.addresses, PyEndpointAddress)
     }
 
     /// Addresses not ready yet.
     #[getter]
     fn not_ready_addresses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.0
-                .not_ready_addresses
-                .iter()
-                .map(|a| PyEndpointAddress(a.clone())),
-        )
+        wrapped_tuple(py, &self.0.not_ready_addresses, PyEndpointAddress)
     }
 
     /// Ports.
     #[getter]
     fn ports<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.0.ports.iter().map(|p| PyEndpointPort(p.clone())))
+        wrapped_tuple(py, &self.0.ports, PyEndpointPort)
     }
 
     /// Immutable: a copy is the object itself.
