@@ -10,27 +10,17 @@ use _core::engine::json::Kind;
 use _core::engine::model::{
     EndpointSlice, Interner, IpFamily, List, Protocol, Service, ServiceType, SliceAddr, Str,
 };
-use _core::engine::proxy::categorize::categorize;
 use _core::engine::proxy::endpoints::{from_slices, PortEndpoints};
-use _core::engine::proxy::info::{EndpointInfo, Endpoints, PortBase, ServicePortInfo};
-use _core::engine::proxy::options::{ProxyOptions, Topology, SERVICE_PROXY_NAME_LABEL};
+use _core::engine::proxy::info::{EndpointInfo, PortBase};
+use _core::engine::proxy::options::{ProxyOptions, SERVICE_PROXY_NAME_LABEL};
 use _core::engine::proxy::service::port_bases;
 use serde_json::{json, Value};
 
 mod proxy_common;
-use proxy_common::{ep, here, ip, names, node, serving_terminating};
+use proxy_common::{addrs, cat_at, cluster, ep, here, ip, names, node, opts, serving_terminating};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn opts(family: IpFamily) -> ProxyOptions {
-    ProxyOptions {
-        family,
-        service_proxy_name: None,
-        prefer_same_node: true,
-        start: 0.0,
-    }
-}
 
 fn ips(list: &[IpAddr]) -> Vec<String> {
     list.iter().map(ToString::to_string).collect()
@@ -107,26 +97,6 @@ fn etp_local_port() -> Arc<PortBase> {
         "type": "NodePort", "clusterIP": "10.96.0.1", "externalTrafficPolicy": "Local",
         "ports": [{"port": 80, "nodePort": 30080}],
     })))
-}
-
-/// Categorise `eps` (sorted here by identity string, as the view hands them over).
-fn cat(
-    base: &Arc<PortBase>,
-    eps: Vec<EndpointInfo>,
-    node: &Topology,
-    gate: bool,
-) -> ServicePortInfo {
-    let mut eps: Vec<Arc<EndpointInfo>> = eps.into_iter().map(Arc::new).collect();
-    eps.sort_by_cached_key(|e| e.address());
-    categorize(base, &eps, node, gate)
-}
-
-fn addrs(list: &Endpoints) -> Vec<String> {
-    list.iter().map(|e| e.address()).collect()
-}
-
-fn cluster(p: &ServicePortInfo) -> Vec<String> {
-    addrs(p.cluster.as_ref().expect("the port uses cluster endpoints"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,7 +514,7 @@ fn trap_load_balancer_without_node_port_or_ingress_ignores_etp_local() {
         assert!(p.uses_cluster_endpoints, "{ingress}");
         assert!(!p.uses_local_endpoints, "{ingress}");
         // So its endpoints are categorised as for a Cluster policy.
-        let info = cat(&p, vec![ep("10.0.0.1")], &node("node-b", ""), true);
+        let info = cat_at(&p, vec![ep("10.0.0.1")], &node("node-b", ""), true);
         assert!(info.local.is_none());
         assert_eq!(addrs(&info.all_reachable), ["10.0.0.1:80"]);
     }
@@ -716,7 +686,7 @@ fn ready_and_terminating_counts_as_ready() {
     );
     let e = only_http(&from_slices([&Arc::new(s.clone())], ""));
     assert!(e.ready && e.terminating);
-    let info = cat(
+    let info = cat_at(
         &cluster_port(),
         vec![(*e).clone(), serving_terminating("10.0.0.9")],
         &here(),
