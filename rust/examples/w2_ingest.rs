@@ -25,6 +25,24 @@ fn timed(rounds: usize, events: usize, mut round: impl FnMut() -> Duration) -> (
     (per(times[times.len() / 2]), per(times[0]))
 }
 
+/// One round into a fresh mux: `prepare` runs untimed, then the time of `feed` (sending to the
+/// mux's one source) until the merge is published.
+fn mux_round<P>(
+    prepare: impl FnOnce() -> P,
+    feed: impl FnOnce(&Mux<Service>, usize, P),
+) -> Duration {
+    let mux = Mux::new("w2", Duration::ZERO, Arc::new(SystemClock)).expect("mux");
+    let src = mux.source("api").expect("source");
+    let input = prepare();
+    let t = Instant::now();
+    feed(&mux, src, input);
+    let rx = mux.request_flush().expect("flush");
+    rx.recv().expect("merged");
+    let took = t.elapsed();
+    mux.close(Instant::now() + Duration::from_secs(1));
+    took
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = std::fs::read(&args[1]).expect("read chunks");
@@ -37,12 +55,6 @@ fn main() {
         .map(|c| c.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count())
         .sum();
     let parse = |c: &[u8]| parse_watch_events_split::<Service>(c, false, pieces).expect("parse");
-    let new_mux =
-        || -> Mux<Service> { Mux::new("w2", Duration::ZERO, Arc::new(SystemClock)).expect("mux") };
-    let merged = |mux: &Mux<Service>| {
-        let rx = mux.request_flush().expect("flush");
-        rx.recv().expect("merged");
-    };
     let mut report = Vec::new();
     if phases.contains("parse") {
         let took = timed(rounds, events, || {
@@ -56,34 +68,29 @@ fn main() {
     }
     if phases.contains("merge") {
         let took = timed(rounds, events, || {
-            let mux = new_mux();
-            let src = mux.source("api").expect("source");
-            let batches: Vec<_> = chunks.iter().map(|c| parse(c)).collect();
-            let t = Instant::now();
-            for op in batches.into_iter().flat_map(|b| b.ops) {
-                mux.send(src, op).expect("send");
-            }
-            merged(&mux);
-            let took = t.elapsed();
-            mux.close(Instant::now() + Duration::from_secs(1));
-            took
+            mux_round(
+                || chunks.iter().map(|c| parse(c)).collect::<Vec<_>>(),
+                |mux, src, batches| {
+                    for op in batches.into_iter().flat_map(|b| b.ops) {
+                        mux.send(src, op).expect("send");
+                    }
+                },
+            )
         });
         report.push(("merge", took));
     }
     if phases.contains("both") {
         let took = timed(rounds, events, || {
-            let mux = new_mux();
-            let src = mux.source("api").expect("source");
-            let t = Instant::now();
-            for c in &chunks {
-                for op in parse(c).ops {
-                    mux.send(src, op).expect("send");
-                }
-            }
-            merged(&mux);
-            let took = t.elapsed();
-            mux.close(Instant::now() + Duration::from_secs(1));
-            took
+            mux_round(
+                || (),
+                |mux, src, ()| {
+                    for c in &chunks {
+                        for op in parse(c).ops {
+                            mux.send(src, op).expect("send");
+                        }
+                    }
+                },
+            )
         });
         report.push(("parse+merge", took));
     }

@@ -97,6 +97,40 @@ fn mux() -> Mux<Obj> {
     Mux::new("test", Duration::ZERO, Arc::new(SystemClock)).unwrap()
 }
 
+/// A mux with one recorder, and the recorder's log.
+fn mux_with_recorder() -> (Mux<Obj>, Arc<Log>) {
+    let m = mux();
+    let log = Arc::new(Log::default());
+    m.register(Recorder::boxed(&log)).unwrap();
+    (m, log)
+}
+
+/// A mux with one recorder held inside each call until the test lets it go: the mux, the
+/// recorder's log, the versions it enters calls with, and the sender that releases one call.
+fn mux_with_gated_recorder() -> (Mux<Obj>, Arc<Log>, Receiver<u64>, Sender<()>) {
+    let m = mux();
+    let log = Arc::new(Log::default());
+    let (entered_tx, entered_rx) = crossbeam_channel::unbounded();
+    let (gate_tx, gate_rx) = crossbeam_channel::unbounded();
+    let rec = Recorder {
+        log: Arc::clone(&log),
+        entered: Some(entered_tx),
+        gate: Some(gate_rx),
+        fail: false,
+    };
+    m.register(Box::new(rec)).unwrap();
+    (m, log, entered_rx, gate_tx)
+}
+
+/// Lets `held` calls of a gated recorder go, waits for delivery, and returns its calls.
+fn release_and_flush(m: &Mux<Obj>, log: &Log, gate_tx: &Sender<()>, held: usize) -> Vec<Call> {
+    for _ in 0..held {
+        gate_tx.send(()).unwrap();
+    }
+    flush(m);
+    log.calls.lock().unwrap().clone()
+}
+
 fn flush(m: &Mux<Obj>) {
     let deadline = Instant::now() + WAIT;
     let v = m.merged_version(deadline).unwrap().expect("merged in time");
@@ -109,9 +143,7 @@ fn stat(m: &Mux<Obj>, name: &str) -> u64 {
 
 #[test]
 fn first_delivery_has_everything_added_then_exact_changes() {
-    let m = mux();
-    let log = Arc::new(Log::default());
-    m.register(Recorder::boxed(&log)).unwrap();
+    let (m, log) = mux_with_recorder();
     let s = m.source("api").unwrap();
     m.send(s, Op::Add(vec![obj("ns/a", 1), obj("ns/b", 1)]))
         .unwrap();
@@ -128,17 +160,7 @@ fn first_delivery_has_everything_added_then_exact_changes() {
 
 #[test]
 fn busy_handler_gets_the_newest_state_with_accumulated_changes() {
-    let m = mux();
-    let log = Arc::new(Log::default());
-    let (entered_tx, entered_rx) = crossbeam_channel::unbounded();
-    let (gate_tx, gate_rx) = crossbeam_channel::unbounded();
-    let rec = Recorder {
-        log: Arc::clone(&log),
-        entered: Some(entered_tx),
-        gate: Some(gate_rx),
-        fail: false,
-    };
-    m.register(Box::new(rec)).unwrap();
+    let (m, log, entered_rx, gate_tx) = mux_with_gated_recorder();
     let s = m.source("api").unwrap();
     m.send(
         s,
@@ -161,10 +183,7 @@ fn busy_handler_gets_the_newest_state_with_accumulated_changes() {
         let v = m.merged_version(Instant::now() + WAIT).unwrap().unwrap();
         assert_eq!(v, 2 + i as u64);
     }
-    gate_tx.send(()).unwrap();
-    gate_tx.send(()).unwrap();
-    flush(&m);
-    let calls = log.calls.lock().unwrap().clone();
+    let calls = release_and_flush(&m, &log, &gate_tx, 2);
     assert_eq!(
         calls.len(),
         2,
@@ -257,9 +276,7 @@ fn late_registration_gets_current_state_and_synced_once() {
 
 #[test]
 fn sync_of_an_empty_config_delivers_the_empty_state() {
-    let m = mux();
-    let log = Arc::new(Log::default());
-    m.register(Recorder::boxed(&log)).unwrap();
+    let (m, log) = mux_with_recorder();
     let a = m.source("a").unwrap();
     let b = m.source("b").unwrap();
     m.mark_synced(a).unwrap();
@@ -368,26 +385,14 @@ fn synced_once_every_source_has_sent_and_wait_synced_once_merged() {
 
 #[test]
 fn becoming_synced_during_the_first_call_does_not_repeat_it() {
-    let m = mux();
-    let log = Arc::new(Log::default());
-    let (entered_tx, entered_rx) = crossbeam_channel::unbounded();
-    let (gate_tx, gate_rx) = crossbeam_channel::unbounded();
-    let rec = Recorder {
-        log: Arc::clone(&log),
-        entered: Some(entered_tx),
-        gate: Some(gate_rx),
-        fail: false,
-    };
-    m.register(Box::new(rec)).unwrap();
+    let (m, log, entered_rx, gate_tx) = mux_with_gated_recorder();
     let s = m.source("api").unwrap();
     m.send(s, Op::Add(vec![obj("ns/a", 1)])).unwrap();
     entered_rx.recv_timeout(WAIT).unwrap();
     // Synced while the handler is inside its first call.
     m.mark_synced(s).unwrap();
     assert!(m.wait_synced(Instant::now() + WAIT));
-    gate_tx.send(()).unwrap();
-    flush(&m);
-    let calls = log.calls.lock().unwrap().clone();
+    let calls = release_and_flush(&m, &log, &gate_tx, 1);
     assert_eq!(
         calls.len(),
         1,

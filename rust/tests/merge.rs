@@ -24,17 +24,34 @@ fn commit(store: &mut Store<Obj>) -> Snapshot<Obj> {
     store.commit().expect("a new version")
 }
 
+/// A new store with `op` applied from `source`, not yet committed.
+fn store_after(source: usize, op: Op<Obj>) -> Store<Obj> {
+    let mut store = Store::new();
+    store.apply(source, op);
+    store
+}
+
+/// Applies `op` from `source` and commits the new version it must make.
+fn commit_after(store: &mut Store<Obj>, source: usize, op: Op<Obj>) -> Snapshot<Obj> {
+    store.apply(source, op);
+    commit(store)
+}
+
+/// Applies `op` from `source` and checks that it makes no new version.
+fn assert_no_version_after(store: &mut Store<Obj>, source: usize, op: Op<Obj>) {
+    store.apply(source, op);
+    assert!(store.commit().is_none());
+}
+
 #[test]
 fn add_update_remove_produce_exact_changes() {
     let mut store = Store::new();
-    store.apply(0, Op::Add(vec![obj("ns/a", 1), obj("ns/b", 1)]));
-    let v1 = commit(&mut store);
+    let v1 = commit_after(&mut store, 0, Op::Add(vec![obj("ns/a", 1), obj("ns/b", 1)]));
     assert_eq!(v1.version, 1);
     assert_eq!(keys(&v1.changes.added), ["ns/a", "ns/b"]);
 
     store.apply(0, Op::Add(vec![obj("ns/a", 2)]));
-    store.apply(0, Op::Remove(vec![key("ns/b")]));
-    let v2 = commit(&mut store);
+    let v2 = commit_after(&mut store, 0, Op::Remove(vec![key("ns/b")]));
     assert_eq!(v2.version, 2);
     assert!(v2.changes.added.is_empty());
     assert_eq!(v2.changes.updated.len(), 1);
@@ -49,10 +66,8 @@ fn add_update_remove_produce_exact_changes() {
 #[test]
 fn set_replaces_the_source_and_empty_set_clears_it() {
     let mut store = Store::new();
-    store.apply(0, Op::Set(vec![obj("ns/a", 1), obj("ns/b", 1)]));
-    commit(&mut store);
-    store.apply(0, Op::Set(vec![obj("ns/b", 2), obj("ns/c", 1)]));
-    let snap = commit(&mut store);
+    commit_after(&mut store, 0, Op::Set(vec![obj("ns/a", 1), obj("ns/b", 1)]));
+    let snap = commit_after(&mut store, 0, Op::Set(vec![obj("ns/b", 2), obj("ns/c", 1)]));
     assert_eq!(
         state(&snap),
         [("ns/b".to_owned(), 2), ("ns/c".to_owned(), 1)]
@@ -61,8 +76,7 @@ fn set_replaces_the_source_and_empty_set_clears_it() {
     assert_eq!(keys(&snap.changes.removed), ["ns/a"]);
     assert_eq!(snap.changes.updated.len(), 1);
 
-    store.apply(0, Op::Set(vec![]));
-    let cleared = commit(&mut store);
+    let cleared = commit_after(&mut store, 0, Op::Set(vec![]));
     assert!(cleared.items.is_empty());
     assert_eq!(keys(&cleared.changes.removed), ["ns/b", "ns/c"]);
 }
@@ -70,33 +84,25 @@ fn set_replaces_the_source_and_empty_set_clears_it() {
 #[test]
 fn unchanged_input_makes_no_version() {
     let mut store = Store::new();
-    store.apply(0, Op::Set(vec![obj("ns/a", 1), obj("ns/b", 1)]));
-    commit(&mut store);
+    commit_after(&mut store, 0, Op::Set(vec![obj("ns/a", 1), obj("ns/b", 1)]));
     // A resync: the same content in new allocations.
-    store.apply(0, Op::Set(vec![obj("ns/b", 1), obj("ns/a", 1)]));
-    assert!(store.commit().is_none());
-    store.apply(0, Op::Add(vec![obj("ns/a", 1)]));
-    assert!(store.commit().is_none());
-    store.apply(0, Op::Remove(vec![key("ns/missing")]));
-    assert!(store.commit().is_none());
+    assert_no_version_after(&mut store, 0, Op::Set(vec![obj("ns/b", 1), obj("ns/a", 1)]));
+    assert_no_version_after(&mut store, 0, Op::Add(vec![obj("ns/a", 1)]));
+    assert_no_version_after(&mut store, 0, Op::Remove(vec![key("ns/missing")]));
     assert_eq!(store.version(), 1);
 }
 
 #[test]
 fn added_then_removed_in_one_batch_is_no_change() {
-    let mut store = Store::new();
-    store.apply(0, Op::Add(vec![obj("ns/a", 1)]));
-    store.apply(0, Op::Remove(vec![key("ns/a")]));
-    assert!(store.commit().is_none());
+    let mut store = store_after(0, Op::Add(vec![obj("ns/a", 1)]));
+    assert_no_version_after(&mut store, 0, Op::Remove(vec![key("ns/a")]));
     assert_eq!(store.version(), 0);
 }
 
 #[test]
 fn first_source_wins_and_the_other_shows_when_it_lets_go() {
-    let mut store = Store::new();
-    store.apply(0, Op::Add(vec![obj("ns/a", 1)]));
-    store.apply(1, Op::Add(vec![obj("ns/a", 2), obj("ns/b", 2)]));
-    let snap = commit(&mut store);
+    let mut store = store_after(0, Op::Add(vec![obj("ns/a", 1)]));
+    let snap = commit_after(&mut store, 1, Op::Add(vec![obj("ns/a", 2), obj("ns/b", 2)]));
     assert_eq!(
         state(&snap),
         [("ns/a".to_owned(), 1), ("ns/b".to_owned(), 2)]
@@ -104,11 +110,9 @@ fn first_source_wins_and_the_other_shows_when_it_lets_go() {
     assert_eq!(store.counters().conflicts, 1);
 
     // The loser's updates do not show while the winner holds the key.
-    store.apply(1, Op::Add(vec![obj("ns/a", 3)]));
-    assert!(store.commit().is_none());
+    assert_no_version_after(&mut store, 1, Op::Add(vec![obj("ns/a", 3)]));
 
-    store.apply(0, Op::Remove(vec![key("ns/a")]));
-    let snap = commit(&mut store);
+    let snap = commit_after(&mut store, 0, Op::Remove(vec![key("ns/a")]));
     assert_eq!(
         state(&snap),
         [("ns/a".to_owned(), 3), ("ns/b".to_owned(), 2)]
@@ -123,33 +127,26 @@ fn first_source_wins_and_the_other_shows_when_it_lets_go() {
     );
 
     // The loser removing a key it lost has no visible effect... and when it is the last holder, it goes.
-    store.apply(1, Op::Remove(vec![key("ns/a")]));
-    let snap = commit(&mut store);
+    let snap = commit_after(&mut store, 1, Op::Remove(vec![key("ns/a")]));
     assert_eq!(keys(&snap.changes.removed), ["ns/a"]);
 }
 
 #[test]
 fn earlier_source_taking_a_key_replaces_the_later_ones_object() {
     let mut store = Store::new();
-    store.apply(1, Op::Add(vec![obj("ns/a", 2)]));
-    commit(&mut store);
-    store.apply(0, Op::Add(vec![obj("ns/a", 1)]));
-    let snap = commit(&mut store);
+    commit_after(&mut store, 1, Op::Add(vec![obj("ns/a", 2)]));
+    let snap = commit_after(&mut store, 0, Op::Add(vec![obj("ns/a", 1)]));
     assert_eq!(state(&snap), [("ns/a".to_owned(), 1)]);
     // Source 1 still holds its object: source 0's SET without it shows it again.
-    store.apply(0, Op::Set(vec![]));
-    let snap = commit(&mut store);
+    let snap = commit_after(&mut store, 0, Op::Set(vec![]));
     assert_eq!(state(&snap), [("ns/a".to_owned(), 2)]);
 }
 
 #[test]
 fn loser_removal_is_invisible() {
-    let mut store = Store::new();
-    store.apply(0, Op::Add(vec![obj("ns/a", 1)]));
-    store.apply(1, Op::Add(vec![obj("ns/a", 2)]));
-    commit(&mut store);
-    store.apply(1, Op::Remove(vec![key("ns/a")]));
-    assert!(store.commit().is_none());
+    let mut store = store_after(0, Op::Add(vec![obj("ns/a", 1)]));
+    commit_after(&mut store, 1, Op::Add(vec![obj("ns/a", 2)]));
+    assert_no_version_after(&mut store, 1, Op::Remove(vec![key("ns/a")]));
 }
 
 #[test]
@@ -172,10 +169,8 @@ fn snapshots_sort_by_namespace_then_name() {
 #[test]
 fn old_snapshots_never_change() {
     let mut store = Store::new();
-    store.apply(0, Op::Add(vec![obj("ns/a", 1)]));
-    let v1 = commit(&mut store);
-    store.apply(0, Op::Add(vec![obj("ns/a", 2), obj("ns/b", 1)]));
-    let _v2 = commit(&mut store);
+    let v1 = commit_after(&mut store, 0, Op::Add(vec![obj("ns/a", 1)]));
+    let _v2 = commit_after(&mut store, 0, Op::Add(vec![obj("ns/a", 2), obj("ns/b", 1)]));
     assert_eq!(state(&v1), [("ns/a".to_owned(), 1)]);
 }
 
@@ -198,8 +193,7 @@ fn change_set_keeps_the_first_base_value() {
     store.apply(0, Op::Add(vec![obj("ns/gone", 2)]));
     fold(&commit(&mut store));
     store.apply(0, Op::Remove(vec![key("ns/flash"), key("ns/gone")]));
-    store.apply(0, Op::Add(vec![obj("ns/upd", 3)]));
-    let last = commit(&mut store);
+    let last = commit_after(&mut store, 0, Op::Add(vec![obj("ns/upd", 3)]));
     fold(&last);
 
     let changes: Changes<Obj> = acc.resolve();

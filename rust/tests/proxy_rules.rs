@@ -10,27 +10,17 @@ use _core::engine::json::Kind;
 use _core::engine::model::{
     EndpointSlice, Interner, IpFamily, List, Protocol, Service, ServiceType, SliceAddr, Str,
 };
-use _core::engine::proxy::categorize::categorize;
 use _core::engine::proxy::endpoints::{from_slices, PortEndpoints};
-use _core::engine::proxy::info::{EndpointInfo, Endpoints, PortBase, ServicePortInfo};
-use _core::engine::proxy::options::{ProxyOptions, Topology, SERVICE_PROXY_NAME_LABEL};
+use _core::engine::proxy::info::{EndpointInfo, PortBase};
+use _core::engine::proxy::options::{ProxyOptions, SERVICE_PROXY_NAME_LABEL};
 use _core::engine::proxy::service::port_bases;
 use serde_json::{json, Value};
 
 mod proxy_common;
-use proxy_common::{ep, here, ip, names, node, serving_terminating};
+use proxy_common::{addrs, cat_at, cluster, ep, here, ip, names, node, opts, serving_terminating};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn opts(family: IpFamily) -> ProxyOptions {
-    ProxyOptions {
-        family,
-        service_proxy_name: None,
-        prefer_same_node: true,
-        start: 0.0,
-    }
-}
 
 fn ips(list: &[IpAddr]) -> Vec<String> {
     list.iter().map(ToString::to_string).collect()
@@ -53,6 +43,12 @@ fn bases(svc: &Service, family: IpFamily) -> Option<Vec<Arc<PortBase>>> {
     port_bases(svc, &opts(family))
 }
 
+/// The first port of dual-stack `svc` in the IPv4 view and in the IPv6 view.
+fn first_ports(svc: &Service) -> (Arc<PortBase>, Arc<PortBase>) {
+    let first = |family| Arc::clone(&bases(svc, family).unwrap()[0]);
+    (first(IpFamily::IPv4), first(IpFamily::IPv6))
+}
+
 /// The single port of `svc` in the IPv4 view.
 fn one(svc: &Service) -> Arc<PortBase> {
     let mut ports = bases(svc, IpFamily::IPv4).expect("the service has IPv4 ports");
@@ -70,14 +66,37 @@ fn slice(name: &str, ports: Value, endpoints: Value) -> EndpointSlice {
     EndpointSlice::from_value(&v, &mut Interner::default()).unwrap()
 }
 
-fn http() -> Value {
-    json!([{"name": "http", "port": 8080, "protocol": "TCP"}])
+/// A slice `ns/<name>` of service `svc` with the one port `http` (8080/TCP).
+fn http_slice(name: &str, endpoints: Value) -> EndpointSlice {
+    slice(
+        name,
+        json!([{"name": "http", "port": 8080, "protocol": "TCP"}]),
+        endpoints,
+    )
 }
 
 /// The identity strings of port `name`/`protocol` in `map` (`None`: no entry).
 fn port_list(map: &PortEndpoints, name: &str, protocol: Protocol) -> Option<Vec<String>> {
     map.get(&(Str::from(name), protocol))
         .map(|l| l.iter().map(|e| e.address()).collect())
+}
+
+/// Port `name`/`protocol` of `map` has an entry, with these identity strings.
+fn assert_port(map: &PortEndpoints, name: &str, protocol: Protocol, expected: &[&str]) {
+    assert_eq!(port_list(map, name, protocol).unwrap(), expected);
+}
+
+/// The endpoints of each port of the one slice `s`, seen from no node.
+fn ports_of(s: EndpointSlice) -> PortEndpoints {
+    from_slices([&Arc::new(s)], "")
+}
+
+/// `s` with the addresses of its first endpoint replaced by `addresses`.
+fn with_first_addresses(mut s: EndpointSlice, addresses: List<SliceAddr>) -> EndpointSlice {
+    let mut eps = s.endpoints.to_vec();
+    eps[0].addresses = addresses;
+    s.endpoints = eps.into();
+    s
 }
 
 /// The one endpoint of port `http/TCP`.
@@ -107,26 +126,6 @@ fn etp_local_port() -> Arc<PortBase> {
         "type": "NodePort", "clusterIP": "10.96.0.1", "externalTrafficPolicy": "Local",
         "ports": [{"port": 80, "nodePort": 30080}],
     })))
-}
-
-/// Categorise `eps` (sorted here by identity string, as the view hands them over).
-fn cat(
-    base: &Arc<PortBase>,
-    eps: Vec<EndpointInfo>,
-    node: &Topology,
-    gate: bool,
-) -> ServicePortInfo {
-    let mut eps: Vec<Arc<EndpointInfo>> = eps.into_iter().map(Arc::new).collect();
-    eps.sort_by_cached_key(|e| e.address());
-    categorize(base, &eps, node, gate)
-}
-
-fn addrs(list: &Endpoints) -> Vec<String> {
-    list.iter().map(|e| e.address()).collect()
-}
-
-fn cluster(p: &ServicePortInfo) -> Vec<String> {
-    addrs(p.cluster.as_ref().expect("the port uses cluster endpoints"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,8 +308,7 @@ fn external_ips_filtered_by_family() {
         "clusterIPs": ["10.96.0.1", "fd00::1"], "ipFamilies": ["IPv4", "IPv6"],
         "externalIPs": ["192.0.2.1", "2001:db8::1", "010.001.002.003"], "ports": [{"port": 80}],
     }));
-    let v4 = &bases(&svc, IpFamily::IPv4).unwrap()[0];
-    let v6 = &bases(&svc, IpFamily::IPv6).unwrap()[0];
+    let (v4, v6) = first_ports(&svc);
     assert_eq!(ips(&v4.external_ips), ["192.0.2.1", "10.1.2.3"]);
     assert_eq!(ips(&v6.external_ips), ["2001:db8::1"]);
 }
@@ -331,8 +329,7 @@ fn load_balancer_source_ranges_trimmed_masked_filtered() {
         "192.168.1.1",
         "192.168.0.0/16",
     ]);
-    let v4 = &bases(&svc, IpFamily::IPv4).unwrap()[0];
-    let v6 = &bases(&svc, IpFamily::IPv6).unwrap()[0];
+    let (v4, v6) = first_ports(&svc);
     let show = |l: &List<Str>| l.iter().map(ToString::to_string).collect::<Vec<_>>();
     assert_eq!(
         show(&v4.load_balancer_source_ranges),
@@ -357,8 +354,7 @@ fn load_balancer_vips_in_vip_mode_of_this_family() {
             {"hostname": "lb.example.com"},
         ]}}),
     );
-    let v4 = &bases(&svc, IpFamily::IPv4).unwrap()[0];
-    let v6 = &bases(&svc, IpFamily::IPv6).unwrap()[0];
+    let (v4, v6) = first_ports(&svc);
     assert_eq!(ips(&v4.load_balancer_vips), ["192.0.2.1", "192.0.2.2"]);
     assert_eq!(ips(&v6.load_balancer_vips), ["2001:db8::1"]);
 }
@@ -544,7 +540,7 @@ fn trap_load_balancer_without_node_port_or_ingress_ignores_etp_local() {
         assert!(p.uses_cluster_endpoints, "{ingress}");
         assert!(!p.uses_local_endpoints, "{ingress}");
         // So its endpoints are categorised as for a Cluster policy.
-        let info = cat(&p, vec![ep("10.0.0.1")], &node("node-b", ""), true);
+        let info = cat_at(&p, vec![ep("10.0.0.1")], &node("node-b", ""), true);
         assert!(info.local.is_none());
         assert_eq!(addrs(&info.all_reachable), ["10.0.0.1:80"]);
     }
@@ -565,16 +561,10 @@ fn port_mapping_by_name_and_protocol() {
                {"name": "dns-tcp", "port": 5354, "protocol": "TCP"}]),
         json!([{"addresses": ["10.0.0.1"]}]),
     );
-    let map = from_slices([&Arc::new(s.clone())], "");
-    assert_eq!(
-        port_list(&map, "http", Protocol::Tcp).unwrap(),
-        ["10.0.0.1:8080"]
-    );
+    let map = ports_of(s);
+    assert_port(&map, "http", Protocol::Tcp, &["10.0.0.1:8080"]);
     assert_eq!(port_list(&map, "http", Protocol::Udp), None);
-    assert_eq!(
-        port_list(&map, "dns", Protocol::Udp).unwrap(),
-        ["10.0.0.1:5353"]
-    );
+    assert_port(&map, "dns", Protocol::Udp, &["10.0.0.1:5353"]);
     assert_eq!(port_list(&map, "dns", Protocol::Tcp), None);
     // An unnamed slice port is the API default name "" and joins the unnamed service port.
     let unnamed = slice(
@@ -582,11 +572,8 @@ fn port_mapping_by_name_and_protocol() {
         json!([{"port": 9090}]),
         json!([{"addresses": ["10.0.0.1"]}]),
     );
-    let map = from_slices([&Arc::new(unnamed.clone())], "");
-    assert_eq!(
-        port_list(&map, "", Protocol::Tcp).unwrap(),
-        ["10.0.0.1:9090"]
-    );
+    let map = ports_of(unnamed);
+    assert_port(&map, "", Protocol::Tcp, &["10.0.0.1:9090"]);
 }
 
 // §2.2: a slice port with a nil or 0 number is skipped.
@@ -601,13 +588,10 @@ fn port_with_nil_or_zero_number_skipped() {
     ports[0].port = None;
     ports[1].port = Some(0);
     s.ports = ports.into();
-    let map = from_slices([&Arc::new(s.clone())], "");
+    let map = ports_of(s);
     assert_eq!(port_list(&map, "a", Protocol::Tcp), None);
     assert_eq!(port_list(&map, "b", Protocol::Tcp), None);
-    assert_eq!(
-        port_list(&map, "c", Protocol::Tcp).unwrap(),
-        ["10.0.0.1:1002"]
-    );
+    assert_port(&map, "c", Protocol::Tcp, &["10.0.0.1:1002"]);
 }
 
 // §2.2: different slices may carry different numbers for one port name; both pairs are kept.
@@ -624,9 +608,11 @@ fn same_port_name_different_numbers_across_slices_both_kept() {
         json!([{"addresses": ["10.0.0.1"]}]),
     );
     let map = from_slices([&Arc::new(a.clone()), &Arc::new(b.clone())], "");
-    assert_eq!(
-        port_list(&map, "http", Protocol::Tcp).unwrap(),
-        ["10.0.0.1:8080", "10.0.0.1:8081"]
+    assert_port(
+        &map,
+        "http",
+        Protocol::Tcp,
+        &["10.0.0.1:8080", "10.0.0.1:8081"],
     );
 }
 
@@ -636,49 +622,41 @@ fn same_port_name_different_numbers_across_slices_both_kept() {
 // §2.3: an endpoint with no addresses is skipped.
 #[test]
 fn endpoint_without_addresses_skipped() {
-    let mut s = slice(
-        "svc-1",
-        http(),
-        json!([{"addresses": ["10.0.0.1"]}, {"addresses": ["10.0.0.2"]}]),
+    let s = with_first_addresses(
+        http_slice(
+            "svc-1",
+            json!([{"addresses": ["10.0.0.1"]}, {"addresses": ["10.0.0.2"]}]),
+        ),
+        List::empty(),
     );
-    let mut eps = s.endpoints.to_vec();
-    eps[0].addresses = List::empty();
-    s.endpoints = eps.into();
-    let map = from_slices([&Arc::new(s.clone())], "");
-    assert_eq!(
-        port_list(&map, "http", Protocol::Tcp).unwrap(),
-        ["10.0.0.2:8080"]
-    );
+    let map = ports_of(s);
+    assert_port(&map, "http", Protocol::Tcp, &["10.0.0.2:8080"]);
     // A port whose endpoints are all skipped has no entry.
-    let mut empty = slice("svc-2", http(), json!([{"addresses": ["10.0.0.1"]}]));
-    let mut eps = empty.endpoints.to_vec();
-    eps[0].addresses = List::empty();
-    empty.endpoints = eps.into();
-    assert!(from_slices([&Arc::new(empty.clone())], "").is_empty());
+    let empty = with_first_addresses(
+        http_slice("svc-2", json!([{"addresses": ["10.0.0.1"]}])),
+        List::empty(),
+    );
+    assert!(ports_of(empty).is_empty());
 }
 
 // §2.3: only addresses[0] is used, normalised (IPv4 leading zeros dropped, IPv6 compressed).
 #[test]
 fn only_first_address_used_and_normalised() {
-    let s = slice(
+    let s = http_slice(
         "svc-1",
-        http(),
         json!([{"addresses": ["010.000.000.001", "10.0.0.2"]}]),
     );
-    let map = from_slices([&Arc::new(s.clone())], "");
-    assert_eq!(
-        port_list(&map, "http", Protocol::Tcp).unwrap(),
-        ["10.0.0.1:8080"]
+    let map = ports_of(s);
+    assert_port(&map, "http", Protocol::Tcp, &["10.0.0.1:8080"]);
+    let s6 = with_first_addresses(
+        http_slice("svc-2", json!([{"addresses": ["10.0.0.1"]}])),
+        vec![
+            SliceAddr::Ip(ip("FD00:0:0:0::A")),
+            SliceAddr::Ip(ip("fd00::b")),
+        ]
+        .into(),
     );
-    let mut s6 = slice("svc-2", http(), json!([{"addresses": ["10.0.0.1"]}]));
-    let mut eps = s6.endpoints.to_vec();
-    eps[0].addresses = vec![
-        SliceAddr::Ip(ip("FD00:0:0:0::A")),
-        SliceAddr::Ip(ip("fd00::b")),
-    ]
-    .into();
-    s6.endpoints = eps.into();
-    let map = from_slices([&Arc::new(s6.clone())], "");
+    let map = ports_of(s6);
     assert_eq!(
         port_list(&map, "http", Protocol::Tcp).unwrap(),
         ["[fd00::a]:8080"]
@@ -689,12 +667,11 @@ fn only_first_address_used_and_normalised() {
 #[test]
 fn condition_defaults() {
     let read = |conditions: Value| {
-        let s = slice(
+        let s = http_slice(
             "svc-1",
-            http(),
             json!([{"addresses": ["10.0.0.1"], "conditions": conditions}]),
         );
-        let e = only_http(&from_slices([&Arc::new(s.clone())], ""));
+        let e = only_http(&ports_of(s));
         (e.ready, e.serving, e.terminating)
     };
     assert_eq!(read(json!({})), (true, true, false));
@@ -709,14 +686,13 @@ fn condition_defaults() {
 // §2.3: ready=true with terminating=true counts as ready.
 #[test]
 fn ready_and_terminating_counts_as_ready() {
-    let s = slice(
+    let s = http_slice(
         "svc-1",
-        http(),
         json!([{"addresses": ["10.0.0.1"], "conditions": {"ready": true, "terminating": true}}]),
     );
-    let e = only_http(&from_slices([&Arc::new(s.clone())], ""));
+    let e = only_http(&ports_of(s));
     assert!(e.ready && e.terminating);
-    let info = cat(
+    let info = cat_at(
         &cluster_port(),
         vec![(*e).clone(), serving_terminating("10.0.0.9")],
         &here(),
@@ -729,9 +705,8 @@ fn ready_and_terminating_counts_as_ready() {
 // play no part.
 #[test]
 fn is_local_rules() {
-    let s = slice(
+    let s = http_slice(
         "svc-1",
-        http(),
         json!([
             {"addresses": ["10.0.0.1"], "nodeName": "node-a"},
             {"addresses": ["10.0.0.2"], "nodeName": "node-b", "hostname": "node-a", "zone": "node-a"},
@@ -755,15 +730,14 @@ fn is_local_rules() {
 // §2.3: zone hints from hints.forZones and node hints from hints.forNodes; an empty list is no hint.
 #[test]
 fn zone_and_node_hints_read() {
-    let s = slice(
+    let s = http_slice(
         "svc-1",
-        http(),
         json!([{"addresses": ["10.0.0.1"], "zone": "zone-x",
                 "hints": {"forZones": [{"name": "zone-a"}, {"name": "zone-b"}],
                           "forNodes": [{"name": "node-a"}]}},
                {"addresses": ["10.0.0.2"], "hints": {"forZones": []}}]),
     );
-    let map = from_slices([&Arc::new(s.clone())], "");
+    let map = ports_of(s);
     let list = &map[&(Str::from("http"), Protocol::Tcp)];
     assert_eq!(list[0].zone_hints(), &names(&["zone-a", "zone-b"])[..]);
     assert_eq!(list[0].node_hints(), &names(&["node-a"])[..]);
@@ -775,15 +749,13 @@ fn zone_and_node_hints_read() {
 // terminating one, whichever slice comes first.
 #[test]
 fn duplicate_non_terminating_wins() {
-    let term = slice(
+    let term = http_slice(
         "svc-a",
-        http(),
         json!([{"addresses": ["10.0.0.1"], "nodeName": "node-t",
                 "conditions": {"ready": false, "serving": true, "terminating": true}}]),
     );
-    let live = slice(
+    let live = http_slice(
         "svc-b",
-        http(),
         json!([{"addresses": ["10.0.0.1"], "nodeName": "node-l"}]),
     );
     let (term, live) = (Arc::new(term), Arc::new(live));
@@ -804,9 +776,11 @@ fn endpoints_sorted_by_identity_string() {
         json!([{"addresses": ["10.0.0.2"]}, {"addresses": ["10.0.0.10"]}, {"addresses": ["10.0.0.1"]},
                {"addresses": ["9.0.0.1"]}]),
     );
-    let map = from_slices([&Arc::new(s.clone())], "");
-    assert_eq!(
-        port_list(&map, "http", Protocol::Tcp).unwrap(),
-        ["10.0.0.10:80", "10.0.0.1:80", "10.0.0.2:80", "9.0.0.1:80"]
+    let map = ports_of(s);
+    assert_port(
+        &map,
+        "http",
+        Protocol::Tcp,
+        &["10.0.0.10:80", "10.0.0.1:80", "10.0.0.2:80", "9.0.0.1:80"],
     );
 }

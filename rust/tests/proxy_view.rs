@@ -10,10 +10,7 @@ use _core::engine::json::Kind;
 use _core::engine::merger::Merger;
 use _core::engine::model::{EndpointSlice, Interner, IpFamily, Protocol, Service, Str};
 use _core::engine::object::{Notes, ObjKey};
-use _core::engine::proxy::categorize::categorize;
-use _core::engine::proxy::info::{
-    port_key, EndpointInfo, Endpoints, PortBase, ServicePortInfo, TopologyMode,
-};
+use _core::engine::proxy::info::{port_key, EndpointInfo, PortBase, ServicePortInfo, TopologyMode};
 use _core::engine::proxy::options::{ProxyOptions, Topology};
 use _core::engine::proxy::service::port_bases;
 use _core::engine::proxy::tracker::{ProxyInput, ProxyTracker, ENDPOINTS, SERVICES};
@@ -23,19 +20,10 @@ use _core::engine::store::{Op, Store};
 use serde_json::{json, Value};
 
 mod proxy_common;
-use proxy_common::{ep, here, names, node, serving_terminating};
+use proxy_common::{addrs, cat_at, cluster, ep, here, names, node, opts, serving_terminating};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: categorisation
-
-fn opts(family: IpFamily) -> ProxyOptions {
-    ProxyOptions {
-        family,
-        service_proxy_name: None,
-        prefer_same_node: true,
-        start: 0.0,
-    }
-}
 
 /// The single IPv4 port of a Service `ns/svc` with `spec`.
 fn one(spec: Value) -> Arc<PortBase> {
@@ -92,18 +80,6 @@ fn noded(e: EndpointInfo, nodes: &[&str]) -> EndpointInfo {
     e.with_meta(|m| m.node_hints = names(nodes))
 }
 
-/// Categorise `eps` for `node` (sorted here by identity string, as the view hands them over).
-fn cat_at(
-    base: &Arc<PortBase>,
-    eps: Vec<EndpointInfo>,
-    node: &Topology,
-    gate: bool,
-) -> ServicePortInfo {
-    let mut eps: Vec<Arc<EndpointInfo>> = eps.into_iter().map(Arc::new).collect();
-    eps.sort_by_cached_key(|e| e.address());
-    categorize(base, &eps, node, gate)
-}
-
 /// Categorise `eps` for [`here`] with the node-hints gate on.
 fn cat(base: &Arc<PortBase>, eps: Vec<EndpointInfo>) -> ServicePortInfo {
     cat_at(base, eps, &here(), true)
@@ -113,14 +89,6 @@ fn cat(base: &Arc<PortBase>, eps: Vec<EndpointInfo>) -> ServicePortInfo {
 fn assert_cluster(info: &ServicePortInfo, mode: TopologyMode, expected: &[&str]) {
     assert_eq!(info.topology_mode, mode);
     assert_eq!(cluster(info), expected);
-}
-
-fn addrs(list: &Endpoints) -> Vec<String> {
-    list.iter().map(|e| e.address()).collect()
-}
-
-fn cluster(p: &ServicePortInfo) -> Vec<String> {
-    addrs(p.cluster.as_ref().expect("the port uses cluster endpoints"))
 }
 
 fn local_of(p: &ServicePortInfo) -> Vec<String> {

@@ -168,53 +168,9 @@ pub fn same<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
     Arc::ptr_eq(a, b) || **a == **b
 }
 
-/// A keyed value for the engine's unit tests (the in-crate twin of `tests/common`): equal keys
-/// with equal values are the same object.
+/// A keyed value for the engine's unit tests; `tests/common` includes the same file.
 #[cfg(test)]
-pub(crate) mod test_obj {
-    use std::sync::Arc;
-
-    use crate::engine::object::{ObjKey, Object};
-
-    #[derive(Debug, PartialEq, Eq)]
-    pub(crate) struct Obj {
-        pub key: ObjKey,
-        pub value: u32,
-    }
-
-    impl Object for Obj {
-        type Notes = ();
-        fn key(&self) -> ObjKey {
-            self.key.clone()
-        }
-    }
-
-    pub(crate) fn obj(key: &str, value: u32) -> Arc<Obj> {
-        Arc::new(Obj {
-            key: ObjKey::parse(key),
-            value,
-        })
-    }
-
-    pub(crate) fn key(key: &str) -> ObjKey {
-        ObjKey::parse(key)
-    }
-
-    /// `key=value` per object, in order.
-    pub(crate) fn kv(objs: &[Arc<Obj>]) -> Vec<String> {
-        objs.iter()
-            .map(|o| format!("{}={}", o.key, o.value))
-            .collect()
-    }
-
-    /// `key:old->new` per updated pair, in order.
-    pub(crate) fn upd(pairs: &[(Arc<Obj>, Arc<Obj>)]) -> Vec<String> {
-        pairs
-            .iter()
-            .map(|(a, b)| format!("{}:{}->{}", a.key, a.value, b.value))
-            .collect()
-    }
-}
+pub(crate) mod test_obj;
 
 #[cfg(test)]
 mod tests {
@@ -233,16 +189,33 @@ mod tests {
         }
     }
 
+    fn added(objs: Vec<Arc<Obj>>) -> Changes<Obj> {
+        changes(objs, vec![], vec![])
+    }
+
+    fn updated(old: Arc<Obj>, new: Arc<Obj>) -> Changes<Obj> {
+        changes(vec![], vec![(old, new)], vec![])
+    }
+
+    fn removed(objs: Vec<Arc<Obj>>) -> Changes<Obj> {
+        changes(vec![], vec![], objs)
+    }
+
+    /// A fresh set after absorbing each of `steps` in order.
+    fn absorbed<const N: usize>(steps: [Changes<Obj>; N]) -> ChangeSet<Obj> {
+        let mut set = ChangeSet::default();
+        for step in &steps {
+            set.absorb(step);
+        }
+        set
+    }
+
     #[test]
     fn folding_keeps_the_first_base_and_the_last_current_value() {
         let mut set = ChangeSet::default();
         set.record(key("ns/a"), Some(obj("ns/a", 1)), Some(obj("ns/a", 2)));
         set.record(key("ns/a"), Some(obj("ns/a", 2)), Some(obj("ns/a", 3)));
-        set.absorb(&changes(
-            vec![],
-            vec![(obj("ns/a", 3), obj("ns/a", 4))],
-            vec![],
-        ));
+        set.absorb(&updated(obj("ns/a", 3), obj("ns/a", 4)));
         assert_eq!(set.len(), 1);
         let out = set.resolve();
         assert_eq!(upd(&out.updated), ["ns/a:1->4"]);
@@ -251,46 +224,33 @@ mod tests {
 
     #[test]
     fn added_then_removed_vanishes() {
-        let mut set = ChangeSet::default();
-        set.absorb(&changes(vec![obj("ns/a", 1)], vec![], vec![]));
-        set.absorb(&changes(
-            vec![],
-            vec![(obj("ns/a", 1), obj("ns/a", 2))],
-            vec![],
-        ));
-        set.absorb(&changes(vec![], vec![], vec![obj("ns/a", 2)]));
+        let set = absorbed([
+            added(vec![obj("ns/a", 1)]),
+            updated(obj("ns/a", 1), obj("ns/a", 2)),
+            removed(vec![obj("ns/a", 2)]),
+        ]);
         assert_eq!(set.len(), 1, "the key is still tracked");
         assert!(set.resolve().is_empty());
     }
 
     #[test]
     fn updated_then_removed_is_removed_with_the_base_object() {
-        let mut set = ChangeSet::default();
-        set.absorb(&changes(
-            vec![],
-            vec![(obj("ns/a", 1), obj("ns/a", 2))],
-            vec![],
-        ));
-        set.absorb(&changes(vec![], vec![], vec![obj("ns/a", 2)]));
-        let out = set.resolve();
+        let out = absorbed([
+            updated(obj("ns/a", 1), obj("ns/a", 2)),
+            removed(vec![obj("ns/a", 2)]),
+        ])
+        .resolve();
         assert_eq!(kv(&out.removed), ["ns/a=1"]);
         assert!(out.added.is_empty() && out.updated.is_empty());
     }
 
     #[test]
     fn removed_then_added_back_equal_is_no_change_and_different_is_an_update() {
-        let mut set = ChangeSet::default();
-        set.absorb(&changes(
-            vec![],
-            vec![],
-            vec![obj("ns/a", 1), obj("ns/b", 1)],
-        ));
-        set.absorb(&changes(
-            vec![obj("ns/a", 1), obj("ns/b", 2)],
-            vec![],
-            vec![],
-        ));
-        let out = set.resolve();
+        let out = absorbed([
+            removed(vec![obj("ns/a", 1), obj("ns/b", 1)]),
+            added(vec![obj("ns/a", 1), obj("ns/b", 2)]),
+        ])
+        .resolve();
         assert_eq!(upd(&out.updated), ["ns/b:1->2"]);
         assert!(out.added.is_empty() && out.removed.is_empty());
     }

@@ -21,29 +21,35 @@ fn is_lower_alnum(c: u8) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }
 
+/// A label of at most 63 characters (see [`label_chars_ok`]); the error names `expected`.
+#[inline]
+fn label(s: &str, first_must_be_letter: bool, expected: &str) -> Check {
+    if s.len() <= 63 && label_chars_ok(s.as_bytes(), first_must_be_letter) {
+        Ok(())
+    } else {
+        Err(format!("expected a lowercase {expected}, got {s:?}"))
+    }
+}
+
 /// RFC 1123 label (namespaces, port names, hostnames): at most 63 characters, lowercase letters,
 /// digits and '-', starting and ending with a letter or digit.
 pub fn dns1123_label(s: &str) -> Check {
-    if s.len() <= 63 && label_chars_ok(s.as_bytes(), false) {
-        Ok(())
-    } else {
-        Err(format!(
-            "expected a lowercase RFC 1123 label (at most 63 characters: lowercase letters, digits \
-             and '-', starting and ending with a letter or digit), got {s:?}"
-        ))
-    }
+    label(
+        s,
+        false,
+        "RFC 1123 label (at most 63 characters: lowercase letters, digits and '-', starting and \
+         ending with a letter or digit)",
+    )
 }
 
 /// RFC 1035 label (Service names): like an RFC 1123 label but starting with a letter.
 pub fn dns1035_label(s: &str) -> Check {
-    if s.len() <= 63 && label_chars_ok(s.as_bytes(), true) {
-        Ok(())
-    } else {
-        Err(format!(
-            "expected a lowercase RFC 1035 label (at most 63 characters: lowercase letters, digits \
-             and '-', starting with a letter and ending with a letter or digit), got {s:?}"
-        ))
-    }
+    label(
+        s,
+        true,
+        "RFC 1035 label (at most 63 characters: lowercase letters, digits and '-', starting with \
+         a letter and ending with a letter or digit)",
+    )
 }
 
 /// RFC 1123 subdomain (object names, node names): at most 253 characters, dot-separated labels.
@@ -159,51 +165,58 @@ pub fn cidr(s: &str) -> Check {
 mod tests {
     use super::*;
 
+    /// `check` accepts each of `good` and rejects each of `bad`.
+    fn sorts<T, E>(check: fn(&str) -> Result<T, E>, good: &[&str], bad: &[&str]) {
+        for s in good {
+            assert!(check(s).is_ok(), "{s:?} is accepted");
+        }
+        for s in bad {
+            assert!(check(s).is_err(), "{s:?} is rejected");
+        }
+    }
+
     #[test]
     fn labels() {
-        assert!(dns1123_label("web-1").is_ok());
-        assert!(dns1123_label("1web").is_ok());
-        assert!(dns1123_label("Web").is_err());
-        assert!(dns1123_label("-web").is_err());
-        assert!(dns1123_label("web-").is_err());
-        assert!(dns1123_label("").is_err());
-        assert!(dns1123_label(&"a".repeat(64)).is_err());
-        assert!(dns1035_label("web").is_ok());
-        assert!(dns1035_label("1web").is_err());
+        let long = "a".repeat(64);
+        sorts(
+            dns1123_label,
+            &["web-1", "1web"],
+            &["Web", "-web", "web-", "", &long],
+        );
+        sorts(dns1035_label, &["web"], &["1web"]);
     }
 
     #[test]
     fn subdomains() {
-        assert!(dns1123_subdomain("web.example.com").is_ok());
-        assert!(dns1123_subdomain("web..com").is_err());
-        assert!(dns1123_subdomain(".web").is_err());
-        assert!(dns1123_subdomain("web_1").is_err());
-        assert!(dns1123_subdomain(&"a".repeat(254)).is_err());
+        let long = "a".repeat(254);
+        sorts(
+            dns1123_subdomain,
+            &["web.example.com"],
+            &["web..com", ".web", "web_1", &long],
+        );
     }
 
     #[test]
     fn svc_names() {
-        assert!(iana_svc_name("http").is_ok());
-        assert!(iana_svc_name("http-alt").is_ok());
-        assert!(iana_svc_name("8080").is_err());
-        assert!(iana_svc_name("a--b").is_err());
-        assert!(iana_svc_name("abcdefghijklmnop").is_err());
+        sorts(
+            iana_svc_name,
+            &["http", "http-alt"],
+            &["8080", "a--b", "abcdefghijklmnop"],
+        );
     }
 
     #[test]
     fn ports_and_addresses() {
         assert_eq!(port(80), Ok(80));
-        assert!(port(0).is_err());
-        assert!(port(65536).is_err());
-        assert!(port(-1).is_err());
-        assert!(ip("10.0.0.1").is_ok());
-        assert!(ip("fd00::1").is_ok());
-        assert!(ip("10.0.0.256").is_err());
-        assert!(cidr("10.0.0.0/8").is_ok());
-        assert!(cidr("fd00::/64").is_ok());
-        assert!(cidr("10.0.0.0/33").is_err());
-        assert!(cidr("10.0.0.0").is_err());
-        assert!(cidr("10.0.0.0/+8").is_err());
+        for n in [0, 65536, -1] {
+            assert!(port(n).is_err(), "{n} is rejected");
+        }
+        sorts(ip, &["10.0.0.1", "fd00::1"], &["10.0.0.256"]);
+        sorts(
+            cidr,
+            &["10.0.0.0/8", "fd00::/64"],
+            &["10.0.0.0/33", "10.0.0.0", "10.0.0.0/+8"],
+        );
     }
 
     #[test]
@@ -212,14 +225,22 @@ mod tests {
         assert_eq!(v4("010.001.002.003").as_deref(), Some("10.1.2.3"));
         assert_eq!(v4("0000010.0.0.00").as_deref(), Some("10.0.0.0"));
         assert_eq!(v4("::ffff:010.0.0.1").as_deref(), Some("::ffff:10.0.0.1"));
-        assert!(ip("0256.0.0.1").is_err());
-        assert!(ip("10.0.0").is_err());
-        assert!(ip("10..0.1").is_err());
-        assert!(ip("10.0.0.1.").is_err());
-        assert!(ip("+10.0.0.1").is_err());
-        assert!(ip(" 10.0.0.1").is_err());
-        assert!(cidr(" 10.0.0.0/8 ").is_ok());
-        assert!(cidr("010.000.000.000/08").is_ok());
-        assert!(cidr("10.0.0.0 /8").is_err());
+        sorts(
+            ip,
+            &[],
+            &[
+                "0256.0.0.1",
+                "10.0.0",
+                "10..0.1",
+                "10.0.0.1.",
+                "+10.0.0.1",
+                " 10.0.0.1",
+            ],
+        );
+        sorts(
+            cidr,
+            &[" 10.0.0.0/8 ", "010.000.000.000/08"],
+            &["10.0.0.0 /8"],
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::py::convert::{extract_one, parse_json_one, value_to_py};
 use crate::py::kind::{PyKind, Wrap};
 
 use crate::py::subobjects::{PyEndpoint, PyEndpointPort, PyEndpointSubset, PyServicePort};
-use crate::py::values::{mapping, quote, quote_opt, str_tuple};
+use crate::py::values::{mapping, quote, quote_opt, str_tuple, wrapped_tuple};
 
 /// Declares the wrapper struct of a top-level kind with its value equality, cached hash and
 /// [`PyKind`] impl, and a `#[pymethods]` block with the common members plus `$extra`.
@@ -187,10 +187,7 @@ top_kind!(PyService, Service, "Service", {
     /// `spec.ports`.
     #[getter]
     fn ports<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.inner.ports.iter().map(|p| PyServicePort(p.clone())),
-        )
+        wrapped_tuple(py, &self.inner.ports, PyServicePort)
     }
 
     /// `spec.selector`, read-only.
@@ -300,13 +297,7 @@ top_kind!(PyEndpoints, Endpoints, "Endpoints", {
     /// `subsets`.
     #[getter]
     fn subsets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.inner
-                .subsets
-                .iter()
-                .map(|s| PyEndpointSubset(s.clone())),
-        )
+        wrapped_tuple(py, &self.inner.subsets, PyEndpointSubset)
     }
 
     fn __repr__(&self) -> String {
@@ -337,19 +328,13 @@ top_kind!(PyEndpointSlice, EndpointSlice, "EndpointSlice", {
     /// `endpoints`.
     #[getter]
     fn endpoints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.inner.endpoints.iter().map(|e| PyEndpoint(e.clone())),
-        )
+        wrapped_tuple(py, &self.inner.endpoints, PyEndpoint)
     }
 
     /// `ports`.
     #[getter]
     fn ports<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.inner.ports.iter().map(|p| PyEndpointPort(p.clone())),
-        )
+        wrapped_tuple(py, &self.inner.ports, PyEndpointPort)
     }
 
     fn __repr__(&self) -> String {

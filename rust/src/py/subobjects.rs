@@ -12,27 +12,110 @@ use crate::engine::model::{
     Endpoint, EndpointAddress, EndpointPort, EndpointSubset, ServicePort, TargetRef,
 };
 use crate::py::convert::value_to_py;
-use crate::py::values::{port_or_name, quote, quote_opt, str_tuple};
+use crate::py::values::{port_or_name, quote, quote_opt, str_tuple, wrapped_tuple};
 
-/// Python class `kubeproxy_config.ServicePort`.
-#[pyclass(name = "ServicePort", module = "kubeproxy_config", frozen, eq, hash)]
-#[derive(PartialEq, Eq, Hash)]
-pub struct PyServicePort(pub ServicePort);
+/// A frozen Python class holding one engine value, with the methods every such class has:
+/// `__copy__` and `__deepcopy__` (immutable: the object itself) and `to_dict` (by `$to_value`).
+/// `port` adds the getters of a port's `name`, `protocol` and `appProtocol`; `addressed` those
+/// of a value with `hostname`, `nodeName` and `targetRef`. A macro
+/// because `#[pymethods]` must see every method of the class in one `impl`.
+macro_rules! value_class {
+    (
+        $(#[$doc:meta])* $wrapper:ident($value:ty), $pyname:literal, $to_value:path, port,
+        { $($methods:tt)* }
+    ) => {
+        value_class!($(#[$doc])* $wrapper($value), $pyname, $to_value, {
+            /// Port name; `""` when unnamed.
+            #[getter]
+            fn name(&self) -> &str {
+                &self.0.name
+            }
 
-#[pymethods]
-impl PyServicePort {
-    /// Port name; `""` when unnamed.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
+            /// "TCP", "UDP" or "SCTP".
+            #[getter]
+            fn protocol(&self) -> &'static str {
+                self.0.protocol.as_str()
+            }
 
-    /// "TCP", "UDP" or "SCTP".
-    #[getter]
-    fn protocol(&self) -> &'static str {
-        self.0.protocol.as_str()
-    }
+            /// `appProtocol`.
+            #[getter]
+            fn app_protocol(&self) -> Option<&str> {
+                self.0.app_protocol.as_deref()
+            }
 
+            $($methods)*
+        });
+    };
+    (
+        $(#[$doc:meta])* $wrapper:ident($value:ty), $pyname:literal, $to_value:path, addressed,
+        { $($methods:tt)* }
+    ) => {
+        value_class!($(#[$doc])* $wrapper($value), $pyname, $to_value, {
+            $($methods)*
+
+            /// `hostname`.
+            #[getter]
+            fn hostname(&self) -> Option<&str> {
+                self.0.hostname.as_deref()
+            }
+
+            /// `nodeName`.
+            #[getter]
+            fn node_name(&self) -> Option<&str> {
+                self.0.node_name.as_deref()
+            }
+
+            /// `targetRef.kind`, e.g. "Pod".
+            #[getter]
+            fn target_ref_kind(&self) -> Option<&str> {
+                ref_kind(self.0.target_ref.as_ref())
+            }
+
+            /// `targetRef.name`.
+            #[getter]
+            fn target_ref_name(&self) -> Option<&str> {
+                ref_name(self.0.target_ref.as_ref())
+            }
+        });
+    };
+    (
+        $(#[$doc:meta])* $wrapper:ident($value:ty), $pyname:literal, $to_value:path,
+        { $($methods:tt)* }
+    ) => {
+        $(#[$doc])*
+        #[pyclass(name = $pyname, module = "kubeproxy_config", frozen, eq, hash)]
+        #[derive(PartialEq, Eq, Hash)]
+        pub struct $wrapper(pub $value);
+
+        #[pymethods]
+        impl $wrapper {
+            $($methods)*
+
+            /// Immutable: a copy is the object itself.
+            fn __copy__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+                slf
+            }
+
+            /// Immutable: a deep copy is the object itself.
+            #[pyo3(signature = (_memo, /))]
+            fn __deepcopy__<'py>(
+                slf: Bound<'py, Self>,
+                _memo: &Bound<'py, PyAny>,
+            ) -> Bound<'py, Self> {
+                slf
+            }
+
+            /// The Kubernetes JSON shape.
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                value_to_py(py, &$to_value(&self.0))
+            }
+        }
+    };
+}
+
+value_class!(
+    /// Python class `kubeproxy_config.ServicePort`.
+    PyServicePort(ServicePort), "ServicePort", service_port_to_value, port, {
     /// The Service port.
     #[getter]
     fn port(&self) -> u16 {
@@ -51,28 +134,6 @@ impl PyServicePort {
         self.0.node_port
     }
 
-    /// `appProtocol`.
-    #[getter]
-    fn app_protocol(&self) -> Option<&str> {
-        self.0.app_protocol.as_deref()
-    }
-
-    /// Immutable: a copy is the object itself.
-    fn __copy__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// Immutable: a deep copy is the object itself.
-    #[pyo3(signature = (_memo, /))]
-    fn __deepcopy__<'py>(slf: Bound<'py, Self>, _memo: &Bound<'py, PyAny>) -> Bound<'py, Self> {
-        slf
-    }
-
-    /// The Kubernetes JSON shape.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &service_port_to_value(&self.0))
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let p = &self.0;
         let target = port_or_name(py, &p.target_port)?.repr()?.to_string();
@@ -87,59 +148,27 @@ impl PyServicePort {
             p.port
         ))
     }
-}
+});
 
-/// Python class `kubeproxy_config.EndpointSubset`.
-#[pyclass(name = "EndpointSubset", module = "kubeproxy_config", frozen, eq, hash)]
-#[derive(PartialEq, Eq, Hash)]
-pub struct PyEndpointSubset(pub EndpointSubset);
-
-#[pymethods]
-impl PyEndpointSubset {
+value_class!(
+    /// Python class `kubeproxy_config.EndpointSubset`.
+    PyEndpointSubset(EndpointSubset), "EndpointSubset", subset_to_value, {
     /// Ready addresses.
     #[getter]
     fn addresses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.0
-                .addresses
-                .iter()
-                .map(|a| PyEndpointAddress(a.clone())),
-        )
+        wrapped_tuple(py, &self.0.addresses, PyEndpointAddress)
     }
 
     /// Addresses not ready yet.
     #[getter]
     fn not_ready_addresses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(
-            py,
-            self.0
-                .not_ready_addresses
-                .iter()
-                .map(|a| PyEndpointAddress(a.clone())),
-        )
+        wrapped_tuple(py, &self.0.not_ready_addresses, PyEndpointAddress)
     }
 
     /// Ports.
     #[getter]
     fn ports<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.0.ports.iter().map(|p| PyEndpointPort(p.clone())))
-    }
-
-    /// Immutable: a copy is the object itself.
-    fn __copy__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// Immutable: a deep copy is the object itself.
-    #[pyo3(signature = (_memo, /))]
-    fn __deepcopy__<'py>(slf: Bound<'py, Self>, _memo: &Bound<'py, PyAny>) -> Bound<'py, Self> {
-        slf
-    }
-
-    /// The Kubernetes JSON shape.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &subset_to_value(&self.0))
+        wrapped_tuple(py, &self.0.ports, PyEndpointPort)
     }
 
     fn __repr__(&self) -> String {
@@ -150,7 +179,7 @@ impl PyEndpointSubset {
             self.0.ports.len()
         )
     }
-}
+});
 
 fn ref_kind(r: Option<&TargetRef>) -> Option<&str> {
     r.and_then(|r| r.kind.as_deref())
@@ -172,63 +201,13 @@ fn ref_repr(r: Option<&TargetRef>) -> String {
     }
 }
 
-/// Python class `kubeproxy_config.EndpointAddress`.
-#[pyclass(
-    name = "EndpointAddress",
-    module = "kubeproxy_config",
-    frozen,
-    eq,
-    hash
-)]
-#[derive(PartialEq, Eq, Hash)]
-pub struct PyEndpointAddress(pub EndpointAddress);
-
-#[pymethods]
-impl PyEndpointAddress {
+value_class!(
+    /// Python class `kubeproxy_config.EndpointAddress`.
+    PyEndpointAddress(EndpointAddress), "EndpointAddress", address_to_value, addressed, {
     /// The IP address.
     #[getter]
     fn ip(&self) -> String {
         self.0.ip.to_string()
-    }
-
-    /// `hostname`.
-    #[getter]
-    fn hostname(&self) -> Option<&str> {
-        self.0.hostname.as_deref()
-    }
-
-    /// `nodeName`.
-    #[getter]
-    fn node_name(&self) -> Option<&str> {
-        self.0.node_name.as_deref()
-    }
-
-    /// `targetRef.kind`, e.g. "Pod".
-    #[getter]
-    fn target_ref_kind(&self) -> Option<&str> {
-        ref_kind(self.0.target_ref.as_ref())
-    }
-
-    /// `targetRef.name`.
-    #[getter]
-    fn target_ref_name(&self) -> Option<&str> {
-        ref_name(self.0.target_ref.as_ref())
-    }
-
-    /// Immutable: a copy is the object itself.
-    fn __copy__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// Immutable: a deep copy is the object itself.
-    #[pyo3(signature = (_memo, /))]
-    fn __deepcopy__<'py>(slf: Bound<'py, Self>, _memo: &Bound<'py, PyAny>) -> Bound<'py, Self> {
-        slf
-    }
-
-    /// The Kubernetes JSON shape.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &address_to_value(&self.0))
     }
 
     fn __repr__(&self) -> String {
@@ -244,53 +223,15 @@ impl PyEndpointAddress {
             ref_repr(self.0.target_ref.as_ref())
         )
     }
-}
+});
 
-/// Python class `kubeproxy_config.EndpointPort`.
-#[pyclass(name = "EndpointPort", module = "kubeproxy_config", frozen, eq, hash)]
-#[derive(PartialEq, Eq, Hash)]
-pub struct PyEndpointPort(pub EndpointPort);
-
-#[pymethods]
-impl PyEndpointPort {
-    /// Port name; `""` when unnamed.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
+value_class!(
+    /// Python class `kubeproxy_config.EndpointPort`.
+    PyEndpointPort(EndpointPort), "EndpointPort", endpoint_port_to_value, port, {
     /// Port number (always set in Endpoints; may be `None` in an `EndpointSlice`).
     #[getter]
     fn port(&self) -> Option<u16> {
         self.0.port
-    }
-
-    /// "TCP", "UDP" or "SCTP".
-    #[getter]
-    fn protocol(&self) -> &'static str {
-        self.0.protocol.as_str()
-    }
-
-    /// `appProtocol`.
-    #[getter]
-    fn app_protocol(&self) -> Option<&str> {
-        self.0.app_protocol.as_deref()
-    }
-
-    /// Immutable: a copy is the object itself.
-    fn __copy__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// Immutable: a deep copy is the object itself.
-    #[pyo3(signature = (_memo, /))]
-    fn __deepcopy__<'py>(slf: Bound<'py, Self>, _memo: &Bound<'py, PyAny>) -> Bound<'py, Self> {
-        slf
-    }
-
-    /// The Kubernetes JSON shape.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &endpoint_port_to_value(&self.0))
     }
 
     fn __repr__(&self) -> String {
@@ -304,15 +245,11 @@ impl PyEndpointPort {
             quote(self.0.protocol.as_str())
         )
     }
-}
+});
 
-/// Python class `kubeproxy_config.Endpoint` (one endpoint of an `EndpointSlice`).
-#[pyclass(name = "Endpoint", module = "kubeproxy_config", frozen, eq, hash)]
-#[derive(PartialEq, Eq, Hash)]
-pub struct PyEndpoint(pub Endpoint);
-
-#[pymethods]
-impl PyEndpoint {
+value_class!(
+    /// Python class `kubeproxy_config.Endpoint` (one endpoint of an `EndpointSlice`).
+    PyEndpoint(Endpoint), "Endpoint", endpoint_to_value, addressed, {
     /// Addresses (IPs, or names for FQDN slices).
     #[getter]
     fn addresses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
@@ -337,18 +274,6 @@ impl PyEndpoint {
         self.0.conditions.is_terminating()
     }
 
-    /// `hostname`.
-    #[getter]
-    fn hostname(&self) -> Option<&str> {
-        self.0.hostname.as_deref()
-    }
-
-    /// `nodeName`.
-    #[getter]
-    fn node_name(&self) -> Option<&str> {
-        self.0.node_name.as_deref()
-    }
-
     /// `zone`.
     #[getter]
     fn zone(&self) -> Option<&str> {
@@ -365,34 +290,6 @@ impl PyEndpoint {
     #[getter]
     fn hints_for_nodes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         str_tuple(py, self.0.hints_for_nodes.iter())
-    }
-
-    /// `targetRef.kind`, e.g. "Pod".
-    #[getter]
-    fn target_ref_kind(&self) -> Option<&str> {
-        ref_kind(self.0.target_ref.as_ref())
-    }
-
-    /// `targetRef.name`.
-    #[getter]
-    fn target_ref_name(&self) -> Option<&str> {
-        ref_name(self.0.target_ref.as_ref())
-    }
-
-    /// Immutable: a copy is the object itself.
-    fn __copy__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// Immutable: a deep copy is the object itself.
-    #[pyo3(signature = (_memo, /))]
-    fn __deepcopy__<'py>(slf: Bound<'py, Self>, _memo: &Bound<'py, PyAny>) -> Bound<'py, Self> {
-        slf
-    }
-
-    /// The Kubernetes JSON shape.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &endpoint_to_value(&self.0))
     }
 
     fn __repr__(&self) -> String {
@@ -412,4 +309,4 @@ impl PyEndpoint {
             quote_opt(e.node_name.as_deref())
         )
     }
-}
+});

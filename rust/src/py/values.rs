@@ -14,6 +14,15 @@ pub(crate) fn mapping<'py>(py: Python<'py>, m: &StrMap) -> PyResult<Bound<'py, P
     Ok(PyMappingProxy::new(py, dict.as_mapping()).into_any())
 }
 
+/// A tuple of Python wrappers, one per item (each a clone wrapped by `wrap`).
+pub(crate) fn wrapped_tuple<'py, T: Clone, W: IntoPyObject<'py>>(
+    py: Python<'py>,
+    items: &[T],
+    wrap: fn(T) -> W,
+) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, items.iter().cloned().map(wrap))
+}
+
 /// A tuple of strings.
 pub(crate) fn str_tuple<'py, S: AsRef<str>>(
     py: Python<'py>,

@@ -2,10 +2,14 @@
 #![allow(dead_code)]
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use _core::engine::model::{List, Str};
-use _core::engine::proxy::info::{EndpointInfo, EndpointMeta};
-use _core::engine::proxy::options::Topology;
+use _core::engine::model::{IpFamily, List, Str};
+use _core::engine::proxy::categorize::categorize;
+use _core::engine::proxy::info::{
+    EndpointInfo, EndpointMeta, Endpoints, PortBase, ServicePortInfo,
+};
+use _core::engine::proxy::options::{ProxyOptions, Topology};
 
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -34,6 +38,16 @@ pub fn serving_terminating(addr: &str) -> EndpointInfo {
     }
 }
 
+/// Options for `family` without a proxy name, preferring the same node.
+pub fn opts(family: IpFamily) -> ProxyOptions {
+    ProxyOptions {
+        family,
+        service_proxy_name: None,
+        prefer_same_node: true,
+        start: 0.0,
+    }
+}
+
 pub fn node(name: &str, zone: &str) -> Topology {
     Topology {
         node_name: name.into(),
@@ -44,4 +58,24 @@ pub fn node(name: &str, zone: &str) -> Topology {
 /// The node most tests look from.
 pub fn here() -> Topology {
     node("node-a", "zone-a")
+}
+
+/// Categorise `eps` for `node` (sorted here by identity string, as the view hands them over).
+pub fn cat_at(
+    base: &Arc<PortBase>,
+    eps: Vec<EndpointInfo>,
+    node: &Topology,
+    gate: bool,
+) -> ServicePortInfo {
+    let mut eps: Vec<Arc<EndpointInfo>> = eps.into_iter().map(Arc::new).collect();
+    eps.sort_by_cached_key(|e| e.address());
+    categorize(base, &eps, node, gate)
+}
+
+pub fn addrs(list: &Endpoints) -> Vec<String> {
+    list.iter().map(|e| e.address()).collect()
+}
+
+pub fn cluster(p: &ServicePortInfo) -> Vec<String> {
+    addrs(p.cluster.as_ref().expect("the port uses cluster endpoints"))
 }

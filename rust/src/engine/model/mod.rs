@@ -46,6 +46,16 @@ impl ObjectMeta {
     }
 }
 
+/// A closed set of API string values (declared by `api_enum!`), so that a reader can be given the
+/// type alone rather than its `parse` and `VALUES`.
+pub trait ApiEnum: Sized {
+    /// Every accepted value, for error messages.
+    const VALUES: &'static [&'static str];
+
+    /// The value named by `s` (case-sensitive, as the API server is).
+    fn parse(s: &str) -> Option<Self>;
+}
+
 /// Declares a closed set of API string values as an enum with `as_str`/`parse`.
 macro_rules! api_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $var:ident = $text:literal),+ $(,)? }) => {
@@ -72,6 +82,15 @@ macro_rules! api_enum {
                     $($text => Some(Self::$var),)+
                     _ => None,
                 }
+            }
+        }
+
+        impl ApiEnum for $name {
+            const VALUES: &'static [&'static str] = Self::VALUES;
+
+            #[inline]
+            fn parse(s: &str) -> Option<Self> {
+                Self::parse(s)
             }
         }
     };

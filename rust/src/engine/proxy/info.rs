@@ -136,15 +136,31 @@ impl EndpointInfo {
         }
     }
 
-    /// `nodeName`.
-    pub fn node_name(&self) -> Option<&Str> {
+    /// A field read from the source that backs this endpoint: its slice endpoint, its legacy
+    /// address, or its own copy.
+    #[inline]
+    fn field(
+        &self,
+        slice: fn(&Endpoint) -> Option<&Str>,
+        legacy: fn(&EndpointAddress) -> Option<&Str>,
+        own: fn(&EndpointMeta) -> Option<&Str>,
+    ) -> Option<&Str> {
         if let Some(ep) = self.slice_endpoint() {
-            return ep.node_name.as_ref();
+            return slice(ep);
         }
         if let Some(addr) = self.legacy_address() {
-            return addr.node_name.as_ref();
+            return legacy(addr);
         }
-        self.own_meta().and_then(|m| m.node_name.as_ref())
+        self.own_meta().and_then(own)
+    }
+
+    /// `nodeName`.
+    pub fn node_name(&self) -> Option<&Str> {
+        self.field(
+            |ep| ep.node_name.as_ref(),
+            |addr| addr.node_name.as_ref(),
+            |m| m.node_name.as_ref(),
+        )
     }
 
     /// `zone` (legacy Endpoints have none).
@@ -157,13 +173,11 @@ impl EndpointInfo {
 
     /// `hostname`.
     pub fn hostname(&self) -> Option<&Str> {
-        if let Some(ep) = self.slice_endpoint() {
-            return ep.hostname.as_ref();
-        }
-        if let Some(addr) = self.legacy_address() {
-            return addr.hostname.as_ref();
-        }
-        self.own_meta().and_then(|m| m.hostname.as_ref())
+        self.field(
+            |ep| ep.hostname.as_ref(),
+            |addr| addr.hostname.as_ref(),
+            |m| m.hostname.as_ref(),
+        )
     }
 
     /// `hints.forZones[].name`.

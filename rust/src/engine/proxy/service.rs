@@ -22,6 +22,13 @@ pub fn family_of(ip: IpAddr) -> IpFamily {
     }
 }
 
+/// The addresses of `ips` in `family`, in order.
+fn of_family(ips: impl Iterator<Item = IpAddr>, family: IpFamily) -> List<IpAddr> {
+    ips.filter(|ip| family_of(*ip) == family)
+        .collect::<Vec<_>>()
+        .into()
+}
+
 /// The service-level part of each port of `svc` for the view's family, sorted by key; `None`
 /// when the Service contributes nothing to this family (§1.2).
 pub fn port_bases(svc: &Service, opts: &ProxyOptions) -> Option<Vec<Arc<PortBase>>> {
@@ -30,22 +37,15 @@ pub fn port_bases(svc: &Service, opts: &ProxyOptions) -> Option<Vec<Arc<PortBase
     }
     let family = opts.family;
     let cluster_ip = cluster_ip_of(svc, family)?;
-    let external_ips: List<IpAddr> = svc
-        .external_ips
-        .iter()
-        .copied()
-        .filter(|ip| family_of(*ip) == family)
-        .collect::<Vec<_>>()
-        .into();
-    let load_balancer_vips: List<IpAddr> = svc
-        .load_balancer_ingress
-        .iter()
-        // Only VIP-mode ingresses (unset means VIP); `Proxy` ones are not short-circuited.
-        .filter(|ing| ing.ip_mode != Some(IpMode::Proxy))
-        .map(|ing| ing.ip)
-        .filter(|ip| family_of(*ip) == family)
-        .collect::<Vec<_>>()
-        .into();
+    let external_ips = of_family(svc.external_ips.iter().copied(), family);
+    let load_balancer_vips = of_family(
+        svc.load_balancer_ingress
+            .iter()
+            // Only VIP-mode ingresses (unset means VIP); `Proxy` ones are not short-circuited.
+            .filter(|ing| ing.ip_mode != Some(IpMode::Proxy))
+            .map(|ing| ing.ip),
+        family,
+    );
     let load_balancer_source_ranges: List<Str> = svc
         .load_balancer_source_ranges
         .iter()

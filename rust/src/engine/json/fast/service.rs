@@ -14,7 +14,7 @@ use crate::engine::json::rules::service::{self as rules, Target};
 use crate::engine::json::rules::values::{api_enum, optional_port};
 use crate::engine::json::rules::violation::Violation;
 use crate::engine::model::{
-    ClusterIp, DualStack, Interner, IpFamily, IpFamilyPolicy, IpMode, LbIngress, List, ObjectMeta,
+    ApiEnum, ClusterIp, DualStack, Interner, IpFamily, IpMode, LbIngress, List, ObjectMeta,
     Protocol, Service, ServicePort, ServiceType, SessionAffinity, TrafficPolicy, Uid,
 };
 use crate::engine::object::ObjKey;
@@ -127,6 +127,15 @@ fn in_spec(field: &'static str) -> impl Fn(Violation) -> Violation {
     move |v| v.in_field(field).in_field("spec")
 }
 
+/// [`enum_field`] for the spec field `field`, violations relative to the object.
+#[inline]
+fn spec_enum<E: ApiEnum>(
+    t: Option<&Text<'_>>,
+    field: &'static str,
+) -> Result<Option<E>, Violation> {
+    enum_field(t, E::parse, E::VALUES).map_err(in_spec(field))
+}
+
 /// The rest of a Service, in the walk's order (`walk/service.rs`), built straight into its `Arc`
 /// (a Service is a few hundred bytes, worth not moving again).
 fn service(
@@ -143,33 +152,18 @@ fn service(
         empty = RawSpec::default();
         &empty
     };
-    let service_type = enum_field(
-        spec.service_type.as_ref(),
-        ServiceType::parse,
-        ServiceType::VALUES,
-    )
-    .map_err(in_spec("type"))?
-    .unwrap_or(ServiceType::ClusterIp);
+    let service_type =
+        spec_enum(spec.service_type.as_ref(), "type")?.unwrap_or(ServiceType::ClusterIp);
     let (cluster_ip, cluster_ips) =
         cluster_ips(spec, service_type).map_err(|v| v.in_field("spec"))?;
     let ip_families =
         ip_families(spec.ip_families.as_deref().unwrap_or(&[])).map_err(in_spec("ipFamilies"))?;
-    let ip_family_policy = enum_field(
-        spec.ip_family_policy.as_ref(),
-        IpFamilyPolicy::parse,
-        IpFamilyPolicy::VALUES,
-    )
-    .map_err(in_spec("ipFamilyPolicy"))?;
+    let ip_family_policy = spec_enum(spec.ip_family_policy.as_ref(), "ipFamilyPolicy")?;
     service_ports(spec.ports.as_deref().unwrap_or(&[]), interner, ports)
         .map_err(in_spec("ports"))?;
     let selector = spec.selector.clone().unwrap_or_default();
-    let session_affinity = enum_field(
-        spec.session_affinity.as_ref(),
-        SessionAffinity::parse,
-        SessionAffinity::VALUES,
-    )
-    .map_err(in_spec("sessionAffinity"))?
-    .unwrap_or(SessionAffinity::None);
+    let session_affinity = spec_enum(spec.session_affinity.as_ref(), "sessionAffinity")?
+        .unwrap_or(SessionAffinity::None);
     let session_affinity_timeout_seconds =
         affinity_timeout(spec, session_affinity).map_err(in_spec("sessionAffinityConfig"))?;
     let external_ips =
@@ -180,9 +174,7 @@ fn service(
     .map_err(in_spec("loadBalancerSourceRanges"))?;
     let external_name = nonempty(spec.external_name.as_ref());
     rules::external_name(external_name, service_type).map_err(in_spec("externalName"))?;
-    let policy = |t: &Option<Text<'_>>, field| {
-        enum_field(t.as_ref(), TrafficPolicy::parse, TrafficPolicy::VALUES).map_err(in_spec(field))
-    };
+    let policy = |t: &Option<Text<'_>>, field| spec_enum::<TrafficPolicy>(t.as_ref(), field);
     let external_traffic_policy = policy(&spec.external_traffic_policy, "externalTrafficPolicy")?
         .or(rules::default_external_policy(service_type));
     let internal_traffic_policy = policy(&spec.internal_traffic_policy, "internalTrafficPolicy")?

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::read::{
-    check, object, opt_array, opt_enum, opt_nonempty, opt_object, opt_port, opt_str, Path,
+    check, object, opt_array, opt_enum, opt_list, opt_nonempty, opt_object, opt_port, opt_str, Path,
 };
 use crate::engine::error::CoreError;
 use crate::engine::json::node::Members;
@@ -21,18 +21,14 @@ pub(crate) fn parse(
     interner: &mut Interner,
 ) -> Result<Endpoints, CoreError> {
     let top = Path::Root;
-    let list = top.field("subsets");
-    let items = opt_array(root, "subsets", &top)?;
-    let mut subsets = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let p = list.index(i);
-        let m = object(item, &p)?;
-        subsets.push(EndpointSubset {
-            addresses: addresses(m, "addresses", &p, interner)?.into(),
-            not_ready_addresses: addresses(m, "notReadyAddresses", &p, interner)?.into(),
-            ports: endpoint_ports(m, &p, interner, true)?.into(),
-        });
-    }
+    let subsets = opt_list(root, "subsets", &top, |item, p| {
+        let m = object(item, p)?;
+        Ok(EndpointSubset {
+            addresses: addresses(m, "addresses", p, interner)?.into(),
+            not_ready_addresses: addresses(m, "notReadyAddresses", p, interner)?.into(),
+            ports: endpoint_ports(m, p, interner, true)?.into(),
+        })
+    })?;
     Ok(Endpoints {
         meta,
         subsets: subsets.into(),
@@ -45,13 +41,9 @@ fn addresses(
     p: &Path<'_>,
     interner: &mut Interner,
 ) -> Result<Vec<EndpointAddress>, CoreError> {
-    let list = p.field(key);
-    let items = opt_array(m, key, p)?;
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let ap = list.index(i);
-        let a = object(item, &ap)?;
-        let ip = match opt_nonempty(a, "ip", &ap)? {
+    opt_list(m, key, p, |item, ap| {
+        let a = object(item, ap)?;
+        let ip = match opt_nonempty(a, "ip", ap)? {
             Some(s) => validate::ip(s).map_err(|r| ap.field("ip").err(r))?,
             None => {
                 return Err(ap
@@ -59,14 +51,13 @@ fn addresses(
                     .err("required: expected an IPv4 or IPv6 address"))
             }
         };
-        out.push(EndpointAddress {
+        Ok(EndpointAddress {
             ip,
-            hostname: hostname(a, &ap)?,
-            node_name: node_name(a, &ap, interner)?,
-            target_ref: target_ref(a, &ap, interner)?,
-        });
-    }
-    Ok(out)
+            hostname: hostname(a, ap)?,
+            node_name: node_name(a, ap, interner)?,
+            target_ref: target_ref(a, ap, interner)?,
+        })
+    })
 }
 
 /// Optional `hostname` (an RFC 1123 label).

@@ -205,6 +205,23 @@ pub(crate) fn opt_enum<E>(
         .map_err(|v| p.field(key).violation(v))
 }
 
+/// Optional array field, each element read by `each` with its path, in order.
+#[inline]
+pub(crate) fn opt_list<T>(
+    m: &Members<'_>,
+    key: &str,
+    p: &Path<'_>,
+    mut each: impl FnMut(&Node<'_>, &Path<'_>) -> Result<T, CoreError>,
+) -> Result<Vec<T>, CoreError> {
+    let field = p.field(key);
+    let items = opt_array(m, key, p)?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        out.push(each(item, &field.index(i))?);
+    }
+    Ok(out)
+}
+
 /// Optional string list field, each element checked by `each`.
 pub(crate) fn str_list<T>(
     m: &Members<'_>,
@@ -212,14 +229,7 @@ pub(crate) fn str_list<T>(
     p: &Path<'_>,
     mut each: impl FnMut(&str, &Path<'_>) -> Result<T, CoreError>,
 ) -> Result<Vec<T>, CoreError> {
-    let field = p.field(key);
-    let items = opt_array(m, key, p)?;
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let ip = field.index(i);
-        out.push(each(string(item, &ip)?, &ip)?);
-    }
-    Ok(out)
+    opt_list(m, key, p, |item, ip| each(string(item, ip)?, ip))
 }
 
 /// Optional string-to-string map field (labels, annotations, selector).

@@ -2,7 +2,7 @@
 
 use super::endpoints::{endpoint_ports, hostname, node_name, target_ref};
 use super::read::{
-    check, object, opt_array, opt_bool, opt_enum, opt_nonempty, opt_object, str_list, Path,
+    check, object, opt_bool, opt_enum, opt_list, opt_nonempty, opt_object, str_list, Path,
 };
 use crate::engine::error::CoreError;
 use crate::engine::json::node::{Members, Node};
@@ -33,12 +33,9 @@ pub(crate) fn parse(
             .field("addressType")
             .err("required: expected one of \"IPv4\", \"IPv6\", \"FQDN\""));
     };
-    let list = top.field("endpoints");
-    let items = opt_array(root, "endpoints", &top)?;
-    let mut endpoints = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        endpoints.push(endpoint(item, &list.index(i), address_type, interner)?);
-    }
+    let endpoints = opt_list(root, "endpoints", &top, |item, p| {
+        endpoint(item, p, address_type, interner)
+    })?;
     Ok(EndpointSlice {
         meta,
         address_type,
@@ -128,15 +125,10 @@ fn hint_names(
     what: &str,
     interner: &mut Interner,
 ) -> Result<Vec<Str>, CoreError> {
-    let list = hp.field(key);
-    let items = opt_array(hints, key, hp)?;
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let ip = list.index(i);
-        match opt_nonempty(object(item, &ip)?, "name", &ip)? {
-            Some(name) => out.push(interner.intern(name)),
-            None => return Err(ip.field("name").err(format!("required: expected {what}"))),
+    opt_list(hints, key, hp, |item, ip| {
+        match opt_nonempty(object(item, ip)?, "name", ip)? {
+            Some(name) => Ok(interner.intern(name)),
+            None => Err(ip.field("name").err(format!("required: expected {what}"))),
         }
-    }
-    Ok(out)
+    })
 }
