@@ -374,3 +374,52 @@ fn close_waits_for_a_handler_cancelled_while_inside_a_call() {
     assert!(b.close(Instant::now() + WAIT));
     assert_eq!(next(&rx), Event::Gone);
 }
+
+#[test]
+fn lag_covers_a_call_in_progress_and_durations_come_from_the_clock() {
+    let (read, _reads) = crossbeam_channel::unbounded();
+    let clock = Arc::new(ManualClock {
+        start: Instant::now(),
+        offset: AtomicU64::new(0),
+        read,
+    });
+    let b = Broadcaster::new("lag", Duration::ZERO, clock.clone(), Arc::default());
+    let mut feed = Feed::default();
+    let (gate_tx, gate) = crossbeam_channel::unbounded();
+    let (_, rx) = register(&b, &Arc::new(Snapshot::empty()), Some(gate), None);
+    assert_eq!(
+        b.handler_reports()[0].lag,
+        Duration::ZERO,
+        "nothing to deliver yet"
+    );
+    b.publish(&feed.next(&[("ns/a", 1)], &[], &[]));
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first"]));
+    // Held inside its call: version 1 is not delivered until the call returns.
+    clock.offset.store(5, Ordering::SeqCst);
+    let report = &b.handler_reports()[0];
+    assert_eq!(report.lag, Duration::from_secs(5));
+    assert_eq!(report.deliveries, 0);
+    gate_tx.send(()).unwrap();
+    flush(&b, 1);
+    let report = &b.handler_reports()[0];
+    assert_eq!(report.lag, Duration::ZERO);
+    assert_eq!(report.deliveries, 1);
+    assert_eq!(report.duration.count(), 1);
+    assert!((report.duration.sum - 5.0).abs() < 1e-9);
+}
+
+#[test]
+fn handler_labels_are_name_and_lowest_free_index() {
+    let b = broadcaster();
+    let empty = Arc::new(Snapshot::empty());
+    let (first, _rx1) = register(&b, &empty, None, None);
+    let (_, _rx2) = register(&b, &empty, None, None);
+    let labels = |b: &Broadcaster<Item>| -> Vec<String> {
+        b.handler_reports().into_iter().map(|r| r.label).collect()
+    };
+    assert_eq!(labels(&b), ["handler#0", "handler#1"]);
+    assert!(b.cancel(first));
+    let (_, _rx3) = register(&b, &empty, None, None);
+    // The freed index is reused: churn never makes a new label.
+    assert_eq!(labels(&b), ["handler#1", "handler#0"]);
+}
