@@ -105,13 +105,14 @@ impl PyConfig {
 
     /// Register `update(snapshot)` and optional `synced()`; returns the registration id.
     /// `name` labels the handler in metrics (with an index among live handlers of that name).
-    #[pyo3(signature = (update, synced = None, *, name = "handler".to_owned()))]
+    #[pyo3(signature = (update, synced = None, *, name = None))]
     fn register(
         &self,
         update: Py<PyAny>,
         synced: Option<Py<PyAny>>,
-        name: String,
+        name: Option<String>,
     ) -> PyResult<u64> {
+        let name = name.unwrap_or_else(|| "handler".to_owned());
         Ok(self.inner.register(update, synced, name)?)
     }
 

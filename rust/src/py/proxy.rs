@@ -139,13 +139,14 @@ impl PyProxyConfig {
 
     /// Register `update(snapshot)` and optional `synced()`; returns the registration id.
     /// `name` labels the handler in metrics.
-    #[pyo3(signature = (update, synced = None, *, name = "handler".to_owned()))]
+    #[pyo3(signature = (update, synced = None, *, name = None))]
     fn register(
         &self,
         update: Py<PyAny>,
         synced: Option<Py<PyAny>>,
-        name: String,
+        name: Option<String>,
     ) -> PyResult<u64> {
+        let name = name.unwrap_or_else(|| "handler".to_owned());
         Ok(self
             .view
             .mux()
