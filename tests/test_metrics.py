@@ -7,6 +7,7 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -15,6 +16,8 @@ from _helpers import WAIT, svc
 from _metrics_env import Gate, ReportingSource, Samples, names, scrape, value, wait_until
 from _proxy_env import TRIGGER, endpoint, env, service, slice_of
 from kubeproxy_config import EndpointSliceConfig, ProxyConfig, ServiceConfig, metrics
+from kubeproxy_config.sources.kubernetes import KubernetesSource
+from kubeproxy_config.testing import FakeAPIServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -296,3 +299,49 @@ def test_proxy_config_input_feeds_are_labelled_by_the_view() -> None:
             proxy.close()
     name = "kubeproxy_config_handler_lag_seconds"
     assert value(samples, name, config="services", handler="ProxyConfig(v4)#0") == 0
+
+
+def api_service(name: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {"ports": [{"port": 80, "protocol": "TCP"}]},
+    }
+
+
+def test_kubernetes_source_counters_move_with_the_fake_servers_traffic(
+    fake_apiserver: FakeAPIServer,
+) -> None:
+    registry = CollectorRegistry()
+    client: Any = fake_apiserver.api_client()
+    labels = {"source": "api", "resource": "services"}
+
+    def counter(name: str) -> float:
+        got = value(scrape(registry), f"kubeproxy_config_source_{name}_total", **labels)
+        assert got is not None, f"{name} not exported"
+        return got
+
+    fake_apiserver.create(api_service("a"))
+    with ServiceConfig() as config:
+        source = KubernetesSource(client, services=config, backoff_initial=0.01, backoff_max=0.1)
+        try:
+            metrics.register(config, source, registry=registry)
+            source.start()
+            assert source.wait_synced(WAIT) and fake_apiserver.wait_for_watches(1, WAIT)
+            events, restarts, relists = counter("events"), counter("watch_restarts"), 0
+            assert counter("relists") == relists
+            fake_apiserver.create(api_service("b"))
+            assert wait_until(lambda: counter("events") > events)
+            assert fake_apiserver.drop_watches() == 1
+            assert wait_until(lambda: counter("watch_restarts") > restarts)
+            assert counter("relists") == relists
+            fake_apiserver.fail_next(1, 410, verbs={"watch"})
+            fake_apiserver.drop_watches()
+            assert wait_until(lambda: counter("relists") == relists + 1)
+            assert wait_until(
+                lambda: value(scrape(registry), "kubeproxy_config_objects", config="services") == 2
+            )
+        finally:
+            source.stop()
+            client.close()
