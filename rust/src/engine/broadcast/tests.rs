@@ -303,17 +303,18 @@ fn notes_are_folded_and_notes_alone_make_a_delivery() {
     assert!(rx.try_recv().is_err());
 }
 
-/// A clock the test moves by hand; it reports each reading, which a delivery thread takes under
-/// its slot lock just before deciding whether to wait.
+/// A clock the test moves by hand; it reports each reading with the thread that took it (a
+/// delivery thread reads it under its slot lock just before deciding whether to wait; `publish`
+/// reads it too, on the publishing thread).
 struct ManualClock {
     start: Instant,
     offset: AtomicU64,
-    read: Sender<()>,
+    read: Sender<std::thread::ThreadId>,
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
-        let _ = self.read.send(());
+        let _ = self.read.send(std::thread::current().id());
         self.start + Duration::from_secs(self.offset.load(Ordering::SeqCst))
     }
 }
@@ -337,7 +338,8 @@ fn min_interval_holds_changes_until_the_clock_says_the_interval_is_over() {
     b.publish(&feed.next(&[("ns/a", 2)], &[], &[]));
     // The thread read the clock with version 2 in hand (under its slot lock, so by the time the
     // next publish can fold in, it has either taken version 2 or gone to wait).
-    reads.recv_timeout(WAIT).unwrap();
+    let me = std::thread::current().id();
+    while reads.recv_timeout(WAIT).unwrap() == me {}
     clock.offset.store(hour.as_secs(), Ordering::SeqCst);
     b.publish(&feed.next(&[("ns/b", 1)], &[], &[]));
     assert_eq!(next(&rx), call(3, &["+ns/b=1", "~ns/a:1->2"]));
