@@ -3,6 +3,7 @@ registry and moves when what it counts happens, driven through the public API.""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import datetime, timezone
@@ -345,3 +346,23 @@ def test_kubernetes_source_counters_move_with_the_fake_servers_traffic(
         finally:
             source.stop()
             client.close()
+
+
+def test_a_source_whose_stats_raise_is_left_out_of_the_scrape(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken(ReportingSource):
+        def stats(self) -> dict[str, dict[str, Any]]:
+            raise RuntimeError("transport gone")
+
+    caplog.set_level(logging.ERROR, logger="kubeproxy_config")
+    registry = CollectorRegistry()
+    good = ReportingSource("file")
+    good.figures["services"] = {"events": 1}
+    broken = Broken("api")  # held here: metrics hold what they watch weakly
+    metrics.register(broken, good, registry=registry)
+    samples = scrape(registry)
+    labels = {"resource": "services"}
+    assert value(samples, "kubeproxy_config_source_events_total", source="file", **labels) == 1
+    assert value(samples, "kubeproxy_config_source_events_total", source="api", **labels) is None
+    assert "transport gone" in caplog.text

@@ -7,6 +7,7 @@ source does not report is not exported for it, and cannot make it unhealthy.
 
 from __future__ import annotations
 
+import logging
 import math
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -15,6 +16,8 @@ from typing import Any
 
 from kubeproxy_config._config import _Followable
 from kubeproxy_config._proxy import ProxyConfig
+
+logger = logging.getLogger("kubeproxy_config")
 
 SOURCE_COUNTERS = {
     "events": "source_events",
@@ -130,8 +133,13 @@ def source_name(source: object) -> str:
 
 
 def resource_figures(source: object) -> Iterator[ResourceFigures]:
-    """One entry per resource in the source's ``stats()`` (a mapping of mappings)."""
-    stats = source.stats()  # type: ignore[attr-defined]
+    """One entry per resource in the source's ``stats()`` (a mapping of mappings). A source
+    whose ``stats()`` raises is logged and skipped: one bad source never fails a scrape."""
+    try:
+        stats = source.stats()  # type: ignore[attr-defined]
+    except Exception:
+        logger.exception("metrics: %r.stats() raised; its figures are left out", source)
+        return
     if not isinstance(stats, Mapping):
         return
     stall = getattr(source, "stall_timeout", None)
