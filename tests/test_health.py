@@ -3,6 +3,7 @@ HTTP, with kube-proxy's JSON fields and codes; and the command line's bind-addre
 
 from __future__ import annotations
 
+import argparse
 import signal
 import socket
 import subprocess
@@ -194,3 +195,24 @@ def test_cli_names_the_flag_whose_address_is_taken(capsys: pytest.CaptureFixture
         assert main(args) == 1
     err = capsys.readouterr().err
     assert f"--healthz-bind-address: cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_bind_addresses_parse_as_kube_proxy_writes_them() -> None:
+    from kubeproxy_config._metrics_flags import parse_bind_address
+
+    assert parse_bind_address("127.0.0.1:10249") == ("127.0.0.1", 10249)
+    assert parse_bind_address("0.0.0.0:10256") == ("0.0.0.0", 10256)
+    assert parse_bind_address("[::1]:10249") == ("::1", 10249)
+    for bad in ("10249", "host:", ":80", "host:99999", "host:http"):
+        with pytest.raises(argparse.ArgumentTypeError, match="HOST:PORT"):
+            parse_bind_address(bad)
+
+
+def test_serves_on_ipv6_loopback() -> None:
+    try:
+        server = metrics.serve(port=0, address="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    with server:
+        assert server.url == f"http://[::1]:{server.port}"
+        assert code_of(server.url + "/readyz") == 200  # no config given: nothing to wait for

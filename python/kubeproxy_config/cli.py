@@ -60,11 +60,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from kubeproxy_config import _metrics_flags as metrics_flags
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._proxy_render import add_arguments, follow
 from kubeproxy_config._render import View, json_document, plain_table, rich_view, status_line
 from kubeproxy_config.errors import Error
-from kubeproxy_config.metrics import _flags as metrics_flags
 from kubeproxy_config.sources._kubeconfig import ClientConfig, load_in_cluster, load_kubeconfig
 from kubeproxy_config.sources.files import FileSource
 

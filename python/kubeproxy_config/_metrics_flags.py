@@ -1,4 +1,7 @@
-"""kube-proxy's ``--metrics-bind-address`` / ``--healthz-bind-address`` for the command line."""
+"""kube-proxy's ``--metrics-bind-address`` / ``--healthz-bind-address`` for the command line.
+
+Kept outside ``kubeproxy_config.metrics`` so the command line imports ``prometheus_client`` only
+when one of the flags is given."""
 
 from __future__ import annotations
 
@@ -40,17 +43,18 @@ def start(args: argparse.Namespace, objects: tuple[object, ...]) -> contextlib.E
     """Start a server on each address the flags give (one when both are the same; each serves
     every endpoint). Closing the returned stack stops them. Raises ``Error`` naming the flag
     when an address cannot be bound."""
-    from kubeproxy_config.metrics import serve
-    from kubeproxy_config.metrics._targets import is_config, is_source
-
-    # Sources without stats() (manifest files) have nothing to report.
-    objects = tuple(o for o in objects if is_config(o) or is_source(o))
-
     flags = {
         "--metrics-bind-address": getattr(args, "metrics_bind_address", None),
         "--healthz-bind-address": getattr(args, "healthz_bind_address", None),
     }
     stack = contextlib.ExitStack()
+    if not any(flags.values()):
+        return stack
+    from kubeproxy_config.metrics import serve
+    from kubeproxy_config.metrics._targets import is_config, is_source
+
+    # Sources without stats() (manifest files) have nothing to report.
+    objects = tuple(o for o in objects if is_config(o) or is_source(o))
     started: set[tuple[str, int]] = set()
     try:
         for flag, address in flags.items():
