@@ -42,7 +42,8 @@ def register(*objects: object, registry: CollectorRegistry | None = None) -> Col
     ``EndpointSliceConfig``, ``ProxyConfig``, ``KubernetesSource`` or any source with ``stats()``)
     on ``registry`` (default: ``prometheus_client``'s global one) and return the collector.
 
-    Calling it again with the same registry adds to the same collector. Objects are held weakly.
+    Calling it again with the same registry adds to the same collector. Objects are held weakly
+    (a config or source that is gone drops out of the scrape): keep your own reference.
     Raises ``TypeError`` for an object of another kind and ``ValueError`` when two configs share
     a name (the ``config`` label).
     """
@@ -70,6 +71,9 @@ def serve(
     version has waited for some handler longer than ``health_timeout`` seconds, or a source has
     heard nothing for longer than its stall timeout; kube-proxy's JSON body) and ``/readyz``
     (200 once every given config is synced) on ``address:port`` (``port=0``: a free port).
+
+    A handler with a ``min_interval`` lags by up to that interval by design: choose a
+    ``health_timeout`` well above it (kube-proxy uses twice its sync period).
 
     ``registry``: serve this registry, with the objects registered on it (default: a registry of
     their own). Returns the running server; ``close()`` it or use it as a context manager.
