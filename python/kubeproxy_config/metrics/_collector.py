@@ -166,9 +166,10 @@ def _handler_metrics(configs: list[ConfigFigures]) -> Iterator[Metric]:
         "Age of the oldest version not yet delivered to the handler (0 when caught up).",
         labels=labels,
     )
-    duration = HistogramMetricFamily(
-        PREFIX + "handler_duration_seconds", "Duration of handler update calls.", labels=labels
-    )
+    name = PREFIX + "handler_duration_seconds"
+    # Samples written directly: a scrape writes every bucket of every handler, and the generic
+    # family builder costs several times more per bucket.
+    duration = Metric(name, "Duration of handler update calls.", "histogram")
     for c in configs:
         for h in c.handlers:
             key = [c.name, h.label]
@@ -176,8 +177,13 @@ def _handler_metrics(configs: list[ConfigFigures]) -> Iterator[Metric]:
             coalesced.add_metric(key, h.coalesced)
             errors.add_metric(key, h.errors)
             lag.add_metric(key, h.lag)
-            buckets = list(zip(_DURATION_BOUNDS, map(float, h.duration_buckets), strict=True))
-            duration.add_metric(key, buckets, h.duration_sum)
+            for bound, count in zip(_DURATION_BOUNDS, h.duration_buckets, strict=True):
+                duration.add_sample(
+                    name + "_bucket", {"config": c.name, "handler": h.label, "le": bound}, count
+                )
+            both = {"config": c.name, "handler": h.label}
+            duration.add_sample(name + "_count", both, h.duration_buckets[-1])
+            duration.add_sample(name + "_sum", both, h.duration_sum)
     yield from (deliveries, coalesced, errors, lag, duration)
 
 

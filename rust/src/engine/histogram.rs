@@ -6,12 +6,11 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// Upper bounds (seconds) of `handler_duration_seconds`: 100 µs doubling to about 13 s, so
-/// sub-millisecond Python handlers and multi-second rule syncs both resolve (kube-proxy's
-/// `sync_proxy_rules_duration_seconds` doubles from 1 ms the same way).
-pub const HANDLER_DURATION_BUCKETS: [f64; 18] = [
-    0.0001, 0.0002, 0.0004, 0.0008, 0.0016, 0.0032, 0.0064, 0.0128, 0.0256, 0.0512, 0.1024, 0.2048,
-    0.4096, 0.8192, 1.6384, 3.2768, 6.5536, 13.1072,
+/// Upper bounds (seconds) of `handler_duration_seconds`: 1 and 3 per decade from 100 µs to 30 s,
+/// so sub-millisecond Python handlers and multi-second rule syncs both resolve. Few buckets on
+/// purpose: a scrape writes them for every handler.
+pub const HANDLER_DURATION_BUCKETS: [f64; 12] = [
+    0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0,
 ];
 
 /// Upper bounds (seconds) of `network_programming_duration_seconds`: kube-proxy's layout, 0.25 s
