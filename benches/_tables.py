@@ -311,3 +311,34 @@ def w6_table(res: dict[Any, Any]) -> list[str]:
                 f"| {cell(res.get((w, base, n)))} | {fmt_ratio(ratio(res, w, base, n, pkg))} |"
             )
     return lines
+
+
+def metrics_table(res: dict[Any, Any]) -> list[str]:
+    """Metrics overhead on W1 and W2, and the scrape of a large config (``bench_metrics.py``)."""
+    lines = [
+        "### Metrics (a registered collector scraped every 0.1 s vs none; one scrape)",
+        "",
+        "| workload | N | package | package + metrics | overhead |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    worst = None
+    for w in ("W1 metrics", "W2 metrics"):
+        for n in sizes_of(res, w):
+            plain, with_metrics = res.get((w, PKG, n)), res.get((w, "package+metrics", n))
+            over = None
+            if plain and with_metrics:
+                over = with_metrics["median"] / plain["median"] - 1
+                worst = over if worst is None else max(worst, over)
+            shown = "–" if over is None else f"{over:+.1%}"
+            lines.append(f"| {w} | {n:,} | {cell(plain)} | {cell(with_metrics)} | {shown} |")
+    lines.append("")
+    if worst is not None:
+        lines.append(f"Target within 5%: worst {worst:+.1%} — {verdict(worst <= 0.05)}.")
+    for n in sizes_of(res, "Scrape"):
+        r = res[("Scrape", PKG, n)]
+        handlers = r["extra"].get("handlers", "?")
+        lines.append(
+            f"Scrape of a config with {n:,} objects and {handlers} handlers: {cell(r)} "
+            f"(target < 10 ms) — {verdict(r['median'] < 0.010)}."
+        )
+    return lines

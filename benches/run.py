@@ -32,6 +32,7 @@ ROOT = BENCHES.parent
 sys.path.insert(0, str(ROOT))
 
 from benches._tables import (  # noqa: E402
+    metrics_table,
     per_op,
     sizes_of,
     w1_table,
@@ -151,6 +152,8 @@ def render(
     out += [*w6_table(res), ""]
     if sizes_of(res, "W8 initial") or sizes_of(res, "W8 flip") or w8_memory:
         out += [*w8_tables(res, w8_memory or []), ""]
+    if sizes_of(res, "W1 metrics") or sizes_of(res, "Scrape"):
+        out += [*metrics_table(res), ""]
     out += [
         "## Workloads",
         "",
@@ -184,6 +187,9 @@ def render(
         "`snap.changes`; baseline: `upsert_slice` + `ports()`). (c) RSS delta of creating the "
         "view over filled inputs and delivering it to a no-op handler (baseline: building its "
         "view over the dicts it references), in a fresh subprocess, / (N × 10) endpoints.",
+        "- **Metrics** (`bench_metrics.py`): W1 and W2 on the package without metrics and with "
+        "a collector registered and scraped every 0.1 s by another thread; and one scrape of a "
+        "config holding N services with 20 no-op handlers.",
         "",
         "## Notes for reading the numbers",
         "",

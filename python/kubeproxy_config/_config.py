@@ -60,12 +60,13 @@ class _Core(Protocol[S_co]):
     def synced(self) -> bool: ...
     @property
     def closed(self) -> bool: ...
-    def register(self, update: Any, synced: Any = None) -> int: ...
+    def register(self, update: Any, synced: Any = None, *, name: str | None = None) -> int: ...
     def cancel(self, id: int) -> bool: ...
     def state(self) -> S_co: ...
     def flush(self, timeout: float | None = None) -> bool: ...
     def wait_synced(self, timeout: float | None = None) -> bool: ...
     def stats(self) -> dict[str, int]: ...
+    def handler_stats(self) -> list[tuple[str, int, int, int, float, list[int], float]]: ...
     def close(self, timeout: float | None = None) -> bool: ...
 
 
@@ -121,7 +122,7 @@ class _Followable(Generic[S]):
                 )
             update = handler
         synced = getattr(handler, "on_synced", None)
-        registration_id = self._core.register(update, synced)
+        registration_id = self._core.register(update, synced, name=_qualified_name(handler))
         return Registration(self._core, registration_id, handler)
 
     def state(self) -> S:
@@ -196,6 +197,16 @@ class _Followable(Generic[S]):
 
 
 _C = TypeVar("_C", bound=_Followable[Any])
+
+
+def _qualified_name(handler: object) -> str:
+    """``module.QualifiedName`` of a function or method, or of an object's class: the stable
+    part of the handler's label in metrics (the engine adds an index)."""
+    qualname = getattr(handler, "__qualname__", None)
+    module = getattr(handler, "__module__", None)
+    if not isinstance(qualname, str):
+        qualname, module = type(handler).__qualname__, type(handler).__module__
+    return f"{module}.{qualname}" if isinstance(module, str) else qualname
 
 
 class _BaseConfig(_Followable[Snapshot[T]], Generic[T]):

@@ -49,7 +49,7 @@ class _Registers(Protocol):
 
     @property
     def closed(self) -> bool: ...
-    def register(self, update: Any, synced: Any = None) -> int: ...
+    def register(self, update: Any, synced: Any = None, *, name: str | None = None) -> int: ...
     def cancel(self, id: int) -> bool: ...
 
 
@@ -61,7 +61,7 @@ async def iterate_snapshots(
         return
     feed = _Feed(asyncio.get_running_loop())
     closers.append(feed.stop)
-    registration = config.register(feed.deliver)
+    registration = config.register(feed.deliver, name="kubeproxy_config.snapshots")
     try:
         while True:
             snapshot = await feed.queue.get()

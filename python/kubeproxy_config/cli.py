@@ -60,6 +60,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from kubeproxy_config import _metrics_flags as metrics_flags
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._proxy_render import add_arguments, follow
 from kubeproxy_config._render import View, json_document, plain_table, rich_view, status_line
@@ -164,6 +165,7 @@ def _parser() -> _Parser:
         help=f"with --once, how long to wait for the sources to sync (default {_SYNC_TIMEOUT:g})",
     )
     add_arguments(watch)
+    metrics_flags.add_arguments(watch)
     return parser
 
 
@@ -285,6 +287,10 @@ def _watch(args: argparse.Namespace, warnings: _Warnings) -> int:
                 _start(path, source)
                 stack.callback(source.stop)
             _check_manifests(sources)
+            try:
+                stack.enter_context(metrics_flags.start(args, (*configs, *(s for _, s in sources))))
+            except Error as exc:
+                raise CLIError(str(exc)) from None
             namespace: str | None = args.namespace
 
             def read() -> View:

@@ -42,4 +42,21 @@ mod _core {
 
     #[pymodule_export]
     use crate::py::snapshot::{PyChanges, PySnapshot, SnapshotIter};
+
+    /// The histogram bucket bounds the metrics use, as module constants.
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        use crate::engine::histogram::{HANDLER_DURATION_BUCKETS, NETWORK_PROGRAMMING_BUCKETS};
+        use pyo3::types::PyModuleMethods;
+        let py = m.py();
+        m.add(
+            "HANDLER_DURATION_BUCKETS",
+            pyo3::types::PyTuple::new(py, HANDLER_DURATION_BUCKETS)?,
+        )?;
+        m.add(
+            "NETWORK_PROGRAMMING_BUCKETS",
+            pyo3::types::PyTuple::new(py, NETWORK_PROGRAMMING_BUCKETS)?,
+        )?;
+        Ok(())
+    }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::handler_stats::{HandlerReport, HandlerStats};
 use super::object::{Notes, Object};
 use super::ratelimit::{Clock, RateLimiter};
 use super::snapshot::{ChangeSet, Changes, Snapshot};
@@ -35,6 +36,14 @@ pub trait Sink<T: Object>: Send + Sync + 'static {
     fn deliver(&self, snapshot: Snapshot<T>) -> Outcome;
     /// The config became synced and this handler has received state covering it; called once.
     fn synced(&self) -> Outcome;
+    /// The handler's name in metrics (with an index, see [`HandlerStats::index`]).
+    #[allow(
+        clippy::unnecessary_literal_bound,
+        reason = "implementations return names they own"
+    )]
+    fn name(&self) -> &str {
+        "handler"
+    }
 }
 
 #[allow(
@@ -75,14 +84,17 @@ struct Slot<T: Object> {
     finished: AtomicBool,
     /// The delivery thread, so a flush from inside this handler does not wait for itself.
     thread: OnceLock<ThreadId>,
+    /// Counters, lag and durations for metrics (atomics, read without any lock).
+    stats: Arc<HandlerStats>,
 }
 
 impl<T: Object> Slot<T> {
-    fn fold(&self, snap: &Arc<Snapshot<T>>) {
+    fn fold(&self, snap: &Arc<Snapshot<T>>, now: Instant) {
         let mut st = self.state.lock();
         if st.stopped || snap.version <= st.latest.version {
             return;
         }
+        self.stats.queued(now);
         if !st.first {
             st.pending.absorb(&snap.changes);
         }
@@ -92,13 +104,14 @@ impl<T: Object> Slot<T> {
         self.busy.store(true, Ordering::Release);
     }
 
-    fn mark_synced(&self, version: u64) {
+    fn mark_synced(&self, version: u64, now: Instant) {
         let mut st = self.state.lock();
         if st.synced_at.is_none() {
             st.synced_at = Some(version);
             if !st.ever_delivered {
                 // Tell a handler that has seen nothing yet the (possibly empty) synced state.
                 st.first = true;
+                self.stats.queued(now);
             }
             self.busy.store(true, Ordering::Release);
         }
@@ -135,6 +148,8 @@ pub struct Broadcaster<T: Object> {
     name: String,
     min_interval: Duration,
     clock: Arc<dyn Clock>,
+    /// Instants in [`HandlerStats`] count from here.
+    epoch: Instant,
     stats: Arc<Stats>,
     /// Live registrations. Held while a version is folded into every slot, so a registration
     /// either reads a version in `register` or is in the list when it is published. In the lock
@@ -163,6 +178,7 @@ impl<T: Object> Broadcaster<T> {
         Arc::new(Self {
             name: name.into(),
             min_interval,
+            epoch: clock.now(),
             clock,
             stats,
             slots: Mutex::new(Vec::new()),
@@ -190,6 +206,11 @@ impl<T: Object> Broadcaster<T> {
         let (current, synced_at) = current();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let first = current.version > 0 || synced_at.is_some();
+        let index = HandlerStats::free_index(sink.name(), slots.iter().map(|(s, _)| &*s.stats));
+        let stats = Arc::new(HandlerStats::new(sink.name().into(), index, self.epoch));
+        if first {
+            stats.queued(self.clock.now());
+        }
         let slot = Arc::new(Slot {
             id,
             delivered: AtomicU64::new(if first { 0 } else { current.version }),
@@ -208,6 +229,7 @@ impl<T: Object> Broadcaster<T> {
             wake: Condvar::new(),
             finished: AtomicBool::new(false),
             thread: OnceLock::new(),
+            stats,
         });
         let this = Arc::clone(self);
         let thread_slot = Arc::clone(&slot);
@@ -271,8 +293,9 @@ impl<T: Object> Broadcaster<T> {
     /// on it (and, say, make its caller look at another handler) before the others have it.
     pub fn publish(&self, snap: &Arc<Snapshot<T>>) {
         let slots = self.slots.lock();
+        let now = self.clock.now();
         for (slot, _) in slots.iter() {
-            slot.fold(snap);
+            slot.fold(snap, now);
         }
         for (slot, _) in slots.iter() {
             slot.wake.notify_one();
@@ -281,9 +304,23 @@ impl<T: Object> Broadcaster<T> {
 
     /// The config became synced at `version`: each handler gets `on_synced` after state covering it.
     pub fn mark_synced(&self, version: u64) {
+        let now = self.clock.now();
         for (slot, _) in self.slots.lock().iter() {
-            slot.mark_synced(version);
+            slot.mark_synced(version, now);
         }
+    }
+
+    /// Each live registration's counters, lag and call durations, in registration order. The
+    /// `slots` lock is held only to copy the list; the figures are atomics read without it.
+    pub fn handler_reports(&self) -> Vec<HandlerReport> {
+        let stats: Vec<Arc<HandlerStats>> = self
+            .slots
+            .lock()
+            .iter()
+            .map(|(s, _)| Arc::clone(&s.stats))
+            .collect();
+        let now = self.clock.now();
+        stats.iter().map(|s| s.report(now)).collect()
     }
 
     /// True once every registered handler has received state at least as new as `version`.
@@ -393,6 +430,7 @@ impl<T: Object> Broadcaster<T> {
                         continue;
                     }
                     if let Some(update) = take_update(&mut st) {
+                        slot.stats.taken();
                         break Work::Update(update, now);
                     }
                     // The versions folded in changed nothing for this handler (say, an object
@@ -407,6 +445,7 @@ impl<T: Object> Broadcaster<T> {
                 {
                     slot.delivered.store(st.latest.version, Ordering::Release);
                     slot.busy.store(false, Ordering::Release);
+                    slot.stats.caught_up();
                     // `progress` comes before `Slot::state` in the lock order (see
                     // [`Broadcaster`]): announce with the slot lock released.
                     MutexGuard::unlocked(&mut st, || self.notify_progress());
@@ -419,7 +458,12 @@ impl<T: Object> Broadcaster<T> {
                 Work::Update((snapshot, coalesced), started) => {
                     limiter.record(started);
                     let version = snapshot.version;
+                    let notes = Arc::clone(&snapshot.notes);
                     let outcome = sink.deliver(snapshot);
+                    slot.stats.returned(started, self.clock.now(), coalesced);
+                    if outcome == Outcome::Ok {
+                        self.stats.observe_programmed(&*notes);
+                    }
                     self.stats.deliveries.fetch_add(1, Ordering::Relaxed);
                     if coalesced {
                         self.stats
@@ -436,6 +480,7 @@ impl<T: Object> Broadcaster<T> {
                 Outcome::Ok => {}
                 Outcome::Failed => {
                     self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
+                    slot.stats.errors.fetch_add(1, Ordering::Relaxed);
                 }
                 Outcome::Stop => return,
             }

@@ -6,6 +6,8 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 
 use super::error::CoreError;
+use super::handler_stats::HandlerReport;
+use super::histogram::HistogramSnapshot;
 use super::merger::Merger;
 use super::mux::Mux;
 use super::object::Object;
@@ -40,6 +42,10 @@ pub trait Control: Send + Sync {
     fn is_closed(&self) -> bool;
     /// Number of registered handlers.
     fn handler_count(&self) -> usize;
+    /// Each registered handler's counters, lag and call durations.
+    fn handler_reports(&self) -> Vec<HandlerReport>;
+    /// Network-programming latency observed when handlers returned.
+    fn network_programming(&self) -> HistogramSnapshot;
 }
 
 impl<T: Object, M: Merger<T>> Control for Mux<T, M> {
@@ -84,5 +90,11 @@ impl<T: Object, M: Merger<T>> Control for Mux<T, M> {
     }
     fn handler_count(&self) -> usize {
         Mux::handler_count(self)
+    }
+    fn handler_reports(&self) -> Vec<HandlerReport> {
+        Mux::handler_reports(self)
+    }
+    fn network_programming(&self) -> HistogramSnapshot {
+        Mux::network_programming(self)
     }
 }

@@ -4,6 +4,8 @@
 pub mod broadcast;
 pub mod control;
 pub mod error;
+pub mod handler_stats;
+pub mod histogram;
 pub mod json;
 pub mod merger;
 pub mod model;

@@ -16,6 +16,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::broadcast::{Broadcaster, Sink};
 use super::error::CoreError;
+use super::handler_stats::HandlerReport;
+use super::histogram::HistogramSnapshot;
 use super::merger::Merger;
 use super::object::Object;
 use super::ratelimit::Clock;
@@ -251,6 +253,16 @@ impl<T: Object, M: Merger<T>> Mux<T, M> {
     /// Counters by name.
     pub fn stats(&self) -> [(&'static str, u64); 7] {
         self.shared.stats.to_pairs()
+    }
+
+    /// Each registered handler's counters, lag and call durations.
+    pub fn handler_reports(&self) -> Vec<HandlerReport> {
+        self.shared.broadcaster.handler_reports()
+    }
+
+    /// Network-programming latency observed when handlers returned (see [`Stats`]).
+    pub fn network_programming(&self) -> HistogramSnapshot {
+        self.shared.stats.network_programming.snapshot()
     }
 
     /// True once [`Mux::close`] has started.

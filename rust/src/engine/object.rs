@@ -84,6 +84,11 @@ pub trait Notes: Default + Send + Sync + 'static {
     /// Turn accumulated notes into what one delivery carries; `first` marks a handler's first call.
     #[must_use]
     fn resolve(&self, first: bool) -> Self;
+    /// Call `each` with every change-trigger time (seconds since the epoch) these notes carry:
+    /// a handler returning from a call with them has programmed those changes.
+    fn each_trigger_time(&self, each: &mut dyn FnMut(f64)) {
+        let _ = each;
+    }
 }
 
 impl Notes for () {

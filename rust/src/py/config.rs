@@ -104,9 +104,16 @@ impl PyConfig {
     }
 
     /// Register `update(snapshot)` and optional `synced()`; returns the registration id.
-    #[pyo3(signature = (update, synced = None))]
-    fn register(&self, update: Py<PyAny>, synced: Option<Py<PyAny>>) -> PyResult<u64> {
-        Ok(self.inner.register(update, synced)?)
+    /// `name` labels the handler in metrics (with an index among live handlers of that name).
+    #[pyo3(signature = (update, synced = None, *, name = None))]
+    fn register(
+        &self,
+        update: Py<PyAny>,
+        synced: Option<Py<PyAny>>,
+        name: Option<String>,
+    ) -> PyResult<u64> {
+        let name = name.unwrap_or_else(|| "handler".to_owned());
+        Ok(self.inner.register(update, synced, name)?)
     }
 
     /// Stop delivering to registration `id`; False if it was not registered.
@@ -136,6 +143,13 @@ impl PyConfig {
     /// errors, conflicts.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         control::stats(py, self.inner.control())
+    }
+
+    /// Per handler, for metrics: `(label, deliveries, coalesced deliveries, errors, lag seconds,
+    /// cumulative call-duration bucket counts, duration sum)`; buckets are
+    /// `HANDLER_DURATION_BUCKETS`, then +Inf. Reads atomics only: no lock is held meanwhile.
+    fn handler_stats(&self, py: Python<'_>) -> Vec<control::HandlerRow> {
+        control::handler_stats(py, self.inner.control())
     }
 
     /// Stop accepting sends, merge what was queued, stop the delivery threads. Waits for handlers

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::engine::control::Control;
+use crate::engine::histogram::HistogramSnapshot;
 use crate::py::wait::wait_in_slices;
 
 /// The deadline of a `timeout` argument (None: no deadline); a negative or NaN one is an error.
@@ -86,4 +87,34 @@ pub fn stats<'py>(py: Python<'py>, ctl: &dyn Control) -> PyResult<Bound<'py, PyD
     }
     d.set_item("handlers", ctl.handler_count())?;
     Ok(d)
+}
+
+/// `(cumulative bucket counts, sum)` of a histogram.
+pub type HistogramRow = (Vec<u64>, f64);
+/// `(label, deliveries, coalesced, errors, lag seconds, duration buckets, duration sum)`.
+pub type HandlerRow = (String, u64, u64, u64, f64, Vec<u64>, f64);
+
+/// A histogram as Python gets it.
+pub fn histogram_row(h: &HistogramSnapshot) -> HistogramRow {
+    (h.cumulative.clone(), h.sum)
+}
+
+/// Every handler's figures, read without the GIL (the engine reads atomics; nothing waits).
+pub fn handler_stats(py: Python<'_>, ctl: &dyn Control) -> Vec<HandlerRow> {
+    let reports = py.detach(|| ctl.handler_reports());
+    reports
+        .into_iter()
+        .map(|r| {
+            let (buckets, sum) = histogram_row(&r.duration);
+            (
+                r.label,
+                r.deliveries,
+                r.coalesced,
+                r.errors,
+                r.lag.as_secs_f64(),
+                buckets,
+                sum,
+            )
+        })
+        .collect()
 }

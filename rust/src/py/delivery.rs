@@ -52,16 +52,25 @@ pub struct PySink<K> {
     pub update: Py<PyAny>,
     pub synced: Option<Py<PyAny>>,
     pub what: &'static str,
+    /// The handler's name in metrics (its qualified name, from the Python layer).
+    pub name: String,
     pub kind: PhantomData<fn() -> K>,
 }
 
 impl<K> PySink<K> {
-    /// A sink calling `update(snapshot)` and `synced()`; `what` names it in logs.
-    pub fn new(update: Py<PyAny>, synced: Option<Py<PyAny>>, what: &'static str) -> Self {
+    /// A sink calling `update(snapshot)` and `synced()`; `what` names it in logs, `name` in
+    /// metrics.
+    pub fn new(
+        update: Py<PyAny>,
+        synced: Option<Py<PyAny>>,
+        what: &'static str,
+        name: String,
+    ) -> Self {
         Self {
             update,
             synced,
             what,
+            name,
             kind: PhantomData,
         }
     }
@@ -98,5 +107,9 @@ impl<K: PyKind> Sink<K> for PySink<K> {
 
     fn synced(&self) -> Outcome {
         self.call_synced()
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

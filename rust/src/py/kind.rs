@@ -75,8 +75,13 @@ pub trait DynConfig: Send + Sync {
     fn send_json(&self, py: Python<'_>, source: usize, op: OpCode, data: Vec<u8>) -> PyResult<()>;
     /// The current state as a kind-erased snapshot.
     fn state(&self) -> Arc<dyn DynSnapshot>;
-    /// Register Python callables as a handler.
-    fn register(&self, update: Py<PyAny>, synced: Option<Py<PyAny>>) -> Result<u64, CoreError>;
+    /// Register Python callables as a handler named `name` in metrics.
+    fn register(
+        &self,
+        update: Py<PyAny>,
+        synced: Option<Py<PyAny>>,
+        name: String,
+    ) -> Result<u64, CoreError>;
     /// `EndpointSliceConfig.endpoints_for`.
     fn endpoints_for(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyTuple>>;
     /// Apply a chunk of watch-event lines of `source`.

@@ -31,6 +31,10 @@ impl Sink<ServicePortInfo> for PySink<ServicePortInfo> {
     fn synced(&self) -> Outcome {
         self.call_synced()
     }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// The proxy view of a Service config and an endpoints config.
@@ -134,8 +138,15 @@ impl PyProxyConfig {
     }
 
     /// Register `update(snapshot)` and optional `synced()`; returns the registration id.
-    #[pyo3(signature = (update, synced = None))]
-    fn register(&self, update: Py<PyAny>, synced: Option<Py<PyAny>>) -> PyResult<u64> {
+    /// `name` labels the handler in metrics.
+    #[pyo3(signature = (update, synced = None, *, name = None))]
+    fn register(
+        &self,
+        update: Py<PyAny>,
+        synced: Option<Py<PyAny>>,
+        name: Option<String>,
+    ) -> PyResult<u64> {
+        let name = name.unwrap_or_else(|| "handler".to_owned());
         Ok(self
             .view
             .mux()
@@ -143,6 +154,7 @@ impl PyProxyConfig {
                 update,
                 synced,
                 "proxy handler",
+                name,
             )))?)
     }
 
@@ -208,6 +220,18 @@ impl PyProxyConfig {
     /// Counters, as for the other configs.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         control::stats(py, &**self.view.mux())
+    }
+
+    /// Per-handler figures for metrics (see `Config.handler_stats`).
+    fn handler_stats(&self, py: Python<'_>) -> Vec<control::HandlerRow> {
+        control::handler_stats(py, &**self.view.mux())
+    }
+
+    /// `(cumulative bucket counts, sum)` of the network-programming latency, observed each time
+    /// a handler returns from a call carrying trigger times (buckets:
+    /// `NETWORK_PROGRAMMING_BUCKETS`, then +Inf).
+    fn network_programming(&self) -> control::HistogramRow {
+        control::histogram_row(&self.view.mux().network_programming())
     }
 
     /// Stop following the inputs and stop the delivery threads (see `Config.close`).

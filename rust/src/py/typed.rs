@@ -154,9 +154,14 @@ impl<K: PyKind + KindOps + ProxyFeed + Versioned> DynConfig for Typed<K> {
     fn state(&self) -> Arc<dyn DynSnapshot> {
         Arc::new(SnapshotView::of(&self.mux.state()))
     }
-    fn register(&self, update: Py<PyAny>, synced: Option<Py<PyAny>>) -> Result<u64, CoreError> {
+    fn register(
+        &self,
+        update: Py<PyAny>,
+        synced: Option<Py<PyAny>>,
+        name: String,
+    ) -> Result<u64, CoreError> {
         self.mux
-            .register(Box::new(PySink::<K>::new(update, synced, self.what)))
+            .register(Box::new(PySink::<K>::new(update, synced, self.what, name)))
     }
     fn endpoints_for(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyTuple>> {
         K::endpoints_for(py, &self.mux.state(), key)

@@ -303,17 +303,18 @@ fn notes_are_folded_and_notes_alone_make_a_delivery() {
     assert!(rx.try_recv().is_err());
 }
 
-/// A clock the test moves by hand; it reports each reading, which a delivery thread takes under
-/// its slot lock just before deciding whether to wait.
+/// A clock the test moves by hand; it reports each reading with the thread that took it (a
+/// delivery thread reads it under its slot lock just before deciding whether to wait; `publish`
+/// reads it too, on the publishing thread).
 struct ManualClock {
     start: Instant,
     offset: AtomicU64,
-    read: Sender<()>,
+    read: Sender<std::thread::ThreadId>,
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
-        let _ = self.read.send(());
+        let _ = self.read.send(std::thread::current().id());
         self.start + Duration::from_secs(self.offset.load(Ordering::SeqCst))
     }
 }
@@ -337,7 +338,8 @@ fn min_interval_holds_changes_until_the_clock_says_the_interval_is_over() {
     b.publish(&feed.next(&[("ns/a", 2)], &[], &[]));
     // The thread read the clock with version 2 in hand (under its slot lock, so by the time the
     // next publish can fold in, it has either taken version 2 or gone to wait).
-    reads.recv_timeout(WAIT).unwrap();
+    let me = std::thread::current().id();
+    while reads.recv_timeout(WAIT).unwrap() == me {}
     clock.offset.store(hour.as_secs(), Ordering::SeqCst);
     b.publish(&feed.next(&[("ns/b", 1)], &[], &[]));
     assert_eq!(next(&rx), call(3, &["+ns/b=1", "~ns/a:1->2"]));
@@ -373,4 +375,53 @@ fn close_waits_for_a_handler_cancelled_while_inside_a_call() {
     gate_tx.send(()).unwrap();
     assert!(b.close(Instant::now() + WAIT));
     assert_eq!(next(&rx), Event::Gone);
+}
+
+#[test]
+fn lag_covers_a_call_in_progress_and_durations_come_from_the_clock() {
+    let (read, _reads) = crossbeam_channel::unbounded();
+    let clock = Arc::new(ManualClock {
+        start: Instant::now(),
+        offset: AtomicU64::new(0),
+        read,
+    });
+    let b = Broadcaster::new("lag", Duration::ZERO, clock.clone(), Arc::default());
+    let mut feed = Feed::default();
+    let (gate_tx, gate) = crossbeam_channel::unbounded();
+    let (_, rx) = register(&b, &Arc::new(Snapshot::empty()), Some(gate), None);
+    assert_eq!(
+        b.handler_reports()[0].lag,
+        Duration::ZERO,
+        "nothing to deliver yet"
+    );
+    b.publish(&feed.next(&[("ns/a", 1)], &[], &[]));
+    assert_eq!(next(&rx), call(1, &["+ns/a=1", "#first"]));
+    // Held inside its call: version 1 is not delivered until the call returns.
+    clock.offset.store(5, Ordering::SeqCst);
+    let report = &b.handler_reports()[0];
+    assert_eq!(report.lag, Duration::from_secs(5));
+    assert_eq!(report.deliveries, 0);
+    gate_tx.send(()).unwrap();
+    flush(&b, 1);
+    let report = &b.handler_reports()[0];
+    assert_eq!(report.lag, Duration::ZERO);
+    assert_eq!(report.deliveries, 1);
+    assert_eq!(report.duration.count(), 1);
+    assert!((report.duration.sum - 5.0).abs() < 1e-9);
+}
+
+#[test]
+fn handler_labels_are_name_and_lowest_free_index() {
+    let b = broadcaster();
+    let empty = Arc::new(Snapshot::empty());
+    let (first, _rx1) = register(&b, &empty, None, None);
+    let (_, _rx2) = register(&b, &empty, None, None);
+    let labels = |b: &Broadcaster<Item>| -> Vec<String> {
+        b.handler_reports().into_iter().map(|r| r.label).collect()
+    };
+    assert_eq!(labels(&b), ["handler#0", "handler#1"]);
+    assert!(b.cancel(first));
+    let (_, _rx3) = register(&b, &empty, None, None);
+    // The freed index is reused: churn never makes a new label.
+    assert_eq!(labels(&b), ["handler#1", "handler#0"]);
 }

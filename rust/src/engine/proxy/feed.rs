@@ -52,14 +52,21 @@ impl ProxyFeed for Endpoints {
 /// ends the forwarding thread.
 pub struct FeedSink<K> {
     view: Weak<ProxyMux>,
+    /// `ProxyConfig(<view name>)`: how the input config's metrics name this registration.
+    name: String,
     kind: PhantomData<fn() -> K>,
 }
 
 impl<K> FeedSink<K> {
     /// Forward to `view`.
     pub fn new(view: Weak<ProxyMux>) -> Self {
+        let name = view.upgrade().map_or_else(
+            || "ProxyConfig".to_owned(),
+            |v| format!("ProxyConfig({})", v.name()),
+        );
         Self {
             view,
+            name,
             kind: PhantomData,
         }
     }
@@ -71,6 +78,10 @@ impl<K: ProxyFeed> Sink<K> for FeedSink<K> {
             Some(view) if view.send(K::SOURCE, K::input(snapshot)).is_ok() => Outcome::Ok,
             _ => Outcome::Stop,
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 
     fn synced(&self) -> Outcome {

@@ -177,6 +177,13 @@ impl Notes for ProxyNotes {
         out.times_reset.clear();
         out
     }
+
+    fn each_trigger_time(&self, each: &mut dyn FnMut(f64)) {
+        self.trigger_times
+            .values()
+            .flatten()
+            .for_each(|&at| each(at));
+    }
 }
 
 #[cfg(test)]
