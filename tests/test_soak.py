@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeproxy_config import Changes, EndpointsConfig, ServiceConfig, Snapshot
-from kubeproxy_config.sources.kubernetes import KubernetesSource
+from kubeproxy_config.sources.kubernetes import KubernetesSource, ResourceStats
 from kubeproxy_config.testing import FakeAPIServer
 
 SOAK_SECONDS = float(os.environ.get("KPC_SOAK_SECONDS", "5"))
@@ -141,7 +141,7 @@ class SoakReport:
     seed: int
     writes: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
-    source: dict[str, dict[str, int]] = field(default_factory=dict)
+    source: dict[str, ResourceStats] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     configs: dict[str, dict[str, int]] = field(default_factory=dict)
     objects: dict[str, int] = field(default_factory=dict)

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import Reflector, SourceChannel
@@ -23,7 +23,7 @@ from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import load_default
 from kubeproxy_config.sources._transport import resolve
 
-__all__ = ["KubernetesSource", "new_source_api"]
+__all__ = ["KubernetesSource", "ResourceStats", "new_source_api"]
 
 logger = logging.getLogger("kubeproxy_config")
 
@@ -52,6 +52,35 @@ class Resource:
 SERVICES = Resource("services", "/api/v1")
 ENDPOINTS = Resource("endpoints", "/api/v1")
 ENDPOINT_SLICES = Resource("endpointslices", "/apis/discovery.k8s.io/v1")
+
+
+class ResourceStats(TypedDict):
+    """``KubernetesSource.stats()`` of one resource (see there)."""
+
+    lists: int
+    relists: int
+    pages: int
+    watches: int
+    watch_restarts: int
+    events: int
+    errors: int
+    rejected: int
+    watch_lists: int
+    watch_list_fallbacks: int
+    audits: int
+    audit_drift: int
+    last_event_age_seconds: float | None
+    last_bookmark_age_seconds: float | None
+
+
+def _figures(
+    counters: dict[str, int], event: float | None, bookmark: float | None
+) -> ResourceStats:
+    out: dict[str, Any] = dict.fromkeys(Reflector.COUNTERS, 0)
+    out.update(counters)
+    out["last_event_age_seconds"] = event
+    out["last_bookmark_age_seconds"] = bookmark
+    return cast("ResourceStats", out)
 
 
 def _log(level: int, message: str) -> None:
@@ -272,18 +301,31 @@ class KubernetesSource(StartStop):
                 return False
         return True
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        """Counters per resource (``services``, ``endpoints``, ``endpointslices``): ``lists``
-        (complete lists), ``relists`` (those after the first), ``pages``, ``watches`` (watch
-        streams opened), ``watch_restarts`` (watches resumed without a relist), ``events``
-        (watch events applied, bookmarks included), ``errors`` (failed requests/streams),
-        ``rejected`` (objects ignored as invalid), ``watch_lists`` (lists streamed rather than
-        paged), ``watch_list_fallbacks`` (refusals of a streaming list), ``audits`` and
-        ``audit_drift`` (objects an audit found out of step with the server)."""
-        out = {resource.plural: dict(reflector.stats()) for resource, reflector in self._running()}
+    def stats(self) -> dict[str, ResourceStats]:
+        """Figures per resource (``services``, ``endpoints``, ``endpointslices``).
+
+        Counters: ``lists`` (complete lists), ``relists`` (those after the first), ``pages``,
+        ``watches`` (watch streams opened), ``watch_restarts`` (watches resumed without a
+        relist), ``events`` (watch events applied, bookmarks included), ``errors`` (failed
+        requests/streams), ``rejected`` (objects ignored as invalid), ``watch_lists`` (lists
+        streamed rather than paged), ``watch_list_fallbacks`` (refusals of a streaming list),
+        ``audits`` and ``audit_drift`` (objects an audit found out of step with the server).
+        Ages in seconds, None before the first: ``last_event_age_seconds`` (an event other
+        than a bookmark, or a list) and ``last_bookmark_age_seconds``."""
+        out = {
+            resource.plural: _figures(
+                reflector.stats(), reflector.last_event_age, reflector.last_bookmark_age
+            )
+            for resource, reflector in self._running()
+        }
         for resource, _ in self._targets:
-            out.setdefault(resource.plural, dict.fromkeys(Reflector.COUNTERS, 0))
+            out.setdefault(resource.plural, _figures({}, None, None))
         return out
+
+    @property
+    def stall_timeout(self) -> float:
+        """Seconds without a byte on a watch or list before the connection is abandoned."""
+        return float(self._options["stall_timeout"])  # type: ignore[arg-type]
 
     def resource_versions(self) -> dict[str, str | None]:
         """The last resourceVersion seen per resource (None before its first list)."""

@@ -226,4 +226,16 @@ impl PyReflector {
     fn idle_seconds(&self) -> Option<f64> {
         self.inner.idle().map(|d| d.as_secs_f64())
     }
+
+    /// Seconds since an event other than a bookmark, or a list page, arrived (None before any).
+    #[getter]
+    fn last_event_age(&self) -> Option<f64> {
+        self.inner.since_event().map(|d| d.as_secs_f64())
+    }
+
+    /// Seconds since a bookmark arrived (None before any).
+    #[getter]
+    fn last_bookmark_age(&self) -> Option<f64> {
+        self.inner.since_bookmark().map(|d| d.as_secs_f64())
+    }
 }

@@ -142,6 +142,10 @@ struct Shared {
     resource_version: Mutex<Option<String>>,
     /// When data last arrived on a watch or list (for staleness metrics).
     last_data: Mutex<Option<Instant>>,
+    /// When an event other than a bookmark (or a list) last arrived.
+    last_event: Mutex<Option<Instant>>,
+    /// When a bookmark last arrived.
+    last_bookmark: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -180,6 +184,8 @@ impl Reflector {
             done: Flag::default(),
             resource_version: Mutex::new(None),
             last_data: Mutex::new(None),
+            last_event: Mutex::new(None),
+            last_bookmark: Mutex::new(None),
         });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -252,9 +258,19 @@ impl Reflector {
         self.shared.resource_version.lock().clone()
     }
 
-    /// Seconds since data last arrived (None before any).
+    /// Time since data last arrived (None before any).
     pub fn idle(&self) -> Option<Duration> {
         self.shared.last_data.lock().map(|at| at.elapsed())
+    }
+
+    /// Time since an event other than a bookmark, or a list, last arrived (None before any).
+    pub fn since_event(&self) -> Option<Duration> {
+        self.shared.last_event.lock().map(|at| at.elapsed())
+    }
+
+    /// Time since a bookmark last arrived (None before any).
+    pub fn since_bookmark(&self) -> Option<Duration> {
+        self.shared.last_bookmark.lock().map(|at| at.elapsed())
     }
 }
 
@@ -554,7 +570,9 @@ impl Run {
             let body = response.read_all(MAX_PAGE, &self.shared.cancel);
             self.shared.cancel.disarm();
             let body = body?;
-            *self.shared.last_data.lock() = Some(Instant::now());
+            let now = Some(Instant::now());
+            *self.shared.last_data.lock() = now;
+            *self.shared.last_event.lock() = now;
             let page = if audit {
                 self.sink.audit_page(&body)
             } else {
@@ -659,7 +677,7 @@ impl Run {
                 let split = initial_events_end(lines);
                 let (head, tail) = lines.split_at(split.as_ref().map_or(lines.len(), |s| s.0));
                 let info = self.sink.gather_events(head).map_err(|e| sink_error(&e))?;
-                events += self.took(machine, info, false)?;
+                events += self.took(machine, head, info, false)?;
                 if let Some((_, version)) = split {
                     initial = false;
                     let effect = machine.initial_events_ended(
@@ -676,7 +694,7 @@ impl Run {
             }
             if !lines.is_empty() {
                 let info = self.sink.apply_events(lines).map_err(|e| sink_error(&e))?;
-                events += self.took(machine, info, true)?;
+                events += self.took(machine, lines, info, true)?;
             }
             pending.extend_from_slice(&chunk[end + 1..]);
         }
@@ -700,10 +718,20 @@ impl Run {
     fn took(
         &mut self,
         machine: &mut Watcher,
+        lines: &[u8],
         info: EventsInfo,
         progress: bool,
     ) -> Result<usize, WatchError> {
         self.report_rejected(&info.rejected);
+        // For staleness figures only: a bookmark line names its type.
+        let bookmarks = memchr::memmem::find_iter(lines, b"\"BOOKMARK\"").count();
+        let now = Some(Instant::now());
+        if bookmarks > 0 {
+            *self.shared.last_bookmark.lock() = now;
+        }
+        if info.events > bookmarks {
+            *self.shared.last_event.lock() = now;
+        }
         if let (true, Some(version)) = (progress, info.resource_version) {
             *self.shared.resource_version.lock() = Some(version.clone());
             machine.progressed(version);
