@@ -37,7 +37,7 @@ from kubeproxy_config._updates import (
     Operation,
     ServiceUpdate,
 )
-from kubeproxy_config.errors import ClosedError, Error, InvalidObject
+from kubeproxy_config.errors import ClosedError, Error, InvalidObject, RecordingError
 
 if TYPE_CHECKING:  # served lazily by __getattr__ below
     from kubeproxy_config.sources import FileSource, KubernetesSource, new_source_api
@@ -63,6 +63,7 @@ __all__ = [
     "Operation",
     "ProxyConfig",
     "ProxySnapshot",
+    "RecordingError",
     "Registration",
     "Service",
     "ServiceConfig",

@@ -1,5 +1,6 @@
 """Stubs of the native module ``kubeproxy_config._core`` (hand-written, checked by stubtest)."""
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar, final, overload
 
@@ -19,6 +20,7 @@ __all__ = [
     "Endpoints",
     "ProxyConfig",
     "ProxySnapshot",
+    "Recording",
     "Reflector",
     "Service",
     "ServicePort",
@@ -26,6 +28,7 @@ __all__ = [
     "Snapshot",
     "SnapshotIter",
     "SourceChannel",
+    "replay",
 ]
 
 _ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
@@ -560,3 +563,14 @@ class Reflector:
     def last_event_age(self) -> float | None: ...
     @property
     def last_bookmark_age(self) -> float | None: ...
+
+@final
+class Recording:
+    """A recording file written by the reflectors of one source (NDJSON, gzip for ``.gz``)."""
+
+    def __new__(cls, path: str | os.PathLike[str]) -> Recording: ...
+    def close(self) -> None: ...
+
+def replay(
+    path: str | os.PathLike[str], channels: Mapping[str, SourceChannel], speed: float | None = None
+) -> dict[str, int]: ...

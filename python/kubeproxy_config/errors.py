@@ -6,7 +6,7 @@ bases; this module imports nothing that could fail, as the native module imports
 
 from __future__ import annotations
 
-__all__ = ["ClosedError", "Error", "InvalidObject"]
+__all__ = ["ClosedError", "Error", "InvalidObject", "RecordingError"]
 
 
 class Error(Exception):
@@ -28,3 +28,8 @@ class InvalidObject(Error, ValueError):
 
 class ClosedError(Error, RuntimeError):
     """The config or channel has been closed; nothing more can be sent to it."""
+
+
+class RecordingError(Error, ValueError):
+    """A recording cannot be played: not a recording, another format version, or a truncated
+    or corrupt line (the message names the file and the line)."""

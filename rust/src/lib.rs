@@ -38,7 +38,7 @@ mod _core {
     use crate::py::proxy_snapshot::PyProxySnapshot;
 
     #[pymodule_export]
-    use crate::py::reflector::PyReflector;
+    use crate::py::reflector::{replay, PyRecording, PyReflector};
 
     #[pymodule_export]
     use crate::py::snapshot::{PyChanges, PySnapshot, SnapshotIter};

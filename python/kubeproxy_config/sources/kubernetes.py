@@ -11,13 +11,14 @@ official ``kubernetes`` client provides the configuration and credentials only
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, TypedDict, cast
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
-from kubeproxy_config._core import Reflector, SourceChannel
+from kubeproxy_config._core import Recording, Reflector, SourceChannel
 from kubeproxy_config._lifecycle import StartStop
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import load_default
@@ -141,6 +142,10 @@ class KubernetesSource(StartStop):
         audit_period: every so many seconds, list the resource in pages and compare it with
             what the source last sent (keys and resourceVersions); a difference no event
             explains is logged, counted (``audit_drift``) and healed with a SET. None: no audit.
+        record: a file to record what the source receives into (list pages, watch events,
+            bookmarks, errors; NDJSON, gzip when it ends in ``.gz``), for
+            ``kubeproxy_config.testing.replay`` or ``kubeproxy-config replay``; closed by
+            ``stop()``.
         connect_timeout: seconds to connect (and complete the TLS handshake).
 
     ``stats()`` counts per resource; ``synced`` is True once every resource was listed.
@@ -167,6 +172,7 @@ class KubernetesSource(StartStop):
         connect_timeout: float = 10.0,
         watch_list: bool | None = None,
         audit_period: float | None = None,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         targets: list[tuple[Resource, SourceChannel]] = []
         for resource, target, what in (
@@ -204,6 +210,8 @@ class KubernetesSource(StartStop):
             "watch_list": watch_list,
             "audit_period": audit_period or 0.0,
         }
+        self._record = None if record is None else os.fspath(record)
+        self._recording: Recording | None = None
         self._targets = targets
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -232,6 +240,9 @@ class KubernetesSource(StartStop):
                 return self
             settings, authorization = resolve(self._api_client)
             settings.update(self._options)
+            if self._record is not None:
+                self._recording = Recording(self._record)
+                settings["recorder"] = self._recording
             started: list[tuple[Resource, Reflector]] = []
             try:
                 for resource, channel in self._targets:
@@ -272,6 +283,8 @@ class KubernetesSource(StartStop):
         for reflector in reflectors:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             done = reflector.join(left) and done
+        if self._recording is not None and done:
+            self._recording.close()
         if self._owns_client and done:
             self._owns_client = False
             self._api_client.close()

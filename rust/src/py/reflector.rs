@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::engine::watcher::{Options, WatchList};
 use crate::py::channel::PySourceChannel;
 use crate::transport::conn::Dialer;
+use crate::transport::record::Recorder;
 use crate::transport::reflector::{Host, Level, Reflector, Settings, COUNTERS};
 use crate::transport::tls::{client_config, server_name, TlsMaterial};
 use crate::transport::url::BaseUrl;
@@ -153,7 +154,56 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
         refresh_each_connect: s
             .get_item("refresh_each_connect")?
             .map_or(Ok(false), |v| v.extract())?,
+        recorder: match s.get_item("recorder")? {
+            Some(v) if !v.is_none() => Some(Arc::clone(&v.cast::<PyRecording>()?.get().inner)),
+            _ => None,
+        },
     })
+}
+
+/// A recording file being written by the reflectors of one source.
+#[pyclass(name = "Recording", module = "kubeproxy_config._core", frozen)]
+pub struct PyRecording {
+    inner: Arc<Recorder>,
+}
+
+#[pymethods]
+impl PyRecording {
+    /// Create `path` (gzip when it ends in `.gz`) and write the header.
+    #[new]
+    fn new(path: std::path::PathBuf) -> PyResult<Self> {
+        let inner = Recorder::create(&path)
+            .map_err(|e| PyOSError::new_err(format!("cannot record to {}: {e}", path.display())))?;
+        Ok(Self { inner })
+    }
+
+    /// Flush and close the file; later records are dropped. Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.finish())
+            .map_err(|e| PyOSError::new_err(format!("cannot finish the recording: {e}")))
+    }
+}
+
+/// Play a recording into `channels` (by resource: `services`, `endpoints`,
+/// `endpointslices`), without the GIL; `speed` None: as fast as possible. Returns the records
+/// played per resource. Raises `ValueError` naming the file and line of a bad record.
+#[pyfunction]
+#[pyo3(signature = (path, channels, speed = None))]
+pub fn replay(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    channels: std::collections::HashMap<String, Py<PySourceChannel>>,
+    speed: Option<f64>,
+) -> PyResult<std::collections::HashMap<String, u64>> {
+    let mut sinks: std::collections::HashMap<String, Box<dyn crate::engine::watcher::Sink>> =
+        channels
+            .into_iter()
+            .map(|(resource, channel)| (resource, channel.get().sink()))
+            .collect();
+    let done = py
+        .detach(|| crate::transport::replay::replay(&path, &mut sinks, speed, &|| false))
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(done.records)
 }
 
 #[pymethods]

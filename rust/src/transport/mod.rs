@@ -4,6 +4,8 @@
 
 pub mod conn;
 pub mod http;
+pub mod record;
 pub mod reflector;
+pub mod replay;
 pub mod tls;
 pub mod url;

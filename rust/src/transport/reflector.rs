@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::conn::{Canceller, Dialer};
 use super::http::{self, Response, MAX_ERROR_BODY};
+use super::record::{Recorder, RecordingSink};
 use super::url::encode_query;
 use crate::engine::error::CoreError;
 use crate::engine::watcher::initial::initial_events_end;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub authorization: Option<String>,
     /// Ask the host for the header before every connection (the client has a refresh hook).
     pub refresh_each_connect: bool,
+    /// Record what the loop receives.
+    pub recorder: Option<Arc<Recorder>>,
 }
 
 /// The names of the counters, in `stats` order.
@@ -176,6 +179,14 @@ impl Reflector {
         sink: Box<dyn Sink>,
         host: Arc<dyn Host>,
     ) -> std::io::Result<Self> {
+        let sink: Box<dyn Sink> = match &settings.recorder {
+            Some(recorder) => Box::new(RecordingSink::new(
+                sink,
+                Arc::clone(recorder),
+                settings.path.rsplit('/').next().unwrap_or(""),
+            )),
+            None => sink,
+        };
         let shared = Arc::new(Shared {
             stop: Flag::default(),
             cancel: Canceller::new(),
@@ -464,6 +475,10 @@ impl Run {
 
     fn failed(&mut self, error: &WatchError, state: &State) {
         self.shared.count(Counter::Errors, 1);
+        if let Some(recorder) = &self.settings.recorder {
+            let resource = self.settings.path.rsplit('/').next().unwrap_or("");
+            recorder.write(resource, "error", error.to_string().as_bytes());
+        }
         let doing = if matches!(state, State::Listing { .. } | State::Streaming { .. }) {
             "list"
         } else {

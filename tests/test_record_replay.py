@@ -1,0 +1,141 @@
+"""Record and replay (SPEC §11): what a KubernetesSource receives, written as it arrives, plays
+back into fresh configs to the state the source reached; a bad recording names its line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _helpers import WAIT, svc_dict, wait_until
+from kubeproxy_config import EndpointsConfig, RecordingError, ServiceConfig
+from kubeproxy_config.sources.kubernetes import KubernetesSource
+from kubeproxy_config.testing import FakeAPIServer, replay
+
+
+def svc(name: str, port: int = 80) -> dict[str, Any]:
+    return svc_dict(name, "ns", port=port)
+
+
+def eps(name: str, ip: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": name, "namespace": "ns"},
+        "subsets": [{"addresses": [{"ip": ip}], "ports": [{"port": 8080}]}],
+    }
+
+
+def view(config: ServiceConfig | EndpointsConfig) -> dict[str, str | None]:
+    config.flush(WAIT)
+    return {o.key: o.resource_version for o in config.state()}
+
+
+def server_view(server: FakeAPIServer, kind: str) -> dict[str, str]:
+    return {
+        f"ns/{o['metadata']['name']}": o["metadata"]["resourceVersion"]
+        for o in server.objects(kind)
+    }
+
+
+def record_a_busy_source(path: Path, **options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Record a source through writes, a relist, a garbage line and lost events healed by an
+    audit; returns the server's final Services and Endpoints (keys to versions)."""
+    with (
+        FakeAPIServer(bookmark_interval=0.1) as server,
+        ServiceConfig() as services,
+        EndpointsConfig() as endpoints,
+    ):
+        for i in range(10):
+            server.create(svc(f"s{i}"))
+            server.create(eps(f"s{i}", f"10.0.0.{i + 1}"))
+        source = KubernetesSource(
+            server.api_client(),
+            services=services,
+            endpoints=endpoints,
+            record=path,
+            audit_period=0.5,
+            backoff_initial=0.01,
+            **options,
+        )
+        with source:
+            assert source.wait_synced(WAIT) and server.wait_for_watches(2, WAIT)
+            server.replace(svc("s1", port=81))
+            server.delete("Service", "ns", "s2")
+            server.send_garbage()
+            server.create(svc("n1"))
+            server.lose_events(1)
+            server.replace(eps("s3", "10.9.9.9"))
+            server.compact()
+            server.drop_watches()  # resumes too old: a relist
+            server.create(eps("n2", "10.1.1.1"))
+            expect = (server_view(server, "Service"), server_view(server, "Endpoints"))
+            assert wait_until(lambda: (view(services), view(endpoints)) == expect)
+        return expect
+
+
+@pytest.mark.parametrize("name", ["rec.ndjson", "rec.ndjson.gz"])
+def test_a_recording_replays_to_the_state_the_source_reached(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    want_services, want_endpoints = record_a_busy_source(path)
+    with ServiceConfig() as services, EndpointsConfig() as endpoints:
+        played = replay(path, services=services, endpoints=endpoints)
+        assert played["services"] > 0 and played["endpoints"] > 0
+        assert view(services) == want_services
+        assert view(endpoints) == want_endpoints
+    if name.endswith(".gz"):
+        with gzip.open(path, "rt") as f:
+            assert "kubeproxy-config-recording" in f.readline()
+
+
+def test_a_paged_recording_replays_too(tmp_path: Path) -> None:
+    path = tmp_path / "paged.ndjson"
+    want_services, _ = record_a_busy_source(path, watch_list=False, page_size=3)
+    ops = {json.loads(line)["op"] for line in path.read_text().splitlines()[1:]}
+    assert {"page", "events", "commit", "error"} <= ops
+    with ServiceConfig() as services:
+        replay(path, services=services, speed=1000.0)
+        assert view(services) == want_services
+
+
+def test_a_truncated_or_corrupt_recording_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "rec.ndjson"
+    record_a_busy_source(path)
+    lines = path.read_text().splitlines(keepends=True)
+    broken = tmp_path / "broken.ndjson"
+    broken.write_text("".join(lines[:5]) + lines[5][: len(lines[5]) // 2] + "\n")
+    with ServiceConfig() as services, pytest.raises(RecordingError, match="line 6"):
+        replay(broken, services=services)
+    cut = tmp_path / "cut.ndjson.gz"
+    data = gzip.compress(path.read_bytes())
+    cut.write_bytes(data[: len(data) // 2])
+    with ServiceConfig() as services, pytest.raises(RecordingError, match=r"cut\.ndjson\.gz"):
+        replay(cut, services=services)
+
+
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        ("", "line 1"),
+        ('{"something": 1}\n', "lacks"),
+        ('{"kubeproxy-config-recording": 99}\n', "version 99"),
+        ("not json\n", "no JSON header"),
+    ],
+)
+def test_not_a_recording(tmp_path: Path, header: str, named: str) -> None:
+    path = tmp_path / "x.ndjson"
+    path.write_text(header)
+    with ServiceConfig() as services, pytest.raises(RecordingError, match=named):
+        replay(path, services=services)
+
+
+def test_a_missing_file_and_a_bad_speed(tmp_path: Path) -> None:
+    with ServiceConfig() as services:
+        with pytest.raises(RecordingError, match="nothing-here"):
+            replay(tmp_path / "nothing-here", services=services)
+        with pytest.raises(ValueError, match="speed"):
+            replay(tmp_path / "x", services=services, speed=0)
