@@ -145,16 +145,15 @@ class InformerClient:
 
 class OfficialClient:
     def __init__(self, kubeconfig: str, n: int, timeout: float) -> None:
-        from kubernetes import client, config
+        from kubernetes import client, config, watch
 
         self.rounds, self.synced, self.timeout = Rounds(), Synced(n), timeout
         core = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig))
         self.lists = (core.list_service_for_all_namespaces, core.list_endpoints_for_all_namespaces)
         self.stores: list[dict[tuple[str, str], Any]] = [{}, {}]
+        self.watch = watch
 
     def _follow(self, index: int) -> None:
-        from kubernetes import watch
-
         list_func, store, resource = self.lists[index], self.stores[index], RESOURCES[index]
         namespace, name = sentinel_key()
         token = None
@@ -166,7 +165,7 @@ class OfficialClient:
             if not token:
                 break
         self.synced.add(resource, len(store))
-        stream = watch.Watch().stream(
+        stream = self.watch.Watch().stream(
             list_func, resource_version=page.metadata.resource_version, allow_watch_bookmarks=True
         )
         for event in stream:
@@ -198,18 +197,18 @@ class OfficialClient:
 
 class LightkubeClient:
     def __init__(self, kubeconfig: str, n: int, timeout: float) -> None:
+        from lightkube import Client
         from lightkube.config.kubeconfig import KubeConfig
         from lightkube.resources.core_v1 import Endpoints, Service
 
         self.rounds, self.synced, self.timeout = Rounds(), Synced(n), timeout
-        self.config = KubeConfig.from_file(kubeconfig)
+        config = KubeConfig.from_file(kubeconfig)
+        self.clients = (Client(config), Client(config))  # one per thread
         self.kinds = (Service, Endpoints)
         self.stores: list[dict[tuple[str, str], Any]] = [{}, {}]
 
     def _follow(self, index: int) -> None:
-        from lightkube import Client
-
-        client = Client(self.config)
+        client = self.clients[index]
         kind, store, resource = self.kinds[index], self.stores[index], RESOURCES[index]
         namespace, name = sentinel_key()
         listing = client.list(kind, namespace="*", chunk_size=PAGE)
