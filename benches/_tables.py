@@ -443,7 +443,9 @@ def w7_tables(rows: list[dict[str, Any]]) -> list[str]:
             f"Python function calls per watch event in the package's client process (N = "
             f"{c['n']:,}, {c['events']:,} events, counted with "
             f"`{c['rounds'][0]['call_method']}`): {outside_main / c['events']:,.1f} outside the "
-            f"main thread (per thread: {detail}).",
+            f"main thread (per thread: {detail}); the configs' handlers were called "
+            f"{c['rounds'][0]['deliveries'] / c['events']:.2f} times per event (coalesced "
+            "deliveries, user code).",
             "",
         ]
     server = [r for r in rows if r["workload"] == "W7 server list"]

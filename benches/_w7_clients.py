@@ -80,11 +80,13 @@ class PackageClient:
 
         self.rounds = Rounds()
         self.timeout = timeout
+        self.deliveries = 0  # handler calls: the Python code the package runs for the user
         namespace, name = sentinel_key()
         self.configs = (ServiceConfig(), EndpointsConfig())
         for cfg, resource in zip(self.configs, RESOURCES, strict=True):
 
             def handler(snap: Any, resource: str = resource) -> None:
+                self.deliveries += 1
                 obj = snap.get(namespace, name)
                 if obj is not None:
                     self.rounds.note(resource, dict(obj.labels))

@@ -134,12 +134,14 @@ def child(name: str, kubeconfig: str, n: int, count_calls: bool) -> None:
             alone_rate = counter.rate(alone)
         if calls is not None:
             calls.calls.clear()
+        deliveries = getattr(client, "deliveries", 0)
         c0, cpu0, t0 = (counter.count if counter else 0), _cpu(), time.perf_counter()
         say(phase="armed")
         if not client.rounds.wait(round_no, TIMEOUT):
             raise TimeoutError(f"{name} did not see round {round_no}")
         wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
         out: dict[str, Any] = {"phase": "round", "wall": wall, "cpu": cpu, "rss": _rss()}
+        out["deliveries"] = getattr(client, "deliveries", 0) - deliveries
         if counter is not None:
             counter.running = False
             out["alone_rate"] = alone_rate
