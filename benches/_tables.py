@@ -346,6 +346,9 @@ def w7_summary(rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, fl
                 "event_cpu": _median(x["cpu"] / events for x in rounds),
                 "event_wall": _median(x["wall"] / events for x in rounds),
                 "counter": _median(r["gil"]["during_rate"] / r["gil"]["alone_rate"] for r in runs),
+                "counter_runnable": _median(
+                    r["gil"]["during_rate_runnable"] / r["gil"]["alone_rate_runnable"] for r in runs
+                ),
                 "events": events,
                 "repeats": len(runs),
                 "rounds": len(rounds),
@@ -407,15 +410,17 @@ def w7_tables(rows: list[dict[str, Any]]) -> list[str]:
         "### W7 end to end (c): GIL pressure, a pure-Python counting thread in the client "
         "process during (b)",
         "",
-        "| N | client | counter rate during (b) / alone | slowdown |",
-        "|---:|---|---:|---:|",
+        "| N | client | rate during (b) / alone | slowdown | when runnable: during / alone "
+        "| slowdown (GIL) |",
+        "|---:|---|---:|---:|---:|---:|",
     ]
     for n in ns:
         for impl, label in W7_CLIENTS.items():
             r = s.get((impl, n))
             if r is not None:
                 lines.append(
-                    f"| {n:,} | {label} | {r['counter']:.2f} | {(1 - r['counter']) * 100:.0f}% |"
+                    f"| {n:,} | {label} | {r['counter']:.2f} | {(1 - r['counter']) * 100:.0f}% "
+                    f"| {r['counter_runnable']:.2f} | {(1 - r['counter_runnable']) * 100:.0f}% |"
                 )
     top = ns[-1]
     pkg, lk, inf = (s.get((c, top)) for c in ("package", "lightkube", "informer"))
@@ -424,13 +429,14 @@ def w7_tables(rows: list[dict[str, Any]]) -> list[str]:
         sync_lk = _times(pkg["sync_cpu"], lk["sync_cpu"]) or 0.0
         sync_inf = _times(pkg["sync_cpu"], inf["sync_cpu"]) or 0.0
         event_lk = _times(pkg["event_cpu"], lk["event_cpu"]) or 0.0
-        slow = 1 - pkg["counter"]
+        slow = 1 - pkg["counter_runnable"]
         lines += [
             f"Targets at N = {top:,}: sync CPU ≥ 5× less than lightkube: {fmt_ratio(sync_lk)} — "
             f"{verdict(sync_lk >= 5)}; ≥ 50× less than the informer: {fmt_ratio(sync_inf)} — "
             f"{verdict(sync_inf >= 50)}; per-event CPU ≥ 5× less than lightkube: "
             f"{fmt_ratio(event_lk)} — {verdict(event_lk >= 5)}; counting thread slowed by "
-            f"≤ 10%: {slow * 100:.0f}% — {verdict(slow <= 0.10)}.",
+            f"≤ 10% (when runnable, i.e. by the GIL): {slow * 100:.0f}% — "
+            f"{verdict(slow <= 0.10)} (by wall rate: {(1 - pkg['counter']) * 100:.0f}%).",
             "",
         ]
     calls = [r for r in rows if r["impl"] == "package-calls"]

@@ -9,7 +9,8 @@ fresh subprocess per repeat, which reports its own CPU (``getrusage``), wall tim
 (b) churn rounds of EVENTS real changes (half Service labels, half Endpoints addresses): CPU per
     event from the moment the client is ready until it has applied the round's last change;
 (c) GIL pressure: in a further round a pure-Python counting thread runs in the client process;
-    its rate (iterations per wall second) during the round against its rate alone just before.
+    its rate (iterations per wall second) during the round against its rate alone just before,
+    and the same per second it was runnable (not waiting for a core: see ``Counter``).
 
 The package's Python calls per watch event are counted in a separate process (profiling slows it):
 ``sys.monitoring`` on Python >= 3.12 (every thread), else ``sys.setprofile`` +
@@ -61,7 +62,13 @@ def _rss() -> int:
 
 
 class Counter:
-    """A pure-Python counting loop on its own thread (the GIL-pressure probe)."""
+    """A pure-Python counting loop on its own thread (the GIL-pressure probe).
+
+    Its rate is iterations per wall second; the rate "when runnable" leaves out the time the
+    thread waited in the kernel's run queue (``/proc/.../schedstat``: waiting for a core, which
+    other processes on a shared machine cause), so what remains of its slowdown is waiting for
+    the GIL (the loop never blocks otherwise).
+    """
 
     def __init__(self) -> None:
         self.count = 0
@@ -72,11 +79,20 @@ class Counter:
         while self.running:
             self.count += 1
 
-    def rate(self, seconds: float) -> float:
-        """Iterations per wall second over the next ``seconds`` (a measurement window)."""
-        c0, t0 = self.count, time.perf_counter()
-        time.sleep(seconds)
-        return (self.count - c0) / (time.perf_counter() - t0)
+    def sample(self) -> tuple[int, float, float]:
+        """(iterations, wall seconds, seconds waited for a core) so far."""
+        try:
+            with open(f"/proc/self/task/{self.thread.native_id}/schedstat") as f:
+                waited = int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            waited = 0.0  # no schedstat: rates when runnable equal the raw ones
+        return self.count, time.perf_counter(), waited
+
+    @staticmethod
+    def rates(a: tuple[int, float, float], b: tuple[int, float, float]) -> tuple[float, float]:
+        """(per wall second, per runnable second) between two samples."""
+        count, wall, waited = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+        return count / wall, count / max(wall - waited, 1e-9)
 
 
 class CallCount:
@@ -128,14 +144,15 @@ def child(name: str, kubeconfig: str, n: int, count_calls: bool) -> None:
             break
         round_no, alone = int(words[1]), float(words[2])
         counter = Counter() if alone > 0 else None
-        alone_rate = 0.0
         if counter is not None:
             counter.thread.start()
-            alone_rate = counter.rate(alone)
+            first = counter.sample()
+            time.sleep(alone)  # the measurement window of the counter alone
+            alone_rates = Counter.rates(first, start := counter.sample())
         if calls is not None:
             calls.calls.clear()
         deliveries = getattr(client, "deliveries", 0)
-        c0, cpu0, t0 = (counter.count if counter else 0), _cpu(), time.perf_counter()
+        cpu0, t0 = _cpu(), time.perf_counter()
         say(phase="armed")
         if not client.rounds.wait(round_no, TIMEOUT):
             raise TimeoutError(f"{name} did not see round {round_no}")
@@ -143,9 +160,10 @@ def child(name: str, kubeconfig: str, n: int, count_calls: bool) -> None:
         out: dict[str, Any] = {"phase": "round", "wall": wall, "cpu": cpu, "rss": _rss()}
         out["deliveries"] = getattr(client, "deliveries", 0) - deliveries
         if counter is not None:
+            during_rates = Counter.rates(start, counter.sample())
             counter.running = False
-            out["alone_rate"] = alone_rate
-            out["during_rate"] = (counter.count - c0) / wall
+            out["alone_rate"], out["alone_rate_runnable"] = alone_rates
+            out["during_rate"], out["during_rate_runnable"] = during_rates
             counter.thread.join()
         if calls is not None:
             out["calls"] = calls.by_thread()
@@ -229,7 +247,9 @@ def measure_size(n: int, plan: dict[str, Any], round_no: int) -> tuple[list[dict
                     f"W7 N={n} {name:9} sync {row['sync']['cpu']:.3f} s CPU, "
                     f"{row['sync']['wall']:.3f} s wall, {row['sync']['rss'] / 1e6:.0f} MB; "
                     f"per event {statistics.median(r['cpu'] for r in row['rounds']) / plan['events'] * 1e6:.1f} µs; "  # noqa: E501
-                    f"counter {row['gil']['during_rate'] / row['gil']['alone_rate']:.2f} of alone",
+                    f"counter {row['gil']['during_rate'] / row['gil']['alone_rate']:.2f} of alone "
+                    f"({row['gil']['during_rate_runnable'] / row['gil']['alone_rate_runnable']:.2f}"
+                    " when runnable)",
                     file=sys.stderr,
                 )
         if n == min(plan["sizes"]):

@@ -190,7 +190,9 @@ def render(
         "(`Client.list(chunk_size=500)` + `Client.watch`). (a) start to holding every object; "
         "(b) churn rounds of real changes, from the client being ready to it having applied "
         "the round's last change; (c) a round with a pure-Python counting thread in the "
-        "client, its iterations per wall second against its rate alone just before. The "
+        "client, its iterations per wall second against its rate alone just before, also per "
+        "second it was runnable (its run-queue wait from `/proc/<tid>/schedstat` left out, "
+        "so that other processes taking the cores do not count as GIL pressure). The "
         "package's Python calls per event are counted in a separate process.",
         "- **W8** (`bench_w8_proxy.py`, baseline `proxy_baseline.py`'s `PurePythonProxyView`, "
         "the same rules in plain Python, incremental per service): N services (1-3 ports) and "

@@ -181,7 +181,8 @@ def test_writes_between_pages_follow_the_snapshot_rules(
         # After the first page: delete an object not yet returned, change another, re-create a
         # third under the same name, create new names after and before the cursor.
         model.record(later[0], server.delete("Service", *later[0]), deleted=True)
-        model.record(later[1], server.patch("Service", *later[1], {"metadata": {"labels": {}}}))
+        changed = {"metadata": {"labels": {"rev": "changed"}}}
+        model.record(later[1], server.patch("Service", *later[1], changed))
         model.record(later[2], server.delete("Service", *later[2]), deleted=True)
         model.record(later[2], server.create(svc(*later[2], rev=9)))
         for name in ("r0", "s999"):  # before and after the cursor
