@@ -5,7 +5,8 @@
                                      # unless --output is given
 
 W1, W2, W3, W6 and W8's timings run under pytest-benchmark (``pytest benches --benchmark-only``);
-W4 (latency percentiles), W5 and W8's memory (one subprocess per measurement) are plain scripts.
+W4 (latency percentiles), W5, W7 (end to end, against other clients) and W8's memory (one
+subprocess per measurement) are plain scripts.
 No thresholds are asserted: targets are reported next to the results.
 
     python benches/run.py --only W8 --output /tmp/w8.md   # one workload (W1..W8) and its scripts
@@ -43,6 +44,9 @@ from benches._tables import (  # noqa: E402
     w6_table,
     w8_tables,
 )
+from benches._w7_tables import w7_tables  # noqa: E402
+
+PYTEST_WORKLOADS = {"W1", "W2", "W3", "W6", "W8"}  # the others are scripts only
 
 # ---- running ------------------------------------------------------------------------------
 
@@ -117,6 +121,7 @@ def render(
     command: str,
     elapsed: float,
     w8_memory: list[dict[str, Any]] | None = None,
+    w7: list[dict[str, Any]] | None = None,
 ) -> str:
     out = [
         "# Benchmarks",
@@ -141,7 +146,8 @@ def render(
         f"- Python: {env['python']}",
         f"- Rust: {env['rustc']}",
         f"- Package build profile: `{env['profile']}`" + env.get("profile_note", ""),
-        f"- kubernetes client: {env['kubernetes']}, pytest-benchmark {env['pytest_benchmark']}",
+        f"- kubernetes client: {env['kubernetes']}, lightkube {env['lightkube']}, "
+        f"pytest-benchmark {env['pytest_benchmark']}",
         f"- Date: {env['date']}; whole run {elapsed:.0f} s",
         "",
         "## Results",
@@ -150,6 +156,8 @@ def render(
     for table in (w1_table(res), w2_table(res), w3_table(res), w4_table(w4), w5_table(w5)):
         out += [*table, ""]
     out += [*w6_table(res), ""]
+    if w7:
+        out += [*w7_tables(w7), ""]
     if sizes_of(res, "W8 initial") or sizes_of(res, "W8 flip") or w8_memory:
         out += [*w8_tables(res, w8_memory or []), ""]
     if sizes_of(res, "W1 metrics") or sizes_of(res, "Scrape"):
@@ -174,6 +182,21 @@ def render(
         "(`/proc/self/statm`) and tracemalloc delta after adding N objects in chunks.",
         "- **W6** (`bench_w6_initial.py`): fresh configs; SET of N services and N endpoints "
         "(10 addresses each) until both handlers have had their first delivery.",
+        "- **W7** (`bench_w7_e2e.py`, clients in `_w7_clients.py`, server `_w7_server.py`): a "
+        "FakeAPIServer in its own process holds N Services + N Endpoints (10 addresses); each "
+        "client runs in a fresh subprocess per repeat (medians over the repeats; per-event "
+        "medians over every churn round) and measures its own CPU (`getrusage`), wall time "
+        "and RSS. Clients: the package (`KubernetesSource` into `ServiceConfig` / "
+        "`EndpointsConfig`, pages of 500, a handler per config), the official client's "
+        "`kubernetes.informer.SharedInformer` (one unpaged list, then `Watch().stream`), the "
+        "official paged list + `Watch().stream` on a thread per resource, and lightkube "
+        "(`Client.list(chunk_size=500)` + `Client.watch`). (a) start to holding every object; "
+        "(b) churn rounds of real changes, from the client being ready to it having applied "
+        "the round's last change; (c) a round with a pure-Python counting thread in the "
+        "client, its iterations per wall second against its rate alone just before, also per "
+        "second it was runnable (its run-queue wait from `/proc/<tid>/schedstat` left out, "
+        "so that other processes taking the cores do not count as GIL pressure). The "
+        "package's Python calls per event are counted in a separate process.",
         "- **W8** (`bench_w8_proxy.py`, baseline `proxy_baseline.py`'s `PurePythonProxyView`, "
         "the same rules in plain Python, incremental per service): N services (1-3 ports) and "
         "one EndpointSlice of 10 endpoints each, over 20 nodes in 3 zones, ~10% not ready, "
@@ -214,6 +237,12 @@ def render(
         "- W6 (dicts): the baseline stores references to the caller's dicts (no copy, no "
         "validation); the package converts and validates every field. The list-bytes row is the "
         "path the API source actually takes (`send_json`/`parse_list`).",
+        "- W7: every client keeps its state and notices the round's last change its own "
+        "natural way (the package: a config handler, called per coalesced delivery; the "
+        "others: per event). The server's CPU is not counted but it shares the 2 cores: "
+        "wall times include waiting for it. On Python < 3.12 calls are counted with "
+        "`sys.setprofile` + `threading.setprofile`, which do not see code that native threads "
+        "run under the GIL (the config's handler calls); the counting thread (c) sees it.",
         "- W8: the view-only row is the view's own cost; the end-to-end rows add both input "
         "configs' merges (and, from dicts, converting and validating every field), which the "
         "baseline, reading the dicts it is handed, does not do. Each (service port, endpoint) "
@@ -244,6 +273,7 @@ def environment() -> dict[str, str]:
         "rustc": rustc_version(),
         "profile": build_profile(),
         "kubernetes": version("kubernetes"),
+        "lightkube": version("lightkube"),
         "pytest_benchmark": version("pytest-benchmark"),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
     }
@@ -254,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (CI smoke test)")
     parser.add_argument("--output", type=Path, help="README to write (full run: benches/README.md)")
     parser.add_argument("-k", dest="select", help="only these pytest-benchmark tests (-k expr)")
-    parser.add_argument("--skip-scripts", action="store_true", help="skip W4, W5, W8 memory")
+    parser.add_argument("--skip-scripts", action="store_true", help="skip W4, W5, W7, W8 memory")
     parser.add_argument(
         "--only", help="only these workloads, comma-separated (e.g. W8): tests and scripts"
     )
@@ -271,12 +301,15 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kpc-bench-") as tmp:
-        bench_json, w4_json, w5_json, w8_json = (
-            Path(tmp) / f for f in ("pb.json", "w4.json", "w5.json", "w8.json")
+        bench_json, w4_json, w5_json, w7_json, w8_json = (
+            Path(tmp) / f for f in ("pb.json", "w4.json", "w5.json", "w7.json", "w8.json")
         )
-        run_pytest_benchmarks(args.quick, bench_json, select)
-        res = per_op(json.loads(bench_json.read_text())["benchmarks"])
+        res: dict[Any, Any] = {}
+        if only is None or only & PYTEST_WORKLOADS:
+            run_pytest_benchmarks(args.quick, bench_json, select)
+            res = per_op(json.loads(bench_json.read_text())["benchmarks"])
         w4: list[dict[str, Any]] = []
+        w7: list[dict[str, Any]] = []
         w5: list[dict[str, Any]] = []
         w8: list[dict[str, Any]] = []
         if wanted("W4"):
@@ -285,12 +318,15 @@ def main(argv: list[str] | None = None) -> int:
         if wanted("W5"):
             run_script("bench_w5_memory.py", args.quick, w5_json)
             w5 = json.loads(w5_json.read_text())
+        if wanted("W7"):
+            run_script("bench_w7_e2e.py", args.quick, w7_json)
+            w7 = json.loads(w7_json.read_text())
         if wanted("W8"):
             run_script("bench_w8_proxy.py", args.quick, w8_json)
             w8 = json.loads(w8_json.read_text())
         if args.raw:
             args.raw.mkdir(parents=True, exist_ok=True)
-            for f in (bench_json, w4_json, w5_json, w8_json):
+            for f in (bench_json, w4_json, w5_json, w7_json, w8_json):
                 if f.exists():
                     (args.raw / f.name).write_bytes(f.read_bytes())
     elapsed = time.perf_counter() - started
@@ -304,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benches/run.py" + (" --quick" if args.quick else "")
     if args.only:
         command += f" --only {args.only}"
-    text = render(res, w4, w5, env, command, elapsed, w8)
+    text = render(res, w4, w5, env, command, elapsed, w8, w7)
     if args.quick:
         text = text.replace("# Benchmarks", "# Benchmarks (--quick smoke run: tiny sizes)", 1)
     print(text)

@@ -106,6 +106,14 @@ class APIHTTPServer(ThreadingHTTPServer):
         self.ctx = ctx
         super().__init__(address, Handler)
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept a connection with Nagle's algorithm off, as the Go API server does: a response
+        is written in pieces (headers, body; watch events one by one) and, with Nagle on, a
+        small last piece waits for the client's delayed ACK (tens of ms per response)."""
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
+
     def finish_request(self, request: Any, client_address: Any) -> None:
         """Handle one connection (TLS handshake first, in this connection's own thread)."""
         sock: socket.socket = request

@@ -1,4 +1,8 @@
-"""LIST responses: selectors, ``limit``/``continue`` pagination over a consistent snapshot."""
+"""LIST responses: selectors, ``limit``/``continue`` pagination over a consistent snapshot.
+
+A page costs O(page + writes since the list's resourceVersion), whatever the store holds: it
+reads a ``SnapshotView`` in key order and stops after the page.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Any
 from kubeproxy_config.testing import _status
 from kubeproxy_config.testing._resources import NAMESPACES, Resource
 from kubeproxy_config.testing._selectors import FieldSelector, LabelSelector, SelectorError
+from kubeproxy_config.testing._snapshot import SnapshotView
 from kubeproxy_config.testing._status import StatusError
 from kubeproxy_config.testing._store import Key, Obj, Predicate, Store
 
@@ -122,25 +127,36 @@ def list_objects(
             raise StatusError(_status.status(504, message, "Timeout"))
         if params.get("resourceVersionMatch") != "Exact":
             at_rv = None
-    if res is NAMESPACES:
-        rv, state = store.rv, namespace_objects(store)
-    else:
-        try:
-            rv, state = store.snapshot(res, at_rv)
-        except StatusError as exc:
-            if token:
-                raise StatusError(_status.expired(_EXPIRED_CONTINUE)) from exc
-            raise
+    labels_or_fields = bool(query.labels.requirements or query.fields.terms)
     selected = query.predicate()
-    keys = sorted(k for k in state if (start is None or k > start) and selected(state[k]))
-    metadata: dict[str, Any] = {"resourceVersion": str(rv)}
-    if limit > 0 and len(keys) > limit:
-        metadata["continue"] = encode_continue(rv, keys[limit - 1])
-        metadata["remainingItemCount"] = len(keys) - limit
-        keys = keys[:limit]
+    with store.cond:  # the view reads the live store
+        if res is NAMESPACES:
+            view = SnapshotView.of(store.rv, namespace_objects(store))
+        else:
+            try:
+                view = store.view(res, at_rv)
+            except StatusError as exc:
+                if token:
+                    raise StatusError(_status.expired(_EXPIRED_CONTINUE)) from exc
+                raise
+        page: list[tuple[Key, Obj]] = []
+        more = False
+        for key, obj in view.items(start, query.namespace):
+            if not selected(obj):
+                continue
+            if 0 < limit == len(page):
+                more = True
+                break
+            page.append((key, obj))
+        metadata: dict[str, Any] = {"resourceVersion": str(view.rv)}
+        if more:
+            last = page[-1][0]
+            metadata["continue"] = encode_continue(view.rv, last)
+            if not labels_or_fields:  # as the API server: unknown (absent) with selectors
+                metadata["remainingItemCount"] = view.count(last, query.namespace)
     items = []
-    for key in keys:
-        item = dict(state[key])  # list items carry no kind/apiVersion, as from the API server
+    for _key, obj in page:
+        item = dict(obj)  # list items carry no kind/apiVersion, as from the API server
         item.pop("kind", None)
         item.pop("apiVersion", None)
         items.append(item)

@@ -2,7 +2,9 @@
 
 Like etcd behind the API server, every write bumps a single counter; the event history is kept
 in memory (until ``compact``) so that watches can replay from an exact resourceVersion and lists
-can serve later pages from the state at the first page's resourceVersion.
+can serve later pages from the state at the first page's resourceVersion. Every write is one
+event, so the history's resourceVersions are consecutive and an event is found by arithmetic.
+Keys are also kept sorted per resource, so that a list page reads only what it returns.
 
 Every stored dict is treated as immutable once stored (writes store new dicts), so events, lists
 and watchers may share them; callers outside the store get deep copies.
@@ -16,17 +18,17 @@ import datetime
 import secrets
 import threading
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubeproxy_config.testing import _status
 from kubeproxy_config.testing._resources import STORED, Resource
+from kubeproxy_config.testing._snapshot import Key, Obj, SnapshotView
 from kubeproxy_config.testing._status import StatusError
 
-Obj = dict[str, Any]
-Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
+__all__ = ["Event", "Key", "Obj", "Predicate", "Store", "Watcher", "deep", "key_of"]
+
 Predicate = Callable[[Obj], bool]
 
 
@@ -113,7 +115,9 @@ class Store:
         self._compacted = start_rv
         self._objects: dict[Resource, dict[Key, Obj]] = {res: {} for res in STORED}
         self._lose = 0  # changes still to hide from open watches (a fault)
-        self._history: list[Event] = []
+        self._keys: dict[Resource, list[Key]] = {res: [] for res in STORED}  # sorted
+        self._in_use: Counter[str] = Counter()  # objects per namespace
+        self._history: list[Event] = []  # consecutive resourceVersions, oldest first
         self._watchers: list[Watcher] = []
 
     # -- reading --------------------------------------------------------------------------------
@@ -138,29 +142,30 @@ class Store:
     def namespaces(self) -> set[str]:
         """Every namespace that holds an object."""
         with self.cond:
-            return {ns for objs in self._objects.values() for ns, _ in objs}
+            return set(self._in_use)
 
-    def snapshot(self, res: Resource, at_rv: int | None = None) -> tuple[int, dict[Key, Obj]]:
-        """The objects of ``res`` as they were at ``at_rv`` (default: now), and that rv.
+    def _since(self, rv: int) -> int:
+        # Index in the history of the first event after ``rv`` (caller holds the lock).
+        if not self._history:
+            return 0
+        return min(len(self._history), max(0, rv + 1 - self._history[0].rv))
+
+    def view(self, res: Resource, at_rv: int | None = None) -> SnapshotView:
+        """The objects of ``res`` as they were at ``at_rv`` (default: now). The view reads the
+        live store: hold ``cond`` for as long as it is used. Costs O(writes since ``at_rv``).
 
         Raises ``StatusError`` 410 Expired when the history since ``at_rv`` was compacted.
         """
         with self.cond:
-            state = dict(self._objects[res])
             if at_rv is None or at_rv >= self._rv:
-                return self._rv, state
+                return SnapshotView(self._rv, self._objects[res], self._keys[res])
             if at_rv < self._compacted:
                 raise StatusError(_status.too_old(at_rv, self._compacted))
-            for event in reversed(self._history):
-                if event.rv <= at_rv:
-                    break
-                if event.resource is res:
-                    key = key_of(event.obj)
-                    if event.prev is None:
-                        state.pop(key, None)
-                    else:
-                        state[key] = event.prev
-            return at_rv, state
+            past: dict[Key, Obj | None] = {}
+            for event in reversed(self._history[self._since(at_rv) :]):
+                if event.resource is res:  # the oldest write after at_rv wins: it ran last
+                    past[key_of(event.obj)] = event.prev
+            return SnapshotView(at_rv, self._objects[res], self._keys[res], past)
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -169,10 +174,16 @@ class Store:
         self._rv += 1
         obj = _with_rv(new if new is not None else prev or {}, self._rv)
         key = key_of(obj)
+        objects, keys = self._objects[res], self._keys[res]
         if new is None:
-            self._objects[res].pop(key, None)
+            if objects.pop(key, None) is not None:
+                del keys[bisect.bisect_left(keys, key)]
+                self._forget_namespace(key[0])
         else:
-            self._objects[res][key] = obj
+            if key not in objects:
+                bisect.insort(keys, key)
+                self._in_use[key[0]] += 1
+            objects[key] = obj
         event = Event(self._rv, res, kind, obj, prev)
         self._history.append(event)
         if self._lose > 0:  # the lost-events fault: the change reaches no open watch
@@ -187,6 +198,11 @@ class Store:
         """The next ``n`` changes reach no open watch (they stay in the history and state)."""
         with self.cond:
             self._lose += n
+
+    def _forget_namespace(self, namespace: str) -> None:
+        self._in_use[namespace] -= 1
+        if not self._in_use[namespace]:
+            del self._in_use[namespace]
 
     def create(self, res: Resource, obj: Obj) -> Obj:
         """Store a new object (namespace and name already set); 409 AlreadyExists if present."""
@@ -252,8 +268,7 @@ class Store:
         with self.cond:
             target = self._rv if rv is None else min(rv, self._rv)
             if target > self._compacted:
-                cut = bisect.bisect_right([e.rv for e in self._history], target)
-                del self._history[:cut]
+                del self._history[: self._since(target)]
                 self._compacted = target
             return self._compacted
 
@@ -268,7 +283,7 @@ class Store:
         with self.cond:
             if since is None:
                 watcher = Watcher(res, predicate, self._rv, bookmarks)
-                for key in sorted(self._objects[res]):
+                for key in self._keys[res]:
                     obj = self._objects[res][key]
                     if predicate(obj):
                         watcher.queue.append(("ADDED", obj))
@@ -276,8 +291,7 @@ class Store:
                 if since < self._compacted:
                     raise StatusError(_status.too_old(since, self._compacted))
                 watcher = Watcher(res, predicate, since, bookmarks)
-                start = bisect.bisect_right([e.rv for e in self._history], since)
-                for event in self._history[start:]:
+                for event in self._history[self._since(since) :]:
                     watcher.offer(event)
             self._watchers.append(watcher)
             self.cond.notify_all()
@@ -289,7 +303,7 @@ class Store:
         then the changes after it."""
         with self.cond:
             watcher = Watcher(res, predicate, self._rv, True)
-            for key in sorted(self._objects[res]):
+            for key in self._keys[res]:  # sorted
                 obj = self._objects[res][key]
                 if predicate(obj):
                     watcher.queue.append(("ADDED", obj))
