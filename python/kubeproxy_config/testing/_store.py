@@ -21,6 +21,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubeproxy_config.testing import _status
 from kubeproxy_config.testing._resources import STORED, Resource
