@@ -5,12 +5,19 @@ command runs in a subprocess with its own HOME and KUBECONFIG, against a ``FakeA
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
+import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,7 @@ RUN_TIMEOUT = 60.0  # a bound for a whole command; never reached when things wor
 # How far past its --timeout an unresponsive command may end: interpreter start-up and cleanup
 # on a loaded machine. The fault this guards against took 8x the timeout.
 MARGIN = 12.0
+WAIT = 15.0  # a bound for output to appear
 
 NOTICE = (
     "kubeproxy-config: notice: no kubeconfig ($KUBECONFIG, ~/.kube/config) and not in a pod: "
@@ -379,3 +387,55 @@ def test_timeout_bounds_an_unresponsive_server(
     assert result.returncode == 1
     assert result.stdout == ""
     one_error(result, "timed out after 2 s", f"127.0.0.1:{silent_server}")
+
+
+# ---- the live view ---------------------------------------------------------------------------
+
+
+def read_until(fd: int, data: bytearray, pattern: bytes, start: int = 0) -> int:
+    """Read from ``fd`` into ``data`` until ``pattern`` occurs after ``start``; its end."""
+    deadline = time.monotonic() + WAIT
+    while (found := data.find(pattern, start)) < 0:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        try:
+            chunk = os.read(fd, 65536) if ready else b""
+        except OSError:  # EIO: the terminal's other side closed
+            chunk = b""
+        if not chunk:
+            raise AssertionError(f"{pattern!r} not seen in output: {bytes(data[-2000:])!r}")
+        data += chunk
+    return found + len(pattern)
+
+
+def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
+    tmp_path: Path, server: FakeAPIServer
+) -> None:
+    env = environment(home_with_kubeconfig(tmp_path, server, "shop"))
+    env.update(TERM="xterm-256color", COLUMNS="160", LINES="40")
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubeproxy_config", "watch"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(child)
+    data = bytearray()
+    try:
+        end = read_until(parent, data, b"namespace: shop")
+        for needle in (b"shop/cart", b"(terminating)", b"(not ready)", b"sources: api"):
+            read_until(parent, data, needle)
+        server.create(service("shop", "late", "10.96.0.40", {"app": "late"}))
+        read_until(parent, data, b"shop/late", end)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=WAIT) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(parent)
+    assert b"Traceback" not in data
+    assert b"notice" not in data

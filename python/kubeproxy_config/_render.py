@@ -36,8 +36,9 @@ __all__ = [
 ]
 
 COLUMNS = ("SERVICE", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT", "READY", "ENDPOINTS")
-_DROPPED_WHEN_NARROW = ("EXTERNAL", "CLUSTER-IP")
-_WRAPPED = {"CLUSTER-IP": 15, "EXTERNAL": 12}  # column → minimum width
+_DROPPED_WHEN_NARROW = ("EXTERNAL", "CLUSTER-IP", "TYPE")
+_ENDPOINTS_WIDTH = 30  # what ENDPOINTS keeps before columns are dropped: "ip:port (not ready)"
+_ENDPOINTS_MIN = 16  # below this, endpoints go below their row instead of in a column
 
 READY, NOT_READY, TERMINATING = "ready", "not ready", "terminating"
 
@@ -345,8 +346,9 @@ def _marked_text(endpoints: list[tuple[str, str]]) -> Text:
 
 def rich_view(view: View, warnings: Sequence[str] = (), width: int | None = None) -> Group:
     """The live view: a table of the rows and a status line below it. Endpoints are one a line;
-    on a console narrower than ``width`` needs, EXTERNAL and then CLUSTER-IP are left out, and
-    what is still too wide wraps."""
+    on a console narrower than ``width`` needs, EXTERNAL, CLUSTER-IP and then TYPE are left out,
+    what is still too wide folds, and when even that leaves no room for the addresses they go
+    below their row."""
     status = Text(status_line(view, warnings), style="dim")
     if warnings:
         status.stylize("yellow", status.plain.index("\nwarning:"))
@@ -373,27 +375,40 @@ def rich_view(view: View, warnings: Sequence[str] = (), width: int | None = None
     ]
     shown = list(range(len(COLUMNS)))
     for dropped in _DROPPED_WHEN_NARROW:
-        needed = sum(min(natural[i], _WRAPPED.get(COLUMNS[i], natural[i])) + 2 for i in shown)
+        needed = sum(min(natural[i], _ENDPOINTS_WIDTH) + 2 for i in shown)
         if width is None or needed <= width + 2:
             break
         shown.remove(COLUMNS.index(dropped))
-    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
-    for i in shown:
-        name = COLUMNS[i]
-        if name == "ENDPOINTS":  # an address and its mark may fold onto a second line
-            table.add_column(name, overflow="fold", min_width=min(natural[i], 21))
-        elif name in _WRAPPED:  # these shorten on a narrow terminal; the others keep their width
-            table.add_column(name, overflow="ellipsis", min_width=_WRAPPED[name])
-        else:
-            justify: Any = "right" if name == "READY" else "left"
-            table.add_column(name, justify=justify, no_wrap=True, min_width=natural[i])
-    for row in rows:
-        cells = [*(Text(cell) for cell in row.cells[:endpoints_at]), _marked_text(row.endpoints)]
-        table.add_row(*(cells[i] for i in shown))
+    others = sum(natural[i] + 2 for i in shown if i != endpoints_at)
+    if width is not None and width - others < _ENDPOINTS_MIN:
+        body: Table | Group = _stacked(rows, shown)  # no room for a column of addresses
+    else:
+        table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+        for i in shown:
+            name = COLUMNS[i]
+            if name == "ENDPOINTS":  # the mark, then the address, wrap onto further lines
+                table.add_column(name, overflow="fold")
+            else:  # one line each
+                justify: Any = "right" if name == "READY" else "left"
+                table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            cells = [*(Text(c) for c in row.cells[:endpoints_at]), _marked_text(row.endpoints)]
+            table.add_row(*(cells[i] for i in shown))
+        body = table
     if not view.services:
         waiting = "waiting for the sources to sync…" if not view.synced else "no services"
-        return Group(table, Text(waiting, style="italic"), status)
-    return Group(table, status)
+        return Group(body, Text(waiting, style="italic"), status)
+    return Group(body, status)
+
+
+def _stacked(rows: list[_Row], shown: list[int]) -> Group:
+    """The narrowest layout: each service port on a line, its endpoints indented below it."""
+    lines: list[Text] = []
+    for row in rows:
+        lines.append(Text("  ".join(row.cells[i] for i in shown if COLUMNS[i] != "ENDPOINTS")))
+        for endpoint in row.endpoints or [("-", READY)]:
+            lines.append(Text("  ").append_text(_marked_text([endpoint])))
+    return Group(*lines)
 
 
 # ---- JSON -----------------------------------------------------------------------------------
