@@ -140,7 +140,7 @@ def keys(doc: dict[str, Any]) -> list[str]:
 def one_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr
-    (line,) = result.stderr.splitlines()
+    (line,) = said(result)  # the sources' warnings before it are lines of their own
     assert line.startswith("kubeproxy-config: error: "), line
     for needle in needles:
         assert needle in line, line
@@ -439,3 +439,16 @@ def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
         os.close(parent)
     assert b"Traceback" not in data
     assert b"notice" not in data
+
+
+@pytest.mark.parametrize("mode", [["--once"], ["-o", "json"]], ids=["once", "live"])
+def test_timeout_bounds_a_first_sync_that_never_comes(
+    tmp_path: Path, server: FakeAPIServer, mode: list[str]
+) -> None:
+    server.fail_next(10_000, 500, verbs={"list"})  # it answers, but no list ever succeeds
+    env = environment(home_with_kubeconfig(tmp_path, server, None))
+    result = cli(env, *mode, "--timeout", "2", timeout=2 + MARGIN)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    line = one_error(result, "timed out after 2 s waiting for the sources to sync")
+    assert "last warning" in line and "500" in line
