@@ -5,6 +5,7 @@ command runs in a subprocess with its own HOME and KUBECONFIG, against a ``FakeA
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -237,7 +238,6 @@ def test_in_cluster_when_in_a_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def _run_main(args: list[str]) -> str:
-    import contextlib
     import io
 
     out, err = io.StringIO(), io.StringIO()
@@ -356,6 +356,8 @@ def silent_server() -> Iterator[int]:
         yield listener.getsockname()[1]
     finally:
         done.set()
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
         listener.close()
         thread.join(5)
         for conn in held:
