@@ -276,7 +276,11 @@ def test_label_selector(tmp_path: Path, server: FakeAPIServer) -> None:
     (web,) = (s for s in doc["services"] if s["name"] == "web")
     assert web["endpoints"]["ready"] == ["10.1.0.1"]  # the Endpoints carry no labels
     # The API server did the choosing.
-    queries = [r.query for r in server.requests if r.resource == "services" and r.verb == "list"]
+    queries = [
+        r.query
+        for r in server.requests
+        if r.resource == "services" and r.verb in ("list", "watch")  # a streaming list watches
+    ]
     assert queries and all("labelSelector=app%3Dweb" in q for q in queries), queries
     assert keys(document(cli(env, "--once", "-o", "json", "-l", "app=web,tier!=ops"))) == [
         "shop/web"
@@ -447,7 +451,8 @@ def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
 def test_timeout_bounds_a_first_sync_that_never_comes(
     tmp_path: Path, server: FakeAPIServer, mode: list[str]
 ) -> None:
-    server.fail_next(10_000, 500, verbs={"list"})  # it answers, but no list ever succeeds
+    # It answers, but no list (paginated or streaming) ever succeeds.
+    server.fail_next(10_000, 500, verbs={"list", "watch"})
     env = environment(home_with_kubeconfig(tmp_path, server, None))
     result = cli(env, *mode, "--timeout", "2", timeout=2 + MARGIN)
     assert result.returncode == 1
