@@ -87,7 +87,6 @@ def table_rows(stdout: str) -> dict[str, list[list[str]]]:
         "EXTERNAL",
         "PORT",
         "READY",
-        "NOT-READY",
         "ENDPOINTS",
     ]
     rows: dict[str, list[list[str]]] = {}
@@ -116,26 +115,29 @@ def example_services() -> dict[str, dict[str, Any]]:
 
 
 def test_once_table_of_the_examples() -> None:
-    result = cli("watch", "--once")
+    result = cli("watch", "--example", "--once")
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr == ""  # asked for: no notice
     rows = table_rows(result.stdout)
     assert set(rows) == set(example_services())
+    # Every endpoint, marked unless ready; READY is ready / all.
     assert rows["shop/web"] == [
-        ["shop/web", "ClusterIP", "10.96.20.10", "-", "http 80/TCP", "2", "1",
-         "10.244.1.5:8080, 10.244.2.6:8080"],
-        ["shop/web", "ClusterIP", "10.96.20.10", "-", "https 443/TCP", "2", "1",
-         "10.244.1.5:8443, 10.244.2.6:8443"],
+        ["shop/web", "ClusterIP", "10.96.20.10", "-", "http 80/TCP", "2/3",
+         "10.244.1.5:8080, 10.244.2.6:8080, 10.244.3.7:8080 (not ready)"],
+        ["shop/web", "ClusterIP", "10.96.20.10", "-", "https 443/TCP", "2/3",
+         "10.244.1.5:8443, 10.244.2.6:8443, 10.244.3.7:8443 (not ready)"],
     ]  # fmt: skip
     (cart,) = rows["shop/cart"]
     assert cart[1:5] == ["NodePort", "10.96.20.20", "-", "http 8080:30080/TCP"]
-    # Endpoints only as slices: counted from EndpointSliceConfig.endpoints_for (terminating is
-    # not ready).
+    # Endpoints only as slices (EndpointSliceConfig.endpoints_for): terminating ones marked so.
     storefront = rows["shop/storefront"]
     assert [r[4] for r in storefront] == ["http 80:31080/TCP", "https 443:31443/TCP"]
     assert storefront[0][2:4] == ["10.96.20.30, fd00:10:96::1e", "203.0.113.10, 2001:db8::10"]
-    assert storefront[0][5:7] == ["2", "3"]
-    assert "[fd00:244:1::20]:8080" in storefront[0][7]
+    assert storefront[0][5:] == [
+        "2/5",
+        "10.244.1.20:8080, 10.244.2.21:8080 (not ready), 10.244.3.22:8080 (terminating), "
+        "[fd00:244:1::20]:8080, [fd00:244:2::21]:8080 (not ready)",
+    ]
     (payments,) = rows["shop/payments"]
     assert payments[1:4] == ["ExternalName", "-", "payments.example.com"]
     (db,) = rows["shop/cart-db"]
@@ -143,13 +145,13 @@ def test_once_table_of_the_examples() -> None:
 
 
 def test_once_json_of_the_examples() -> None:
-    result = cli("watch", "--once", "--output", "json")
+    result = cli("watch", "--example", "--once", "--output", "json")
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     doc = json.loads(line)
     assert line == json.dumps(doc, sort_keys=True)
     assert doc["synced"] is True
-    assert doc["sources"] == ["file"]
+    assert doc["sources"] == ["example"]
     assert set(doc["version"]) == {"services", "endpoints", "endpointSlices"}
 
     expected = example_services()
@@ -164,23 +166,42 @@ def test_once_json_of_the_examples() -> None:
         ]
     web = got["shop/web"]
     assert web["endpointsFrom"] == "Endpoints"
-    assert web["endpoints"] == {"ready": ["10.244.1.5", "10.244.2.6"], "notReady": ["10.244.3.7"]}
+    assert web["endpoints"] == {
+        "ready": ["10.244.1.5", "10.244.2.6"],
+        "notReady": ["10.244.3.7"],
+        "terminating": [],
+    }
     assert web["ports"][0]["endpoints"]["notReady"] == ["10.244.3.7:8080"]
     storefront = got["shop/storefront"]
     assert storefront["endpointsFrom"] == "EndpointSlices"
-    assert storefront["endpoints"]["ready"] == ["10.244.1.20", "fd00:244:1::20"]
+    assert storefront["endpoints"] == {
+        "ready": ["10.244.1.20", "fd00:244:1::20"],
+        "notReady": ["10.244.2.21", "fd00:244:2::21"],
+        "terminating": ["10.244.3.22"],
+    }
+    assert storefront["ports"][1]["endpoints"] == {
+        "ready": ["10.244.1.20:8443", "[fd00:244:1::20]:8443"],
+        "notReady": ["10.244.2.21:8443", "[fd00:244:2::21]:8443"],
+        "terminating": ["10.244.3.22:8443"],
+    }
     assert storefront["externalTrafficPolicy"] == "Local"
     assert storefront["healthCheckNodePort"] == 32100
     assert storefront["clusterIPs"] == ["10.96.20.30", "fd00:10:96::1e"]
     assert got["shop/payments"]["endpointsFrom"] is None
 
 
+def console_script() -> str | None:
+    """The ``kubeproxy-config`` script of the interpreter under test (else the one on PATH)."""
+    beside = Path(sys.executable).with_name("kubeproxy-config")
+    return str(beside) if beside.is_file() else shutil.which("kubeproxy-config")
+
+
 def test_console_script() -> None:
-    script = shutil.which("kubeproxy-config")
+    script = console_script()
     if script is None:
         pytest.skip("the kubeproxy-config script is not on PATH")
     result = subprocess.run(
-        [script, "watch", "--once", "--namespace", "kube-system"],
+        [script, "watch", "--example", "--once", "--namespace", "kube-system"],
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
@@ -220,7 +241,11 @@ def test_manifests_dirs_and_namespace(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = table_rows(result.stdout)
     assert set(rows) == {"shop/web", "shop/cart", "data/db"}
-    assert rows["shop/web"][0][4:] == ["http 80/TCP", "1", "1", "10.244.0.80:8080"]
+    assert rows["shop/web"][0][4:] == [
+        "http 80/TCP",
+        "1/2",
+        "10.244.0.80:8080, 10.244.9.80:8080 (not ready)",
+    ]
 
     result = cli(
         "watch",
@@ -312,7 +337,7 @@ def test_api_source_once(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["sources"] == ["api"]
-    from_files = json.loads(cli("watch", "--once", "-o", "json", "-n", "shop").stdout)
+    from_files = json.loads(cli("watch", "--example", "--once", "-o", "json", "-n", "shop").stdout)
     assert doc["services"] == from_files["services"]
 
 

@@ -333,7 +333,8 @@ def test_json_carries_the_proxy_view(manifests: Path, capsys: pytest.CaptureFixt
 
 
 def test_the_example_cluster_for_a_node(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = table(run(capsys, "--node", "node-a", "--zone", "zone-a", "-n", "shop"), NODE_COLUMNS)
+    out = run(capsys, "--example", "--node", "node-a", "--zone", "zone-a", "-n", "shop")
+    rows = table(out, NODE_COLUMNS)
     storefront = rows["shop/storefront http 80:31080/TCP"]
     assert storefront[3] == (
         "10.244.1.20:8080, 10.244.2.21:8080 (not ready), 10.244.3.22:8080 (terminating)"
@@ -349,9 +350,9 @@ def test_the_example_cluster_for_a_node(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_no_proxy_flag_keeps_the_services_table(capsys: pytest.CaptureFixture[str]) -> None:
-    header = run(capsys, "-n", "shop").splitlines()[0]
+    header = run(capsys, "--example", "-n", "shop").splitlines()[0]
     assert header.split() == [
-        "SERVICE", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT", "READY", "NOT-READY", "ENDPOINTS",
+        "SERVICE", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT", "READY", "ENDPOINTS",
     ]  # fmt: skip
 
 

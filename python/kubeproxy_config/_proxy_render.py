@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,10 +79,11 @@ class ProxyView:
         ip_family: str,
         node: str | None,
         zone: str | None,
+        selector: Callable[[Mapping[str, str]], bool] | None = None,
     ) -> ProxyView:
         """Read both views once everything sent to their inputs so far is in them.
         ``by_slices`` follows an ``EndpointSliceConfig``, ``by_endpoints`` an ``EndpointsConfig``
-        (over the same ``ServiceConfig``)."""
+        (over the same ``ServiceConfig``); ``selector`` chooses services by their labels."""
         by_slices.flush(_FLUSH_TIMEOUT)
         by_endpoints.flush(_FLUSH_TIMEOUT)
         from_slices, from_endpoints = by_slices.state(), by_endpoints.state()
@@ -92,10 +93,15 @@ class ProxyView:
             if isinstance(s, EndpointSlice) and s.service_name
         }
         legacy = by_endpoints.endpoints.state()
+        services = by_slices.services.state()
         rows: list[PortRow] = []
         for info in from_slices:
             if namespace is not None and info.namespace != namespace:
                 continue
+            if selector is not None:
+                service = services.get(info.service_key)
+                if service is None or not selector(service.labels):
+                    continue
             key = info.service_key
             other = from_endpoints.get(info.key)
             if key not in sliced and other is not None and legacy.get(key) is not None:
@@ -141,10 +147,12 @@ def follow(
     endpoints: EndpointsConfig,
     slices: EndpointSliceConfig,
     stack: contextlib.ExitStack,
+    selector: Callable[[Mapping[str, str]], bool] | None = None,
 ) -> Callable[[], ProxyView] | None:
     """How to read the proxy view where ``watch`` shows it: in JSON, and in the table once
     --node, --zone or --ip-family is given (None: not shown). The two ``ProxyConfig`` it reads
-    from follow the configs until ``stack`` closes them."""
+    from follow the configs until ``stack`` closes them; ``selector`` chooses services by
+    their labels (``-l``)."""
     if args.output != "json" and (args.node, args.zone, args.ip_family) == (None, None, None):
         return None
     node: str | None = args.node
@@ -162,7 +170,13 @@ def follow(
 
     def read() -> ProxyView:
         return ProxyView.read(
-            by_slices, by_endpoints, namespace, ip_family=family, node=node, zone=zone
+            by_slices,
+            by_endpoints,
+            namespace,
+            ip_family=family,
+            node=node,
+            zone=zone,
+            selector=selector,
         )
 
     return read

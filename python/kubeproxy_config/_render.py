@@ -6,16 +6,16 @@ has a ``"proxy"`` part."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
-from kubeproxy_config._core import Endpoints, EndpointSlice, Service, ServicePort
+from kubeproxy_config._core import Endpoint, Endpoints, EndpointSlice, Service, ServicePort
 from kubeproxy_config._proxy_render import (
     ProxyView,
     proxy_json,
@@ -23,21 +23,77 @@ from kubeproxy_config._proxy_render import (
     proxy_rich_table,
 )
 
-__all__ = ["COLUMNS", "View", "json_document", "plain_table", "rich_view", "status_line"]
+__all__ = [
+    "COLUMNS",
+    "Addresses",
+    "LabelFilter",
+    "View",
+    "json_document",
+    "label",
+    "plain_table",
+    "rich_view",
+    "status_line",
+]
 
-COLUMNS = (
-    "SERVICE",
-    "TYPE",
-    "CLUSTER-IP",
-    "EXTERNAL",
-    "PORT",
-    "READY",
-    "NOT-READY",
-    "ENDPOINTS",
-)
-_SHOWN_ENDPOINTS = 3
-_DROPPED_WHEN_NARROW = ("EXTERNAL", "CLUSTER-IP")
-_WRAPPED = {"CLUSTER-IP": 15, "EXTERNAL": 12, "ENDPOINTS": 21}  # column → minimum width
+COLUMNS = ("SERVICE", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT", "READY", "ENDPOINTS")
+_DROPPED_WHEN_NARROW = ("EXTERNAL", "CLUSTER-IP", "TYPE")
+_ENDPOINTS_WIDTH = 30  # what ENDPOINTS keeps before columns are dropped: "ip:port (not ready)"
+_ENDPOINTS_MIN = 16  # below this, endpoints go below their row instead of in a column
+
+READY, NOT_READY, TERMINATING = "ready", "not ready", "terminating"
+
+
+class LabelFilter(Protocol):
+    """Which services to show, by their labels (``-l``)."""
+
+    @property
+    def text(self) -> str:
+        """The selector as written."""
+
+    def matches_labels(self, labels: Mapping[str, str]) -> bool: ...
+
+
+_RANK = {READY: 0, TERMINATING: 1, NOT_READY: 2}  # an address in several states shows its best
+
+
+@dataclass
+class Addresses:
+    """Endpoint addresses by state: ``ready``, ``not_ready`` (and not terminating) and
+    ``terminating`` (EndpointSlices only: legacy Endpoints cannot say so), each sorted."""
+
+    ready: list[str] = field(default_factory=list)
+    not_ready: list[str] = field(default_factory=list)
+    terminating: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, states: Iterable[tuple[str, str]]) -> Addresses:
+        """From (address, state) pairs; an address seen in several states keeps its best."""
+        best: dict[str, str] = {}
+        for address, state in states:
+            if address not in best or _RANK[state] < _RANK[best[address]]:
+                best[address] = state
+        by_state: dict[str, list[str]] = {READY: [], NOT_READY: [], TERMINATING: []}
+        for address, state in best.items():
+            by_state[state].append(address)
+        return cls(
+            *(sorted(by_state[s], key=_address_key) for s in (READY, NOT_READY, TERMINATING))
+        )
+
+    def marked(self) -> list[tuple[str, str]]:
+        """Every address with its state, in address order."""
+        pairs = [
+            *((a, READY) for a in self.ready),
+            *((a, NOT_READY) for a in self.not_ready),
+            *((a, TERMINATING) for a in self.terminating),
+        ]
+        return sorted(pairs, key=lambda pair: _address_key(pair[0]))
+
+    def __len__(self) -> int:
+        return len(self.ready) + len(self.not_ready) + len(self.terminating)
+
+    def to_json(self) -> dict[str, list[str]]:
+        """``{"ready": [...], "notReady": [...], "terminating": [...]}``."""
+        return {"ready": self.ready, "notReady": self.not_ready, "terminating": self.terminating}
 
 
 @dataclass
@@ -45,8 +101,7 @@ class PortView:
     """One service port and the endpoints behind it (``ip:port`` strings)."""
 
     port: ServicePort | None  # None: a service without ports (ExternalName, say)
-    ready: list[str] = field(default_factory=list)
-    not_ready: list[str] = field(default_factory=list)
+    endpoints: Addresses = field(default_factory=Addresses)
 
 
 @dataclass
@@ -55,9 +110,8 @@ class ServiceView:
 
     service: Service
     ports: list[PortView]
-    ready_ips: list[str]
-    not_ready_ips: list[str]
-    endpoints_from: str | None  # "Endpoints", "EndpointSlices" or None
+    addresses: Addresses  # the IPs, whatever the port
+    endpoints_from: str | None  # "EndpointSlices", "Endpoints" or None
 
 
 @dataclass
@@ -71,6 +125,7 @@ class View:
     sources: tuple[str, ...]
     namespace: str | None
     proxy: ProxyView | None = None  # the proxy view, when asked for
+    selector: str | None = None  # the label selector the services were chosen by
 
     @property
     def revision(self) -> tuple[object, ...]:
@@ -86,13 +141,15 @@ class View:
         slices: EndpointSliceConfig,
         namespace: str | None,
         proxy: ProxyView | None = None,
+        selector: LabelFilter | None = None,
     ) -> View:
         svc_state, ep_state, slice_state = services.state(), endpoints.state(), slices.state()
         slice_ports = _slice_ports(slice_state)
         views = [
             _service_view(svc, ep_state.get(svc.key), slices, slice_ports)
             for svc in svc_state
-            if namespace is None or svc.namespace == namespace
+            if (namespace is None or svc.namespace == namespace)
+            and (selector is None or selector.matches_labels(svc.labels))
         ]
         sources = tuple(
             dict.fromkeys((*services.sources, *endpoints.sources, *slices.sources)).keys()
@@ -113,6 +170,7 @@ class View:
             sources=sources,
             namespace=namespace,
             proxy=proxy,
+            selector=selector.text if selector is not None else None,
         )
 
 
@@ -128,43 +186,50 @@ def _slice_ports(slices: Iterable[EndpointSlice]) -> dict[tuple[str, str], dict[
     return out
 
 
+def _slice_state(endpoint: Endpoint) -> str:
+    if endpoint.ready:
+        return READY
+    return TERMINATING if endpoint.terminating else NOT_READY
+
+
 def _service_view(
     svc: Service,
     eps: Endpoints | None,
     slices: EndpointSliceConfig,
     slice_ports: dict[tuple[str, str], dict[str, int | None]],
 ) -> ServiceView:
-    ports = [PortView(p) for p in svc.ports] or [PortView(None)]
-    ready: list[str] = []
-    not_ready: list[str] = []
+    """The service's endpoints as a proxy reads them: from its EndpointSlices when it has any
+    (they alone carry terminating endpoints), else from its legacy Endpoints object."""
+    names = [p.name if p is not None else "" for p in (svc.ports or [None])]
+    per_port: list[list[tuple[str, str]]] = [[] for _ in names]
+    ips: list[tuple[str, str]] = []
     source: str | None = None
-    if eps is not None:
-        source = "Endpoints"
-        for subset in eps.subsets:
-            ready.extend(a.ip for a in subset.addresses)
-            not_ready.extend(a.ip for a in subset.not_ready_addresses)
-            numbers = {p.name: p.port for p in subset.ports}
-            for view in ports:
-                name = view.port.name if view.port is not None else ""
-                if name in numbers:
-                    view.ready.extend(_at(a.ip, numbers[name]) for a in subset.addresses)
-                    view.not_ready.extend(
-                        _at(a.ip, numbers[name]) for a in subset.not_ready_addresses
-                    )
-    elif (svc.namespace, svc.name) in slice_ports:
+    if (svc.namespace, svc.name) in slice_ports:
         source = "EndpointSlices"
         numbers = slice_ports[(svc.namespace, svc.name)]
         for endpoint in slices.endpoints_for(svc.key):
-            (ready if endpoint.ready else not_ready).extend(endpoint.addresses)
-            for view in ports:
-                name = view.port.name if view.port is not None else ""
+            state = _slice_state(endpoint)
+            ips.extend((ip, state) for ip in endpoint.addresses)
+            for name, pairs in zip(names, per_port, strict=True):
                 if name in numbers:
-                    target = view.ready if endpoint.ready else view.not_ready
-                    target.extend(_at(ip, numbers[name]) for ip in endpoint.addresses)
-    for view in ports:
-        view.ready = _sorted_unique(view.ready)
-        view.not_ready = _sorted_unique(view.not_ready)
-    return ServiceView(svc, ports, _sorted_unique(ready), _sorted_unique(not_ready), source)
+                    pairs.extend((_at(ip, numbers[name]), state) for ip in endpoint.addresses)
+    elif eps is not None:
+        source = "Endpoints"
+        for subset in eps.subsets:
+            states = [
+                *((a.ip, READY) for a in subset.addresses),
+                *((a.ip, NOT_READY) for a in subset.not_ready_addresses),
+            ]
+            ips.extend(states)
+            numbers = {p.name: p.port for p in subset.ports}
+            for name, pairs in zip(names, per_port, strict=True):
+                if name in numbers:
+                    pairs.extend((_at(ip, numbers[name]), state) for ip, state in states)
+    ports = [
+        PortView(port, Addresses.of(pairs))
+        for port, pairs in zip(svc.ports or [None], per_port, strict=True)
+    ]
+    return ServiceView(svc, ports, Addresses.of(ips), source)
 
 
 def _at(ip: str, port: int | None) -> str:
@@ -188,15 +253,25 @@ def _address_key(address: str) -> tuple[int, int, int, str]:
     return (ip.version, int(ip), int(port) if port.isdigit() else 0, address)
 
 
-def _sorted_unique(addresses: Iterable[str]) -> list[str]:
-    return sorted(set(addresses), key=_address_key)
+def label(address: str, state: str) -> str:
+    """``10.0.0.1:8080``, ``10.0.0.2:8080 (not ready)``, ``10.0.0.3:8080 (terminating)``."""
+    return address if state == READY else f"{address} ({state})"
 
 
 # ---- rows -----------------------------------------------------------------------------------
 
 
-def _rows(view: View) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
+_STYLES = {READY: "green", NOT_READY: "red", TERMINATING: "yellow"}
+
+
+@dataclass(frozen=True)
+class _Row:
+    cells: tuple[str, ...]  # as COLUMNS
+    endpoints: list[tuple[str, str]]  # (address, state), for the rich table
+
+
+def _rows(view: View) -> list[_Row]:
+    rows: list[_Row] = []
     for sv in view.services:
         svc = sv.service
         cluster_ip = ", ".join(svc.cluster_ips) or svc.cluster_ip or "-"
@@ -212,21 +287,11 @@ def _rows(view: View) -> list[tuple[str, ...]]:
             else:  # kubectl's form: port[:nodePort]/protocol, after the port's name
                 node_port = f":{p.node_port}" if p.node_port else ""
                 port = f"{p.name + ' ' if p.name else ''}{p.port}{node_port}/{p.protocol}"
-            shown = ", ".join(pv.ready[:_SHOWN_ENDPOINTS]) or "-"
-            if len(pv.ready) > _SHOWN_ENDPOINTS:
-                shown += f" +{len(pv.ready) - _SHOWN_ENDPOINTS} more"
-            rows.append(
-                (
-                    svc.key,
-                    svc.type,
-                    cluster_ip,
-                    external,
-                    port,
-                    str(len(pv.ready)),
-                    str(len(pv.not_ready)),
-                    shown,
-                )
-            )
+            marked = pv.endpoints.marked()
+            ready = f"{len(pv.endpoints.ready)}/{len(pv.endpoints)}"
+            shown = ", ".join(label(a, state) for a, state in marked) or "-"
+            cells = (svc.key, svc.type, cluster_ip, external, port, ready, shown)
+            rows.append(_Row(cells, marked))
     return rows
 
 
@@ -240,8 +305,9 @@ def status_line(view: View, warnings: Sequence[str] = ()) -> str:
         f"versions: {versions}",
         f"objects: {counts}",
     ]
-    if view.namespace is not None:
-        parts.append(f"namespace: {view.namespace}")
+    parts.append(f"namespace: {view.namespace}" if view.namespace else "all namespaces")
+    if view.selector is not None:
+        parts.append(f"selector: {view.selector}")
     if view.proxy is not None:
         where = [f"node {view.proxy.node}"] if view.proxy.node is not None else []
         where += [f"zone {view.proxy.zone}"] if view.proxy.zone is not None else []
@@ -253,10 +319,11 @@ def status_line(view: View, warnings: Sequence[str] = ()) -> str:
 
 
 def plain_table(view: View) -> str:
-    """The rows as aligned text columns (for pipes and files), header first."""
+    """The rows as aligned text columns (for pipes and files), header first. READY is ready
+    endpoints / all endpoints; ENDPOINTS lists every one, marked unless ready."""
     if view.proxy is not None:
         return proxy_plain_table(view.proxy)
-    rows = [COLUMNS, *_rows(view)]
+    rows = [COLUMNS, *(row.cells for row in _rows(view))]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -265,9 +332,23 @@ def plain_table(view: View) -> str:
     return "\n".join(lines)
 
 
+def _marked_text(endpoints: list[tuple[str, str]]) -> Text:
+    """One endpoint a line, coloured by state, marked unless ready."""
+    text = Text()
+    for address, state in endpoints:
+        if text:
+            text.append("\n")
+        text.append(address, style=_STYLES[state])
+        if state != READY:
+            text.append(f" ({state})", style=_STYLES[state])
+    return text or Text("-", style="dim")
+
+
 def rich_view(view: View, warnings: Sequence[str] = (), width: int | None = None) -> Group:
-    """The live view: a table of the rows and a status line below it. On a console narrower
-    than ``width`` needs, EXTERNAL and then CLUSTER-IP are left out."""
+    """The live view: a table of the rows and a status line below it. Endpoints are one a line;
+    on a console narrower than ``width`` needs, EXTERNAL, CLUSTER-IP and then TYPE are left out,
+    what is still too wide folds, and when even that leaves no room for the addresses they go
+    below their row."""
     status = Text(status_line(view, warnings), style="dim")
     if warnings:
         status.stylize("yellow", status.plain.index("\nwarning:"))
@@ -277,27 +358,57 @@ def rich_view(view: View, warnings: Sequence[str] = (), width: int | None = None
         empty = "no service ports" if view.synced else "waiting for the sources to sync…"
         return Group(proxy_rich_table(view.proxy, width), Text(empty, style="italic"), status)
     rows = _rows(view)
-    natural = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(COLUMNS)]
+    endpoints_at = COLUMNS.index("ENDPOINTS")
+    natural = [
+        max(
+            [
+                len(name),
+                *(
+                    max((len(label(*e)) for e in row.endpoints), default=1)
+                    if i == endpoints_at
+                    else len(row.cells[i])
+                    for row in rows
+                ),
+            ]
+        )
+        for i, name in enumerate(COLUMNS)
+    ]
     shown = list(range(len(COLUMNS)))
     for dropped in _DROPPED_WHEN_NARROW:
-        needed = sum(min(natural[i], _WRAPPED.get(COLUMNS[i], natural[i])) + 2 for i in shown)
-        if width is None or needed <= width:
+        needed = sum(min(natural[i], _ENDPOINTS_WIDTH) + 2 for i in shown)
+        if width is None or needed <= width + 2:
             break
         shown.remove(COLUMNS.index(dropped))
-    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
-    for i in shown:
-        name = COLUMNS[i]
-        justify: Any = "right" if name in ("READY", "NOT-READY") else "left"
-        if name in _WRAPPED:  # these wrap on a narrow terminal; the others keep their width
-            table.add_column(name, justify=justify, overflow="ellipsis", min_width=_WRAPPED[name])
-        else:
-            table.add_column(name, justify=justify, no_wrap=True, min_width=natural[i])
-    for row in rows:
-        table.add_row(*(Text(row[i]) for i in shown))
+    others = sum(natural[i] + 2 for i in shown if i != endpoints_at)
+    if width is not None and width - others < _ENDPOINTS_MIN:
+        body: Table | Group = _stacked(rows, shown)  # no room for a column of addresses
+    else:
+        table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+        for i in shown:
+            name = COLUMNS[i]
+            if name == "ENDPOINTS":  # the mark, then the address, wrap onto further lines
+                table.add_column(name, overflow="fold")
+            else:  # one line each
+                justify: Any = "right" if name == "READY" else "left"
+                table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            cells = [*(Text(c) for c in row.cells[:endpoints_at]), _marked_text(row.endpoints)]
+            table.add_row(*(cells[i] for i in shown))
+        body = table
     if not view.services:
         waiting = "waiting for the sources to sync…" if not view.synced else "no services"
-        return Group(table, Text(waiting, style="italic"), status)
-    return Group(table, status)
+        return Group(body, Text(waiting, style="italic"), status)
+    return Group(body, status)
+
+
+def _stacked(rows: list[_Row], shown: list[int]) -> Group:
+    """The narrowest layout: each service port on a line, its endpoints indented below it."""
+    lines: list[Text] = []
+    for row in rows:
+        lines.append(Text("  ".join(row.cells[i] for i in shown if COLUMNS[i] != "ENDPOINTS")))
+        for endpoint in row.endpoints or [("-", READY)]:
+            lines.append(Text("  ").append_text(_marked_text([endpoint])))
+    return Group(*lines)
 
 
 # ---- JSON -----------------------------------------------------------------------------------
@@ -337,11 +448,11 @@ def _service_json(sv: ServiceView) -> dict[str, Any]:
                 "port": pv.port.port,
                 "targetPort": pv.port.target_port,
                 "nodePort": pv.port.node_port,
-                "endpoints": {"ready": pv.ready, "notReady": pv.not_ready},
+                "endpoints": pv.endpoints.to_json(),
             }
             for pv in sv.ports
             if pv.port is not None
         ],
-        "endpoints": {"ready": sv.ready_ips, "notReady": sv.not_ready_ips},
+        "endpoints": sv.addresses.to_json(),
         "endpointsFrom": sv.endpoints_from,
     }

@@ -1,9 +1,15 @@
 """``kubeproxy-config watch``: services with their ports and endpoints, live (SPEC §6).
 
-Sources: each ``--manifests DIR`` is a ``FileSource`` (channels "file", "file-2", …, in the order
-given); ``--kubeconfig`` / ``--context`` / ``--in-cluster`` add a ``KubernetesSource`` (channel
-"api") created after them, so on a key both define the manifests win. With no source the example
-cluster shipped in ``kubeproxy_config/examples`` is shown.
+Sources (``kubeproxy_config._cli_sources``, as kubectl chooses): each ``--manifests DIR`` is a
+``FileSource`` (channels "file", "file-2", …, in the order given), ``--example`` the example
+cluster shipped in ``kubeproxy_config/examples`` (channel "example"); ``--kubeconfig`` /
+``--context`` / ``--in-cluster`` add a ``KubernetesSource`` (channel "api") created after them,
+so on a key both define the manifests win. With none of these flags: ``$KUBECONFIG`` or
+``~/.kube/config``, else the pod's service account, else the example cluster with a one-line
+notice on stderr. The namespace is ``-n``, else all with ``-A``, else the kubeconfig context's
+(all when it names none). ``-l`` selects Services by label (the API server filters them); their
+endpoints are followed whatever their labels. ``--timeout`` bounds the first connection, its
+retries and the first sync, live or ``--once``.
 
 Output: on a terminal, a live table (one row per service port) with a status line; otherwise the
 same columns as plain text, printed again after every change. ``--output json`` prints one JSON
@@ -18,17 +24,20 @@ document per change, one per line, keys sorted::
         "healthCheckNodePort": null,
         "ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": "http",
                    "nodePort": null,
-                   "endpoints": {"ready": ["10.244.1.5:8080"], "notReady": ["10.244.3.7:8080"]}}],
-        "endpoints": {"ready": ["10.244.1.5", "10.244.2.6"], "notReady": ["10.244.3.7"]},
+                   "endpoints": {"ready": ["10.244.1.5:8080"], "notReady": ["10.244.3.7:8080"],
+                                 "terminating": []}}],
+        "endpoints": {"ready": ["10.244.1.5", "10.244.2.6"], "notReady": ["10.244.3.7"],
+                      "terminating": []},
         "endpointsFrom": "Endpoints"}],
      "proxy": {"ipFamily": "IPv4", "node": "node-a", "zone": null,
                "version": {"endpointSlices": 4, "endpoints": 4},
                "servicePorts": [{<ServicePortInfo.to_dict()>, "endpoints_from": "Endpoints"}]}}
 
-``endpointsFrom`` is "Endpoints" when an Endpoints object of the service's key exists,
-"EndpointSlices" when only slices do (``EndpointSliceConfig.endpoints_for``), else null. Services
-are sorted by namespace and name, addresses numerically (IPv4 first). Documents start once every
-source has synced.
+``endpointsFrom`` is "EndpointSlices" when the service has slices
+(``EndpointSliceConfig.endpoints_for``; as kube-proxy reads them), else "Endpoints" when an
+Endpoints object of its key exists, else null. ``notReady`` and ``terminating`` are disjoint
+(only slices mark endpoints terminating). Services are sorted by namespace and name, addresses
+numerically (IPv4 first). Documents start once every source has synced.
 
 The proxy view (SPEC §9, ``kubeproxy_config._proxy_render``): one row per service port of one IP
 family (``--ip-family``, default IPv4), every endpoint marked unless ready, and with ``--node`` /
@@ -38,19 +47,18 @@ document always has it, under ``"proxy"``.
 
 Errors are one line on stderr (``kubeproxy-config: error: …``): exit status 2 for usage, 1 for
 everything else, 130 after Ctrl-C. Warnings of the sources (a manifest that became invalid, an API
-retry) are lines ``kubeproxy-config: warning: …`` on stderr, or the status line of the live view.
+retry) are lines ``kubeproxy-config: warning: …`` on stderr, or the status line of the live view;
+``-v`` adds INFO records, ``-vv`` DEBUG ones (``kubeproxy_config._cli_log``).
 Set ``KUBEPROXY_CONFIG_DEBUG=1`` to see the traceback of an unexpected error.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
+import functools
 import importlib.metadata
-import importlib.resources
 import json
-import logging
 import os
 import signal
 import sys
@@ -58,14 +66,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from kubeproxy_config import _metrics_flags as metrics_flags
+from kubeproxy_config._cli_log import LogLines, one_line, verbosity
+from kubeproxy_config._cli_sources import (
+    Selection,
+    ServiceSelector,
+    SourceError,
+    check_reachable,
+    select,
+)
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._proxy_render import add_arguments, follow
 from kubeproxy_config._render import View, json_document, plain_table, rich_view, status_line
 from kubeproxy_config.errors import Error
-from kubeproxy_config.sources._kubeconfig import ClientConfig, load_in_cluster, load_kubeconfig
 from kubeproxy_config.sources.files import FileSource
 
 if TYPE_CHECKING:
@@ -75,12 +90,13 @@ __all__ = ["main"]
 
 PROG = "kubeproxy-config"
 _SYNC_TIMEOUT = 30.0
-_API_CHECK_TIMEOUT = 10.0
 _UNSYNCED_REFRESH = 0.25  # the live view's refresh period until every source has synced
 
 _EXAMPLES = f"""\
 examples:
-  {PROG} watch                           the example cluster shipped with the package
+  {PROG} watch                           the cluster of $KUBECONFIG or ~/.kube/config, live
+  {PROG} watch --example --once          the example cluster shipped with the package
+  {PROG} watch -A -l app=web             every namespace, the Services labelled app=web
   {PROG} watch --manifests ./deploy      a directory of YAML/JSON manifests, live
   {PROG} watch --manifests a --manifests b --namespace shop
   {PROG} watch --kubeconfig ~/.kube/config --context kind-dev
@@ -91,7 +107,7 @@ examples:
 
 --output json prints one document per change (newline-delimited, sorted keys):
   {{"version": {{...}}, "synced": true, "sources": [...], "services": [{{"namespace", "name",
-  "type", "clusterIP", "ports": [...], "endpoints": {{"ready": [...], "notReady": [...]}}}}],
+  "type", "clusterIP", "ports": [...], "endpoints": {{"ready", "notReady", "terminating"}}}}],
   "proxy": {{"ipFamily", "node", "zone", "servicePorts": [ServicePortInfo.to_dict(), ...]}}}}
   (full shape: python -c "import kubeproxy_config.cli as c; help(c)")
 
@@ -99,12 +115,8 @@ exit status: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C)
 """
 
 
-class CLIError(Exception):
+class CLIError(SourceError):
     """An error shown as one line on stderr, with exit status ``code``."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,9 +142,11 @@ def _parser() -> _Parser:
     )
     watch = commands.add_parser(
         "watch",
-        help="show services with their ports and ready/not-ready endpoints, live",
-        description="Show services with their ports and ready/not-ready endpoints, updated live "
-        "until Ctrl-C. With no source, the example cluster shipped with the package is shown. "
+        help="show services with their ports and endpoints (ready, not ready, terminating), live",
+        description="Show services with their ports and every endpoint with its state (ready, "
+        "not ready, terminating), updated live until Ctrl-C. Sources as kubectl finds them: "
+        "the flags, else $KUBECONFIG or ~/.kube/config, else the pod's service account, else "
+        "the example cluster shipped with the package (with a notice on stderr). "
         "With --node, --zone or --ip-family the table is the proxy view: the service ports a "
         "proxy programs, every endpoint marked, and the endpoints the node uses for cluster and "
         "for local traffic.",
@@ -151,8 +165,23 @@ def _parser() -> _Parser:
     source.add_argument("--kubeconfig", metavar="PATH", type=Path, help="kubeconfig file")
     source.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
     source.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    source.add_argument(
+        "--example", action="store_true", help="the example cluster shipped with the package"
+    )
+    scope = source.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-n", "--namespace", metavar="NS", help="only this namespace (default: the context's)"
+    )
+    scope.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="every namespace, whatever the context"
+    )
+    source.add_argument(
+        "-l",
+        "--selector",
+        metavar="SELECTOR",
+        help="only the Services with these labels (e.g. app=web,tier!=db; their endpoints follow)",
+    )
     view = watch.add_argument_group("output")
-    view.add_argument("-n", "--namespace", metavar="NS", help="show only this namespace")
     view.add_argument(
         "-o", "--output", choices=("table", "json"), default="table", help="default: table"
     )
@@ -162,7 +191,15 @@ def _parser() -> _Parser:
         metavar="SECONDS",
         type=float,
         default=_SYNC_TIMEOUT,
-        help=f"with --once, how long to wait for the sources to sync (default {_SYNC_TIMEOUT:g})",
+        help="bound for every wait: reaching the API server (retries included) and the first "
+        f"sync, live or with --once (default {_SYNC_TIMEOUT:g})",
+    )
+    view.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more to stderr: -v INFO, -vv DEBUG, -vvv DEBUG of every library too",
     )
     add_arguments(watch)
     metrics_flags.add_arguments(watch)
@@ -179,19 +216,17 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     previous_sigint = signal.getsignal(signal.SIGINT)
-    warnings = _Warnings()
-    root = logging.getLogger()
-    root.addHandler(warnings)
     try:
         args = _parser().parse_args(argv)
         if args.in_cluster and (args.kubeconfig is not None or args.context is not None):
             raise CLIError("--in-cluster cannot be combined with --kubeconfig or --context", 2)
-        if args.timeout <= 0:
+        if not args.timeout > 0:
             raise CLIError("--timeout must be positive", 2)
-        return _watch(args, warnings)
+        with verbosity(args.verbose) as log:
+            return _watch(args, log)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except CLIError as exc:
+    except SourceError as exc:
         _print_error(str(exc))
         return exc.code
     except KeyboardInterrupt:
@@ -204,57 +239,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, the traceback on request
         if os.environ.get("KUBEPROXY_CONFIG_DEBUG"):
             raise
-        _print_error(f"unexpected {type(exc).__name__}: {_one_line(str(exc))}")
+        _print_error(f"unexpected {type(exc).__name__}: {one_line(str(exc))}")
         return 1
     finally:
-        root.removeHandler(warnings)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous_sigint)
 
 
 def _print_error(message: str) -> None:
-    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr, flush=True)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-class _Warnings(logging.Handler):
-    """Warnings of this package's logger: kept for the status line and error messages, printed to
-    stderr (one line each) once ``echo`` is on; records of other loggers are dropped."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: collections.deque[str] = collections.deque(maxlen=20)
-        self.echo = False
-        self.on_message: Callable[[], None] | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not record.name.startswith("kubeproxy_config"):
-            return
-        try:
-            message = _one_line(record.getMessage())
-            if record.exc_info and record.exc_info[1] is not None:
-                message += f": {_one_line(str(record.exc_info[1]))}"
-        except Exception:
-            self.handleError(record)
-            return
-        self.messages.append(message)
-        if self.echo:
-            self._print(message)
-        if self.on_message is not None:
-            self.on_message()
-
-    def start_echo(self) -> None:
-        """Print the warnings kept so far, and every later one as it comes."""
-        for message in self.messages:
-            self._print(message)
-        self.echo = True
-
-    @staticmethod
-    def _print(message: str) -> None:
-        print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 class _Wake:
@@ -271,8 +264,14 @@ class _Wake:
         self._event.set()
 
 
-def _watch(args: argparse.Namespace, warnings: _Warnings) -> int:
+def _watch(args: argparse.Namespace, log: LogLines) -> int:
+    deadline = time.monotonic() + args.timeout  # for everything up to the first sync
+    selector = ServiceSelector.parse(args.selector) if args.selector else None
     with contextlib.ExitStack() as stack:
+        chosen = select(args, stack)
+        if chosen.notice is not None:
+            print(f"{PROG}: notice: {chosen.notice}", file=sys.stderr, flush=True)
+        args.namespace = chosen.namespace
         services = stack.enter_context(ServiceConfig())
         endpoints = stack.enter_context(EndpointsConfig())
         slices = stack.enter_context(EndpointSliceConfig())
@@ -280,9 +279,11 @@ def _watch(args: argparse.Namespace, warnings: _Warnings) -> int:
         changed = threading.Event()
         for config in configs:
             config.register_handler(_Wake(changed))
-        proxy = follow(args, services, endpoints, slices, stack)  # None: not shown
+        proxy = follow(  # None: not shown
+            args, services, endpoints, slices, stack, selector.matches_labels if selector else None
+        )
         try:
-            sources = _make_sources(args, services, endpoints, slices, stack)
+            sources = _make_sources(chosen, selector, configs, stack, deadline, args.timeout)
             for path, source in sources:
                 _start(path, source)
                 stack.callback(source.stop)
@@ -291,18 +292,20 @@ def _watch(args: argparse.Namespace, warnings: _Warnings) -> int:
                 stack.enter_context(metrics_flags.start(args, (*configs, *(s for _, s in sources))))
             except Error as exc:
                 raise CLIError(str(exc)) from None
-            namespace: str | None = args.namespace
+            namespace = chosen.namespace
 
             def read() -> View:
-                return View.read(services, endpoints, slices, namespace, proxy and proxy())
+                return View.read(
+                    services, endpoints, slices, namespace, proxy and proxy(), selector
+                )
 
             if args.once:
-                _wait_synced(configs, args.timeout, warnings)
+                _wait_synced(configs, deadline, args.timeout, log)
                 _check_manifests(sources)
-                warnings.start_echo()
+                log.start_echo()
                 _emit(args.output, read(), live=False)
                 return 0
-            _follow(args.output, read, changed, warnings)
+            _follow(args, read, changed, log, deadline)
         except KeyboardInterrupt:
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still clean up
@@ -311,89 +314,44 @@ def _watch(args: argparse.Namespace, warnings: _Warnings) -> int:
 
 
 def _make_sources(
-    args: argparse.Namespace,
-    services: ServiceConfig,
-    endpoints: EndpointsConfig,
-    slices: EndpointSliceConfig,
+    chosen: Selection,
+    selector: ServiceSelector | None,
+    configs: tuple[ServiceConfig, EndpointsConfig, EndpointSliceConfig],
     stack: contextlib.ExitStack,
+    deadline: float,
+    timeout: float,
 ) -> list[tuple[Path | None, _Source]]:
-    manifests, api = _select_sources(args, stack)
+    services, endpoints, slices = configs
     sources: list[tuple[Path | None, _Source]] = [
         (
             path,
             FileSource(
-                path,
-                services=services,
-                endpoints=endpoints,
-                endpoint_slices=slices,
-                source="file" if i == 0 else f"file-{i + 1}",
+                path, services=services, endpoints=endpoints, endpoint_slices=slices, source=name
             ),
         )
-        for i, path in enumerate(manifests)
+        for name, path in chosen.manifests
     ]
-    if api is not None:
-        api_client = api.api_client()
+    if chosen.api is not None:
+        check_reachable(chosen.api, deadline, timeout)
+        api_client = chosen.api.api_client()
         stack.callback(api_client.close)
-        _check_reachable(api_client, api.host)
         try:
             from kubeproxy_config.sources.kubernetes import KubernetesSource
         except ImportError as exc:
             raise CLIError(
                 f"the Kubernetes API source is not available in this installation ({exc})"
             ) from None
-        api_source: _Source = KubernetesSource(
-            api_client,
-            services=services,
-            endpoints=endpoints,
-            endpoint_slices=slices,
-            namespace=args.namespace,
-            source="api",
-        )
-        sources.append((None, api_source))
+        scope = functools.partial(KubernetesSource, namespace=chosen.namespace, source="api")
+        if selector is None:
+            source = scope(
+                api_client, services=services, endpoints=endpoints, endpoint_slices=slices
+            )
+            sources.append((None, source))
+        else:  # -l chooses Services; the endpoints of those must come whatever their labels
+            labelled = scope(api_client, services=services, label_selector=selector.text)
+            endpoints_of_all = scope(api_client, endpoints=endpoints, endpoint_slices=slices)
+            sources += [(None, labelled), (None, endpoints_of_all)]
     return sources
-
-
-def _select_sources(
-    args: argparse.Namespace, stack: contextlib.ExitStack
-) -> tuple[list[Path], ClientConfig | None]:
-    """Which sources to follow (SPEC §6): the manifests to read, in order, and the API server's
-    configuration (None: no API source). ``--kubeconfig`` / ``--context`` / ``--in-cluster`` add
-    the API; with no source at all, the example cluster shipped with the package is read."""
-    manifests: list[Path] = list(args.manifests)
-    api: ClientConfig | None = None
-    try:
-        if args.in_cluster:
-            api = load_in_cluster()
-        elif args.kubeconfig is not None or args.context is not None:
-            api = load_kubeconfig(args.kubeconfig, args.context)
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise CLIError(f"the kubernetes client is not installed ({exc})") from None
-    except Error as exc:
-        raise CLIError(str(exc)) from None
-    if not manifests and api is None:
-        examples = importlib.resources.files("kubeproxy_config") / "examples"
-        manifests = [stack.enter_context(importlib.resources.as_file(examples))]
-    return manifests, api
-
-
-def _check_reachable(api_client: Any, host: str) -> None:
-    """Fail early, with a clear message, when the API server cannot be reached or refuses us
-    (the source itself would retry forever)."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    try:
-        client.VersionApi(api_client).get_code(_request_timeout=_API_CHECK_TIMEOUT)
-    except ApiException as exc:
-        if exc.status in (401, 403):
-            raise CLIError(
-                f"the API server at {host} refused the credentials: {exc.status} {exc.reason}"
-            ) from None
-        # Any other answer means it is there; the source reports what follows.
-    except HTTPError as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise CLIError(f"cannot reach the API server at {host}: {reason}") from None
 
 
 def _start(path: Path | None, source: _Source) -> None:
@@ -421,16 +379,20 @@ def _check_manifests(sources: list[tuple[Path | None, _Source]]) -> None:
         raise CLIError(f"invalid manifest {path}: {message}{more}")
 
 
+def _sync_timeout(timeout: float, log: LogLines) -> CLIError:
+    last = f" (last warning: {log.messages[-1]})" if log.messages else ""
+    return CLIError(f"timed out after {timeout:g} s waiting for the sources to sync{last}")
+
+
 def _wait_synced(
     configs: Sequence[ServiceConfig | EndpointsConfig | EndpointSliceConfig],
+    deadline: float,
     timeout: float,
-    warnings: _Warnings,
+    log: LogLines,
 ) -> None:
-    deadline = time.monotonic() + timeout
     for config in configs:
         if not config.wait_synced(max(0.0, deadline - time.monotonic())):
-            last = f" (last warning: {warnings.messages[-1]})" if warnings.messages else ""
-            raise CLIError(f"timed out after {timeout:g} s waiting for the sources to sync{last}")
+            raise _sync_timeout(timeout, log)
     for config in configs:
         config.flush(max(0.1, deadline - time.monotonic()))
 
@@ -453,34 +415,60 @@ def _emit(output: str, view: View, *, live: bool) -> None:
 
 
 def _follow(
-    output: str, read: Callable[[], View], changed: threading.Event, warnings: _Warnings
+    args: argparse.Namespace,
+    read: Callable[[], View],
+    changed: threading.Event,
+    log: LogLines,
+    deadline: float,
 ) -> None:
-    """Render after every change until Ctrl-C (KeyboardInterrupt)."""
-    if output == "table" and sys.stdout.isatty():
+    """Render after every change until Ctrl-C (KeyboardInterrupt); a ``CLIError`` when the
+    sources have not synced by ``deadline``."""
+
+    if args.output == "table" and sys.stdout.isatty():
         from rich.console import Console
         from rich.live import Live
 
-        warnings.on_message = changed.set
+        log.on_message = changed.set
         console = Console()
 
         def draw(view: View) -> Group:
-            return rich_view(view, warnings.messages, console.width)
+            return rich_view(view, log.messages, console.width)
 
-        with Live(draw(read()), console=console, auto_refresh=False, redirect_stderr=False) as live:
-            _render_changes(read, changed, lambda view: live.update(draw(view), refresh=True))
+        # With -v, records are printed above the live table (rich redirects stderr there).
+        with Live(
+            draw(read()), console=console, auto_refresh=False, redirect_stderr=log.echo
+        ) as live:
+
+            def redraw(view: View) -> None:
+                live.update(draw(view), refresh=True)
+
+            _render_changes(read, changed, redraw, deadline, args.timeout, log)
     else:
-        warnings.start_echo()
-        _render_changes(read, changed, _printer(output))
+        log.start_echo()
+        _render_changes(read, changed, _printer(args.output), deadline, args.timeout, log)
 
 
 def _render_changes(
-    read: Callable[[], View], changed: threading.Event, render: Callable[[View], None]
+    read: Callable[[], View],
+    changed: threading.Event,
+    render: Callable[[View], None],
+    deadline: float,
+    timeout: float,
+    log: LogLines,
 ) -> NoReturn:
-    """Read the view and hand it to ``render`` after every change, until an exception."""
+    """Read the view and hand it to ``render`` after every change, until an exception; the
+    first sync must come before ``deadline``."""
     synced = False
     while True:
-        # Until synced, look again now and then: a config synced by an empty SET delivers nothing.
-        changed.wait(None if synced else _UNSYNCED_REFRESH)
+        if synced:
+            changed.wait()
+        else:
+            # Until synced, look again now and then: a config synced by an empty SET delivers
+            # nothing.
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _sync_timeout(timeout, log)
+            changed.wait(min(_UNSYNCED_REFRESH, left))
         changed.clear()
         view = read()
         synced = view.synced

@@ -93,8 +93,11 @@ def resolve(api_client: Any) -> tuple[Settings, Callable[[], str | None]]:
         server_name = assert_hostname
 
     def authorization() -> str | None:
-        # Runs the client's refresh hook, when it has one, as the client does per request.
-        value = configuration.get_api_key_with_prefix("authorization")
+        # The header the client itself would send: its auth settings run the refresh hook, when
+        # there is one, and find the token under the key its loaders use ("BearerToken" in
+        # kubeconfig and in-cluster configurations, "authorization" when set by hand).
+        setting = configuration.auth_settings().get("BearerToken") or {}
+        value = setting.get("value")
         return str(value) if value else None
 
     settings: Settings = {

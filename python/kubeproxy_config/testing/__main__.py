@@ -47,9 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, yaml.YAMLError) as exc:
         print(f"error: cannot load manifests: {exc}", file=sys.stderr)
         return 1
-    server = FakeAPIServer(
-        tls=args.tls, token=args.token, port=args.port, bookmark_interval=args.bookmark_interval
-    )
+    try:
+        server = FakeAPIServer(
+            tls=args.tls, token=args.token, port=args.port, bookmark_interval=args.bookmark_interval
+        )
+    except ImportError as exc:  # --tls without the testing extra
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         count = server.load(objects)
     except StatusError as exc:

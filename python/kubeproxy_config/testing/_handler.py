@@ -216,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
         self._resource = route.resource.plural if route.resource else None
         if ctx.faults.delay > 0:
             ctx.stopping.wait(ctx.faults.delay)
-        if ctx.token is not None and self.headers.get("Authorization") != f"Bearer {ctx.token}":
+        if ctx.token is not None and not _bearer_is(self.headers.get("Authorization"), ctx.token):
             self._send_status(_status.unauthorized())
             return
         failure = ctx.faults.take_failure(self._verb)
@@ -417,3 +417,10 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def _bearer_is(header: str | None, token: str) -> bool:
+    """Whether an Authorization header carries ``token``. The scheme is case-insensitive, as
+    the API server reads it (the official client's in-cluster loader sends "bearer")."""
+    scheme, _, credentials = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and credentials.strip() == token

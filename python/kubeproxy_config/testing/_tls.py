@@ -1,10 +1,25 @@
-"""Test certificates for the TLS mode, made with ``trustme``."""
+"""Test certificates for the TLS mode, made with ``trustme`` (the ``testing`` extra)."""
 
 from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+
+INSTALL_HINT = "pip install 'kubeproxy-config[testing]'"
+
+
+def require_trustme() -> ModuleType:
+    """The ``trustme`` module; without it an ``ImportError`` saying what to install."""
+    try:
+        import trustme
+    except ImportError:
+        raise ImportError(
+            f"FakeAPIServer(tls=True) needs trustme, which is not installed: {INSTALL_HINT}",
+            name="trustme",
+        ) from None
+    return trustme
 
 
 @dataclass(frozen=True)
@@ -23,8 +38,7 @@ def make_tls(directory: Path, host: str, *, client_certs: bool = False) -> TLSMa
     written to ``directory/ca.pem``. With ``client_certs`` the server requires a client
     certificate signed by the same CA, and one is written to ``directory/client.pem`` and
     ``directory/client-key.pem``."""
-    import trustme  # lazily: a test dependency, needed only for TLS
-
+    trustme = require_trustme()  # lazily: an optional dependency, needed only for TLS
     ca = trustme.CA()
     cert = ca.issue_cert(host, "localhost")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

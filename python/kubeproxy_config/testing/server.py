@@ -23,7 +23,7 @@ from kubeproxy_config.testing._resources import Resource, for_object, resolve
 from kubeproxy_config.testing._selectors import FieldSelector, LabelSelector
 from kubeproxy_config.testing._status import StatusError
 from kubeproxy_config.testing._store import Obj, Store, Watcher, deep
-from kubeproxy_config.testing._tls import TLSMaterial, make_tls
+from kubeproxy_config.testing._tls import TLSMaterial, make_tls, require_trustme
 from kubeproxy_config.testing._watch import GARBAGE
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ class FakeAPIServer(StartStop):
             api = kubernetes.client.CoreV1Api(server.api_client())
 
     Args:
-        tls: serve HTTPS with a fresh ``trustme`` CA (see ``ca_path`` / ``ca_pem``).
+        tls: serve HTTPS with a fresh ``trustme`` CA (see ``ca_path`` / ``ca_pem``); needs
+            the ``testing`` extra (without it, ``ImportError`` naming what to install).
         client_certs: with ``tls``, require a client certificate signed by that CA;
             ``configuration()`` and ``kubeconfig()`` carry one.
         watch_list: serve streaming lists (a watch with ``sendInitialEvents=true``) as a current
@@ -83,6 +84,8 @@ class FakeAPIServer(StartStop):
         )
         self._port = port
         self._want_tls = tls
+        if tls:
+            require_trustme()  # fail here, with what to install, rather than at start()
         if client_certs and not tls:
             raise ValueError("client_certs needs tls=True")
         self._client_certs = client_certs
