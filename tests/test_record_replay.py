@@ -4,8 +4,14 @@ back into fresh configs to the state the source reached; a bad recording names i
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +145,68 @@ def test_a_missing_file_and_a_bad_speed(tmp_path: Path) -> None:
             replay(tmp_path / "nothing-here", services=services)
         with pytest.raises(ValueError, match="speed"):
             replay(tmp_path / "x", services=services, speed=0)
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def test_record_and_replay_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "cluster.ndjson.gz"
+    with FakeAPIServer(bookmark_interval=0.1) as server:
+        server.create(svc("web"))
+        server.create(eps("web", "10.0.0.1"))
+        kubeconfig = server.kubeconfig(tmp_path / "kubeconfig")
+        env = {**os.environ, "HOME": str(tmp_path)}
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "kubeproxy_config", "record", "--kubeconfig", str(kubeconfig)]
+            + ["-A", "-o", str(path)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.wait_for_watches(3, WAIT)
+            server.replace(eps("web", "10.0.0.2"))
+            server.create(svc("db", port=5432))
+            server.create(eps("db", "10.0.0.9"))
+
+            def recorded_db() -> bool:
+                # The gzip stream is still open: decompress what is flushed so far.
+                with contextlib.suppress(OSError, zlib.error):
+                    return b"10.0.0.9" in zlib.decompressobj(31).decompress(path.read_bytes())
+                return False
+
+            assert wait_until(recorded_db)
+        finally:
+            recorder.send_signal(signal.SIGINT)
+            _, err = recorder.communicate(timeout=WAIT)
+        assert recorder.returncode == 0, err
+        assert "recorded" in err
+    replayed = subprocess.run(
+        [sys.executable, "-m", "kubeproxy_config", "replay", str(path), "--once", "-o", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    document = json.loads(replayed.stdout)
+    shown = {
+        s["name"]: (s["ports"][0]["port"], s["endpoints"]["ready"]) for s in document["services"]
+    }
+    assert shown == {"web": (80, ["10.0.0.2"]), "db": (5432, ["10.0.0.9"])}
+
+
+def test_replay_of_a_corrupt_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ndjson"
+    path.write_text('{"kubeproxy-config-recording": 1}\n{"t": 0, "resource": \n')
+    result = subprocess.run(
+        [sys.executable, "-m", "kubeproxy_config", "replay", str(path), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "line 2" in result.stderr

@@ -68,7 +68,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
+from kubeproxy_config import _cli_record as record_commands
 from kubeproxy_config import _metrics_flags as metrics_flags
+from kubeproxy_config._cli_args import add_output_arguments, add_source_arguments
 from kubeproxy_config._cli_log import LogLines, one_line, verbosity
 from kubeproxy_config._cli_sources import (
     Selection,
@@ -78,7 +80,7 @@ from kubeproxy_config._cli_sources import (
     select,
 )
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
-from kubeproxy_config._proxy_render import add_arguments, follow
+from kubeproxy_config._proxy_render import follow
 from kubeproxy_config._render import View, json_document, plain_table, rich_view, status_line
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources.files import FileSource
@@ -89,7 +91,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG = "kubeproxy-config"
-_SYNC_TIMEOUT = 30.0
 _UNSYNCED_REFRESH = 0.25  # the live view's refresh period until every source has synced
 
 _EXAMPLES = f"""\
@@ -153,56 +154,9 @@ def _parser() -> _Parser:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    source = watch.add_argument_group("sources")
-    source.add_argument(
-        "--manifests",
-        metavar="DIR",
-        action="append",
-        type=Path,
-        default=[],
-        help="a directory (searched recursively) or file of YAML/JSON manifests; repeatable",
-    )
-    source.add_argument("--kubeconfig", metavar="PATH", type=Path, help="kubeconfig file")
-    source.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
-    source.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
-    source.add_argument(
-        "--example", action="store_true", help="the example cluster shipped with the package"
-    )
-    scope = source.add_mutually_exclusive_group()
-    scope.add_argument(
-        "-n", "--namespace", metavar="NS", help="only this namespace (default: the context's)"
-    )
-    scope.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="every namespace, whatever the context"
-    )
-    source.add_argument(
-        "-l",
-        "--selector",
-        metavar="SELECTOR",
-        help="only the Services with these labels (e.g. app=web,tier!=db; their endpoints follow)",
-    )
-    view = watch.add_argument_group("output")
-    view.add_argument(
-        "-o", "--output", choices=("table", "json"), default="table", help="default: table"
-    )
-    view.add_argument("--once", action="store_true", help="print after the first sync and exit")
-    view.add_argument(
-        "--timeout",
-        metavar="SECONDS",
-        type=float,
-        default=_SYNC_TIMEOUT,
-        help="bound for every wait: reaching the API server (retries included) and the first "
-        f"sync, live or with --once (default {_SYNC_TIMEOUT:g})",
-    )
-    view.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="log more to stderr: -v INFO, -vv DEBUG, -vvv DEBUG of every library too",
-    )
-    add_arguments(watch)
-    metrics_flags.add_arguments(watch)
+    add_source_arguments(watch)
+    add_output_arguments(watch)
+    record_commands.add_commands(commands, add_source_arguments, add_output_arguments)
     return parser
 
 
@@ -218,11 +172,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_sigint = signal.getsignal(signal.SIGINT)
     try:
         args = _parser().parse_args(argv)
-        if args.in_cluster and (args.kubeconfig is not None or args.context is not None):
+        if getattr(args, "in_cluster", False) and (
+            args.kubeconfig is not None or args.context is not None
+        ):
             raise CLIError("--in-cluster cannot be combined with --kubeconfig or --context", 2)
-        if not args.timeout > 0:
+        if args.timeout is not None and not args.timeout > 0:
             raise CLIError("--timeout must be positive", 2)
         with verbosity(args.verbose) as log:
+            if args.command == "record":
+                return record_commands.record(args)
             return _watch(args, log)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
@@ -266,9 +224,11 @@ class _Wake:
 
 def _watch(args: argparse.Namespace, log: LogLines) -> int:
     deadline = time.monotonic() + args.timeout  # for everything up to the first sync
-    selector = ServiceSelector.parse(args.selector) if args.selector else None
+    text = getattr(args, "selector", None)
+    selector = ServiceSelector.parse(text) if text else None
+    replaying = args.command == "replay"
     with contextlib.ExitStack() as stack:
-        chosen = select(args, stack)
+        chosen = Selection() if replaying else select(args, stack)
         if chosen.notice is not None:
             print(f"{PROG}: notice: {chosen.notice}", file=sys.stderr, flush=True)
         args.namespace = chosen.namespace
@@ -284,6 +244,8 @@ def _watch(args: argparse.Namespace, log: LogLines) -> int:
         )
         try:
             sources = _make_sources(chosen, selector, configs, stack, deadline, args.timeout)
+            if replaying:
+                sources.append((None, record_commands.ReplaySource(args, configs)))
             for path, source in sources:
                 _start(path, source)
                 stack.callback(source.stop)

@@ -75,9 +75,11 @@ impl Recorder {
         };
         let mut out = self.out.lock();
         let failed = match out.as_mut() {
+            // Flushed per record: a recording cut short (a crash, a kill) keeps what came.
             Some(w) => serde_json::to_writer(&mut *w, &record)
                 .map_err(io::Error::from)
                 .and_then(|()| w.write_all(b"\n"))
+                .and_then(|()| w.flush())
                 .is_err(),
             None => false,
         };
