@@ -150,6 +150,9 @@ def test_a_missing_file_and_a_bad_speed(tmp_path: Path) -> None:
 # -- the command line --------------------------------------------------------------------------
 
 
+RECORD = (sys.executable, "-m", "kubeproxy_config", "record")
+
+
 def test_record_and_replay_on_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "cluster.ndjson.gz"
     with FakeAPIServer(bookmark_interval=0.1) as server:
@@ -158,8 +161,7 @@ def test_record_and_replay_on_the_command_line(tmp_path: Path) -> None:
         kubeconfig = server.kubeconfig(tmp_path / "kubeconfig")
         env = {**os.environ, "HOME": str(tmp_path)}
         recorder = subprocess.Popen(
-            [sys.executable, "-m", "kubeproxy_config", "record", "--kubeconfig", str(kubeconfig)]
-            + ["-A", "-o", str(path)],
+            [*RECORD, "-A", "-o", str(path), "--kubeconfig", str(kubeconfig)],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
