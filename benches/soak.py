@@ -1,8 +1,10 @@
-"""Soak with faults, by hand: ``python benches/soak.py [SECONDS] [SEED]`` (default 60 s).
+"""Soak with faults, by hand: ``python benches/soak.py [SECONDS] [SEED] [paged]`` (default
+60 s, streamed lists).
 
-Runs the soak of ``tests/test_soak.py`` (a KubernetesSource following a FakeAPIServer under
-random writes, dropped watches, 500s, garbage lines, stalls and compactions), then prints its
-figures and whether the configs converged exactly to the server's objects. Exit status 1 if not.
+Runs the soak of ``tests/test_soak.py`` (a KubernetesSource with the audit on following a
+FakeAPIServer under random writes, dropped watches, 500s, garbage lines, stalls, compactions and
+lost events), then prints its figures and whether the configs converged exactly to the server's
+objects. Exit status 1 if not.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ def main(argv: list[str]) -> int:
     seed = int(argv[2]) if len(argv) > 2 else SOAK_SEED
     # The injected faults are logged as warnings by the source; only errors are shown here.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    report = run_soak(seconds, seed)
+    watch_list = not (len(argv) > 3 and argv[3] == "paged")
+    report = run_soak(seconds, seed, watch_list=watch_list)
     print("\n".join(report.lines()))
     for problem in report.handler_problems[:10]:
         print(f"  handler problem: {problem}")

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from kubeproxy_config import Changes, EndpointsConfig, ServiceConfig, Snapshot
 from kubeproxy_config.sources.kubernetes import KubernetesSource, ResourceStats
 from kubeproxy_config.testing import FakeAPIServer
@@ -32,6 +34,7 @@ SOAK_SECONDS = float(os.environ.get("KPC_SOAK_SECONDS", "5"))
 SOAK_SEED = int(os.environ.get("KPC_SOAK_SEED", "20240611"))
 CONVERGE_DEADLINE = 30.0  # seconds the configs may take to catch up once faults stop
 STALL_TIMEOUT = 2.0  # the source's; injected stalls stay below it
+AUDIT_PERIOD = 0.5  # the source's: lost events are healed within about this
 NAMESPACES = ("shop", "ops")
 NAMES = 25  # names per namespace and kind
 
@@ -161,7 +164,8 @@ class SoakReport:
             f"  faults injected: {sum(self.faults.values())} {dict(sorted(self.faults.items()))}",
             f"  source: events {totals['events']}, lists {totals['lists']}, relists "
             f"{totals['relists']}, pages {totals['pages']}, watches {totals['watches']}, "
-            f"resumes {totals['watch_restarts']}, errors {totals['errors']}",
+            f"resumes {totals['watch_restarts']}, errors {totals['errors']}, streamed lists "
+            f"{totals['watch_lists']}, audits {totals['audits']} (drift {totals['audit_drift']})",
             f"  source per resource: {self.source}",
             f"  server requests: {self.requests}",
             f"  configs: {self.configs}",
@@ -191,7 +195,7 @@ def _faulter(
     server: FakeAPIServer, rng: random.Random, stop: threading.Event, faults: Counter[str]
 ) -> None:
     while not stop.wait(rng.uniform(0.05, 0.25)):  # pacing, not synchronisation
-        fault = rng.choice(["drop", "drop", "500", "garbage", "stall", "compact", "expire"])
+        fault = rng.choice(["drop", "drop", "500", "garbage", "stall", "compact", "expire", "lose"])
         if fault == "expire":
             # Hold the watches back while writes go on, compact past them and cut them: the
             # resumed watches ask for a compacted version and get 410 Gone, forcing a relist.
@@ -207,6 +211,8 @@ def _faulter(
             server.fail_next(rng.randrange(1, 4), rng.choice([500, 503]), verbs=verbs)
         elif fault == "garbage":
             server.send_garbage()
+        elif fault == "lose":  # changes that never reach the watches: the audit heals them
+            server.lose_events(rng.randrange(1, 4))
         elif fault == "stall":
             server.stall_watches(rng.uniform(0.05, STALL_TIMEOUT / 4))
         else:
@@ -214,8 +220,11 @@ def _faulter(
         faults[fault] += 1
 
 
-def run_soak(seconds: float = SOAK_SECONDS, seed: int = SOAK_SEED) -> SoakReport:
-    """Run one soak; the report says whether the configs converged to the server's objects."""
+def run_soak(
+    seconds: float = SOAK_SECONDS, seed: int = SOAK_SEED, *, watch_list: bool = True
+) -> SoakReport:
+    """Run one soak (lists streamed, or paginated with ``watch_list=False``; the audit on);
+    the report says whether the configs converged to the server's objects."""
     report = SoakReport(seconds=seconds, seed=seed)
     rng = random.Random(seed)
     errors = ErrorLog()
@@ -256,6 +265,8 @@ def run_soak(seconds: float = SOAK_SECONDS, seed: int = SOAK_SEED) -> SoakReport
                     watch_timeout=3.0,
                     backoff_initial=0.01,
                     backoff_max=0.2,
+                    watch_list=watch_list,
+                    audit_period=AUDIT_PERIOD,
                 ) as source,
             ):
                 for thread in threads:
@@ -310,8 +321,9 @@ def _mismatch(
     return "; ".join(out)
 
 
-def test_soak_with_faults_converges() -> None:
-    report = run_soak()
+@pytest.mark.parametrize("watch_list", [True, False], ids=["streamed", "paged"])
+def test_soak_with_faults_converges(watch_list: bool) -> None:
+    report = run_soak(watch_list=watch_list)
     print("\n" + "\n".join(report.lines()))
     assert report.converged, report.mismatch
     assert report.handler_problems == []
@@ -319,6 +331,10 @@ def test_soak_with_faults_converges() -> None:
     assert sum(report.writes.values()) > 0 and sum(report.faults.values()) > 0
     assert all(counters["lists"] >= 1 for counters in report.source.values())
     assert all(counters["events"] > 0 for counters in report.source.values())
+    streamed = sum(counters["watch_lists"] for counters in report.source.values())
+    assert (streamed > 0) == watch_list
+    if report.faults["lose"]:
+        assert sum(counters["audits"] for counters in report.source.values()) > 0
 
 
 def test_first_delivery_is_not_repeated_when_the_config_becomes_synced() -> None:

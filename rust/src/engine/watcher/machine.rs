@@ -350,10 +350,10 @@ impl Watcher {
         }
         match (state, outcome) {
             (State::Waiting { next, .. }, Outcome::Waited) => {
-                let effect = if matches!(*next, State::Listing { .. } | State::Streaming { .. }) {
-                    Effect::BeginList
-                } else {
-                    Effect::None
+                let effect = match *next {
+                    State::Listing { .. } | State::Streaming { .. } => Effect::BeginList,
+                    State::Auditing { .. } => Effect::BeginAudit,
+                    _ => Effect::None,
                 };
                 (*next, effect)
             }
@@ -529,6 +529,7 @@ impl Watcher {
         now: Instant,
         unit: f64,
     ) -> (State, Effect) {
+        let audit_due = self.next_audit.is_some_and(|at| now >= at);
         let backoff = match outcome {
             Outcome::Failed(error) if error.is_gone() => {
                 return (self.fresh_list(), Effect::BeginList);
@@ -536,22 +537,23 @@ impl Watcher {
             Outcome::Watched { .. } if self.next_resync.is_some_and(|at| now >= at) => {
                 return (self.fresh_list(), Effect::BeginList);
             }
-            Outcome::Watched { .. } if self.next_audit.is_some_and(|at| now >= at) => {
-                let next = State::Auditing {
-                    continue_token: None,
-                    resource_version: None,
-                    watched: version,
-                };
-                return (next, Effect::BeginAudit);
-            }
             Outcome::Watched { events, lasted } => events == 0 && lasted < SHORT_WATCH,
             _ => true,
         };
-        let next = self.watching(version, now, unit);
-        if backoff {
-            (self.wait(next, now, unit), Effect::WatchRestart)
+        let next = if audit_due {
+            // Due: audit before resuming (a watch that keeps failing must not put it off).
+            State::Auditing {
+                continue_token: None,
+                resource_version: None,
+                watched: version,
+            }
         } else {
-            (next, Effect::WatchRestart)
+            self.watching(version, now, unit)
+        };
+        match (backoff, audit_due) {
+            (true, _) => (self.wait(next, now, unit), Effect::WatchRestart),
+            (false, true) => (next, Effect::BeginAudit),
+            (false, false) => (next, Effect::WatchRestart),
         }
     }
 
@@ -928,5 +930,20 @@ mod tests {
         assert_eq!(w.step(status(500), later, 0.0), Effect::None);
         assert_eq!(w.step(Outcome::Waited, later, 0.0), Effect::None);
         assert_eq!(watch_action(&w), ("1".into(), Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_watch_that_keeps_failing_does_not_put_off_a_due_audit() {
+        let t0 = Instant::now();
+        let mut w = Watcher::new(Options {
+            audit_period: Some(Duration::from_secs(60)),
+            ..options()
+        });
+        w.step(page("1", None), t0, 0.0);
+        let later = t0 + Duration::from_secs(61);
+        assert_eq!(w.step(status(500), later, 0.0), Effect::WatchRestart);
+        assert!(matches!(w.action(), Action::Wait { .. }));
+        assert_eq!(w.step(Outcome::Waited, later, 0.0), Effect::BeginAudit);
+        assert!(matches!(w.action(), Action::AuditPage { .. }));
     }
 }
