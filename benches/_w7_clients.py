@@ -73,6 +73,8 @@ def _threads(targets: Iterable[Callable[[], None]]) -> None:
 
 
 class PackageClient:
+    watch_list: bool | None = None  # streamed lists when the server offers them
+
     def __init__(self, kubeconfig: str, n: int, timeout: float) -> None:
         from kubernetes import config
 
@@ -94,7 +96,11 @@ class PackageClient:
             cfg.register_handler(handler)
         api_client = config.new_client_from_config(config_file=kubeconfig)
         self.source = KubernetesSource(
-            api_client, services=self.configs[0], endpoints=self.configs[1], page_size=PAGE
+            api_client,
+            services=self.configs[0],
+            endpoints=self.configs[1],
+            page_size=PAGE,
+            watch_list=self.watch_list,
         )
 
     def sync(self) -> None:
@@ -244,8 +250,15 @@ class LightkubeClient:
         pass  # daemon threads
 
 
+class PackagePagedClient(PackageClient):
+    """The package with paginated lists (``watch_list=False``), beside its streamed lists."""
+
+    watch_list = False
+
+
 CLIENTS: dict[str, Any] = {
     "package": PackageClient,
+    "package-paged": PackagePagedClient,
     "informer": InformerClient,
     "official": OfficialClient,
     "lightkube": LightkubeClient,
