@@ -17,7 +17,7 @@ use super::http::{self, Response, MAX_ERROR_BODY};
 use super::record::{Recorder, RecordingSink};
 use super::url::encode_query;
 use crate::engine::error::CoreError;
-use crate::engine::watcher::initial::initial_events_end;
+use crate::engine::watcher::initial::{initial_events_end, INITIAL_EVENTS_END};
 use crate::engine::watcher::{
     Action, Effect, EventsInfo, Options, Outcome, Sink, State, WatchError, Watcher,
 };
@@ -676,6 +676,15 @@ impl Run {
             }
             *self.shared.last_data.lock() = Some(Instant::now());
             let chunk = &buf[..n];
+            // Initial events need no promptness: gather them in large pieces (parsed on every
+            // core), unless this read may hold the end bookmark.
+            if initial
+                && pending.len() + n < GATHER_PIECE
+                && !may_end_initial_events(&pending, chunk)
+            {
+                pending.extend_from_slice(chunk);
+                continue;
+            }
             let Some(end) = memchr::memrchr(b'\n', chunk) else {
                 pending.extend_from_slice(chunk);
                 continue;
@@ -762,6 +771,20 @@ impl Run {
     }
 }
 
+/// Bytes of initial events gathered before they are parsed at once.
+const GATHER_PIECE: usize = 4 << 20;
+
+/// Whether `chunk` (read after `pending`) may hold the end of the initial events: it mentions
+/// the annotation, counting a mention cut between the two.
+fn may_end_initial_events(pending: &[u8], chunk: &[u8]) -> bool {
+    let marker = INITIAL_EVENTS_END.as_bytes();
+    let carried = pending.len().min(marker.len() - 1);
+    let mut window = Vec::with_capacity(carried + chunk.len().min(marker.len() - 1));
+    window.extend_from_slice(&pending[pending.len() - carried..]);
+    window.extend_from_slice(&chunk[..chunk.len().min(marker.len() - 1)]);
+    memchr::memmem::find(chunk, marker).is_some() || memchr::memmem::find(&window, marker).is_some()
+}
+
 fn deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.map(|t| Instant::now() + t)
 }
@@ -820,6 +843,23 @@ fn status_value_error(status: &Value) -> WatchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_end_marker_is_seen_when_cut_between_reads() {
+        let line = br#"{"type":"BOOKMARK","object":{"metadata":{"annotations":{"k8s.io/initial-events-end":"true"}}}}"#;
+        for cut in 0..line.len() {
+            let (before, after) = line.split_at(cut);
+            let seen = may_end_initial_events(before, after);
+            // Seen in the new read unless it lies wholly in what was read before.
+            let wholly_before =
+                memchr::memmem::find(before, INITIAL_EVENTS_END.as_bytes()).is_some();
+            assert!(seen || wholly_before, "cut at {cut}");
+        }
+        assert!(!may_end_initial_events(
+            b"{\"type\":\"ADDED\"",
+            b",\"object\":{}}"
+        ));
+    }
 
     #[test]
     fn statuses_from_bodies() {
