@@ -676,7 +676,7 @@ impl Run {
             }
             *self.shared.last_data.lock() = Some(Instant::now());
             let chunk = &buf[..n];
-            // Initial events need no promptness: gather them in large pieces (parsed on every
+            // Initial events need no promptness: gather them in pieces of up to 1 MiB (parsed on every
             // core), unless this read may hold the end bookmark.
             if initial
                 && pending.len() + n < GATHER_PIECE
@@ -772,7 +772,7 @@ impl Run {
 }
 
 /// Bytes of initial events gathered before they are parsed at once.
-const GATHER_PIECE: usize = 4 << 20;
+const GATHER_PIECE: usize = 1 << 20;
 
 /// Whether `chunk` (read after `pending`) may hold the end of the initial events: it mentions
 /// the annotation, counting a mention cut between the two.
