@@ -51,6 +51,13 @@ def _canonical(ip: str) -> str | None:
         return None
 
 
+def _count(counter: Counter[Any], value: Any, sign: int) -> None:
+    # O(1) per value: a released value leaves the counter (writes are the hot path).
+    counter[value] += sign
+    if counter[value] <= 0:
+        del counter[value]
+
+
 class Allocator:
     """The service CIDR and node port range of a fake cluster, and what is in use in them.
 
@@ -75,15 +82,13 @@ class Allocator:
 
     def observe(self, prev: Obj | None, new: Obj | None) -> None:
         """Account for a Service write: ``prev``'s values are released, ``new``'s taken."""
-        for old, sign in ((prev, -1), (new, 1)):
-            if old is None:
+        for svc, sign in ((prev, -1), (new, 1)):
+            if svc is None:
                 continue
-            for ip in cluster_ips(old):
-                self._ips[_canonical(ip) or ip] += sign
-            for port in node_ports(old):
-                self._node_ports[port] += sign
-        self._ips = +self._ips  # drop the released (zero) counts
-        self._node_ports = +self._node_ports
+            for ip in cluster_ips(svc):
+                _count(self._ips, _canonical(ip) or ip, sign)
+            for port in node_ports(svc):
+                _count(self._node_ports, port, sign)
 
     # -- cluster IPs ----------------------------------------------------------------------------
 
