@@ -256,7 +256,7 @@ def test_merge_and_json_patch_over_http(fake_apiserver: FakeAPIServer) -> None:
             assert r.status == 200
     obj = fake_apiserver.get("svc", "ns", "a")
     assert obj is not None
-    assert obj["spec"]["ports"] == [{"port": 81}]
+    assert obj["spec"]["ports"] == [{"port": 81, "protocol": "TCP", "targetPort": 81}]
     assert obj["metadata"]["labels"] == {"app": "x", "b": "y"}
 
 

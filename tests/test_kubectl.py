@@ -81,7 +81,17 @@ def test_create_from_manifest(
     )
     assert "service/api created" in ok(kubectl(kubeconfig, "create", "-f", str(manifest)))
     created = fake_apiserver.get("Service", "shop", "api")
-    assert created is not None and created["spec"]["ports"] == [{"port": 8080}]
+    assert created is not None
+    assert created["spec"] == {  # defaulted and allocated as a real API server does
+        "ports": [{"port": 8080, "protocol": "TCP", "targetPort": 8080}],
+        "type": "ClusterIP",
+        "sessionAffinity": "None",
+        "internalTrafficPolicy": "Cluster",
+        "clusterIP": "10.96.0.2",
+        "clusterIPs": ["10.96.0.2"],
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+    }
     again = kubectl(kubeconfig, "create", "-f", str(manifest))
     assert again.returncode != 0 and "AlreadyExists" in again.stderr
 

@@ -13,10 +13,13 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from kubeproxy_config.testing import _discovery, _status
+from kubeproxy_config.testing._admission import admit
+from kubeproxy_config.testing._allocator import Allocator
+from kubeproxy_config.testing._apply import apply_merge, parse_applied, require_field_manager
 from kubeproxy_config.testing._faults import Faults, RequestLog, RequestRecord
 from kubeproxy_config.testing._listing import Query, list_objects, namespace_objects, parse_rv
 from kubeproxy_config.testing._objects import normalize, parse_json
-from kubeproxy_config.testing._patch import apply_patch
+from kubeproxy_config.testing._patch import APPLY, apply_patch, media_type
 from kubeproxy_config.testing._resources import NAMESPACES, SERVICES, Resource, lookup
 from kubeproxy_config.testing._status import StatusError
 from kubeproxy_config.testing._store import Obj, Store, Watcher
@@ -36,6 +39,7 @@ class Context:
     log: RequestLog
     token: str | None
     bookmark_interval: float
+    alloc: Allocator
     watch_list: bool = True  # the WatchList feature gate (streaming lists)
     stopping: threading.Event = field(default_factory=threading.Event)
     tls: ssl.SSLContext | None = None
@@ -244,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
         if verb not in res.verbs:
             message = f"the server does not allow this method on the requested resource ({verb})"
             raise StatusError(_status.status(405, message, "MethodNotAllowed"))
-        store = self.server.ctx.store
+        store, alloc = self.server.ctx.store, self.server.ctx.alloc
         key = (route.namespace or "", route.name or "")
         if verb == "watch":
             self._watch(route, params)
@@ -270,17 +274,23 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "create":
             if res.namespaced and route.namespace is None:
                 raise StatusError(_status.status(405, "create needs a namespaced path"))
-            return 201, store.create(res, normalize(res, parse_json(body), route.namespace))
+            obj = normalize(res, parse_json(body), route.namespace)
+            with store.cond:  # allocate and commit as one step
+                return 201, store.create(res, admit(res, obj, None, alloc))
         if verb == "update":
             new = normalize(res, parse_json(body), route.namespace)
             if new["metadata"].get("name") != route.name:
                 message = "the name of the object does not match the name on the URL"
                 raise StatusError(_status.bad_request(message))
-            return 200, store.update(res, key, lambda _cur: new)
+            return 200, store.update(res, key, lambda cur: admit(res, new, cur, alloc))
         if verb == "patch":
-            patch = parse_json(body)
             content_type = self.headers.get("Content-Type") or ""
-            return 200, store.update(res, key, lambda cur: _patched(cur, content_type, patch))
+            if media_type(content_type) == APPLY:
+                return self._server_side_apply(route, key, params, body)
+            patch = parse_json(body)
+            return 200, store.update(
+                res, key, lambda cur: admit(res, _patched(cur, content_type, patch), cur, alloc)
+            )
         if verb == "delete":
             options = parse_json(body) if body else {}
             pre = (options.get("preconditions") or {}) if isinstance(options, dict) else {}
@@ -292,6 +302,22 @@ class Handler(BaseHTTPRequestHandler):
                 store.delete(res, (meta.get("namespace") or "", meta["name"]))
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
         raise StatusError(_status.status(405, f"{self.command} is not supported here"))
+
+    def _server_side_apply(
+        self, route: Route, key: tuple[str, str], params: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        res = route.resource
+        assert res is not None and route.name is not None
+        require_field_manager(params)
+        applied = parse_applied(body, res, route.name)
+        store, alloc = self.server.ctx.store, self.server.ctx.alloc
+        with store.cond:  # create-or-merge as one step
+            if store.get(res, key) is None:
+                obj = normalize(res, applied, route.namespace)
+                return 201, store.create(res, admit(res, obj, None, alloc))
+            return 200, store.update(
+                res, key, lambda cur: admit(res, apply_merge(cur, applied), cur, alloc)
+            )
 
     def _discovery(self, path: str) -> tuple[int, Any]:
         doc: dict[str, Any] | None = None

@@ -1,4 +1,4 @@
-"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge (treated alike), JSON patch."""
+"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch, JSON patch (RFC 6902)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import copy
 from typing import Any
 
 from kubeproxy_config.testing._status import StatusError, bad_request, status
+from kubeproxy_config.testing._strategic import strategic_merge
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+APPLY = "application/apply-patch+yaml"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -111,11 +113,19 @@ def json_patch(target: Any, ops: Any) -> Any:
     return doc
 
 
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type header, without parameters."""
+    return content_type.split(";")[0].strip().lower()
+
+
 def apply_patch(target: dict[str, Any], content_type: str, patch: Any) -> Any:
-    """Apply a patch body of the given media type to an object."""
-    media = content_type.split(";")[0].strip().lower()
-    if media in (MERGE, STRATEGIC):
+    """Apply a patch body of the given media type to an object (server-side apply is
+    ``_apply``'s, since it also creates)."""
+    media = media_type(content_type)
+    if media == MERGE:
         return merge_patch(target, patch)
+    if media == STRATEGIC:
+        return strategic_merge(target, patch)
     if media == JSON_PATCH:
         return json_patch(target, patch)
     raise StatusError(

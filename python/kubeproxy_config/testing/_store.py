@@ -31,6 +31,7 @@ from kubeproxy_config.testing._status import StatusError
 __all__ = ["Event", "Key", "Obj", "Predicate", "Store", "Watcher", "deep", "key_of"]
 
 Predicate = Callable[[Obj], bool]
+OnCommit = Callable[[Resource, "Obj | None", "Obj | None"], None]
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ class Watcher:
 class Store:
     """Objects of every stored resource, the global resourceVersion, history and watchers."""
 
-    def __init__(self, start_rv: int = 1) -> None:
+    def __init__(self, start_rv: int = 1, on_commit: OnCommit | None = None) -> None:
+        """``on_commit(resource, previous, new)`` is called for every write, with the lock
+        held (``new`` is None for a delete): how derived state such as allocations follows."""
         self.cond = threading.Condition(threading.RLock())
         self.closed = False
         self._rv = start_rv
@@ -120,6 +123,7 @@ class Store:
         self._in_use: Counter[str] = Counter()  # objects per namespace
         self._history: list[Event] = []  # consecutive resourceVersions, oldest first
         self._watchers: list[Watcher] = []
+        self._on_commit = on_commit
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -185,6 +189,8 @@ class Store:
                 bisect.insort(keys, key)
                 self._in_use[key[0]] += 1
             objects[key] = obj
+        if self._on_commit is not None:
+            self._on_commit(res, prev, None if new is None else obj)
         event = Event(self._rv, res, kind, obj, prev)
         self._history.append(event)
         if self._lose > 0:  # the lost-events fault: the change reaches no open watch

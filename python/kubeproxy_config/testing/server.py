@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from kubeproxy_config._lifecycle import StartStop
 from kubeproxy_config.testing import _status
+from kubeproxy_config.testing._allocator import Allocator
 from kubeproxy_config.testing._faults import Faults, RequestLog, RequestRecord
 from kubeproxy_config.testing._handler import APIHTTPServer, Context
 from kubeproxy_config.testing._kubeconfig import kubeconfig_dict, write_kubeconfig
 from kubeproxy_config.testing._listing import Query, list_objects
 from kubeproxy_config.testing._objects import normalize, to_dict
 from kubeproxy_config.testing._patch import MERGE, apply_patch
-from kubeproxy_config.testing._resources import Resource, for_object, resolve
+from kubeproxy_config.testing._resources import SERVICES, Resource, for_object, resolve
 from kubeproxy_config.testing._selectors import FieldSelector, LabelSelector
 from kubeproxy_config.testing._status import StatusError
 from kubeproxy_config.testing._store import Obj, Store, Watcher, deep
@@ -41,7 +42,15 @@ class FakeAPIServer(StartStop):
     discovery.k8s.io/v1 ``endpointslices``: discovery documents, get, list (selectors,
     ``limit``/``continue`` over a consistent snapshot), watch (chunked JSON lines, bookmarks,
     ``timeoutSeconds``, replay from a resourceVersion, 410 after ``compact``), create, replace,
-    patch, delete. The official ``kubernetes`` client and ``kubectl`` work against it.
+    patch (JSON merge, strategic merge, JSON patch), server-side apply, delete. The official
+    ``kubernetes`` client and ``kubectl`` work against it.
+
+    Writes over HTTP go through what the API server's registry does: defaulting, cluster IP
+    and node port allocation for Services (``service_cidr``, ``node_port_range``) and 422
+    Invalid for a value in use or out of range. The Python methods below (``create``,
+    ``replace``, ``apply``, ``patch``, ``objects=``) store objects as given, like fixtures
+    written straight to storage: no defaulting, allocation or checks; the IPs and ports of
+    their Services still count as in use.
 
     Use as a context manager (or ``start()`` / ``stop()``)::
 
@@ -59,6 +68,9 @@ class FakeAPIServer(StartStop):
         token: require ``Authorization: Bearer <token>`` (else 401) when set; assign
             ``server.token`` to rotate it.
         bookmark_interval: seconds between BOOKMARK events on watches that allow them.
+        service_cidr: the range cluster IPs are allocated from (its first address is kept for
+            the ``kubernetes`` Service, as on a real cluster).
+        node_port_range: the inclusive range node ports are allocated from.
         objects: objects to store before serving (dicts, JSON, or ``kubernetes`` models).
         port: the port to listen on (0: an ephemeral one). Always on 127.0.0.1.
         start_resource_version: the resourceVersion of the empty store.
@@ -72,15 +84,18 @@ class FakeAPIServer(StartStop):
         token: str | None = None,
         watch_list: bool = True,
         bookmark_interval: float = 1.0,
+        service_cidr: str = "10.96.0.0/12",
+        node_port_range: tuple[int, int] = (30000, 32767),
         objects: Iterable[object] = (),
         port: int = 0,
         start_resource_version: int = 1,
     ) -> None:
-        self._store = Store(start_resource_version)
+        self._alloc = Allocator(service_cidr, node_port_range)
+        self._store = Store(start_resource_version, self._on_commit)
         self._faults = Faults(self._wake_watchers)
         self._log = RequestLog()
         self._ctx = Context(
-            self._store, self._faults, self._log, token, bookmark_interval, watch_list
+            self._store, self._faults, self._log, token, bookmark_interval, self._alloc, watch_list
         )
         self._port = port
         self._want_tls = tls
@@ -95,6 +110,10 @@ class FakeAPIServer(StartStop):
         self._tmpdir: Path | None = None
         for obj in objects:
             self.create(obj)
+
+    def _on_commit(self, res: Resource, prev: Obj | None, new: Obj | None) -> None:
+        if res is SERVICES:
+            self._alloc.observe(prev, new)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -219,7 +238,7 @@ class FakeAPIServer(StartStop):
 
         return client.ApiClient(self.configuration())
 
-    # -- objects (the same operations as over HTTP, without HTTP) -------------------------------
+    # -- objects (stored as given: no defaulting or allocation, unlike over HTTP) ---------------
 
     @property
     def resource_version(self) -> int:
