@@ -82,7 +82,9 @@ class Writer:
 
     def _run(self) -> None:
         rev = 0
-        while not self.stop.is_set():
+        # Paced, not synchronising: unpaced, a loaded machine piles up millions of writes
+        # that every page listed at a past version must then walk back through.
+        while not self.stop.wait(0.0005):
             rev += 1
             key = (self.rng.choice(NAMESPACES), f"s{self.rng.randrange(60):02}")
             if self.server.get("Service", *key) is None:
