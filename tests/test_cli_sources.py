@@ -413,6 +413,20 @@ def read_until(fd: int, data: bytearray, pattern: bytes, start: int = 0) -> int:
     return found + len(pattern)
 
 
+def drain(fd: int, data: bytearray) -> None:
+    """Read ``fd`` into ``data`` until its other side closes (or the deadline passes)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        try:
+            chunk = os.read(fd, 65536) if ready else b""
+        except OSError:  # EIO: the process exited and closed the terminal
+            return
+        if not chunk:
+            return
+        data += chunk
+
+
 def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
     tmp_path: Path, server: FakeAPIServer
 ) -> None:
@@ -437,6 +451,7 @@ def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
         server.create(service("shop", "late", "10.96.0.40", {"app": "late"}))
         read_until(parent, data, b"shop/late", end)
         proc.send_signal(signal.SIGINT)
+        drain(parent, data)  # a full terminal would block the process's last writes
         assert proc.wait(timeout=WAIT) == 130
     finally:
         if proc.poll() is None:
