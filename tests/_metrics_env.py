@@ -4,10 +4,8 @@ on a condition with a deadline."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -53,16 +51,6 @@ def get(url: str) -> tuple[int, str, bytes]:
 def get_json(url: str) -> tuple[int, Any]:
     code, _, body = get(url)
     return code, json.loads(body)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
-    """Poll ``predicate`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 class Gate:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import kubeproxy_config
-from _helpers import WAIT, svc
-from _metrics_env import Gate, ReportingSource, get, get_json, parse, value, wait_until
+from _helpers import WAIT, svc, wait_until
+from _metrics_env import Gate, ReportingSource, get, get_json, parse, value
 from kubeproxy_config import ServiceConfig, metrics
 from kubeproxy_config.cli import main
 from kubeproxy_config.sources.kubernetes import KubernetesSource

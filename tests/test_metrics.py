@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from _helpers import WAIT, svc
-from _metrics_env import Gate, ReportingSource, Samples, names, scrape, value, wait_until
+from _helpers import WAIT, svc, wait_until
+from _metrics_env import Gate, ReportingSource, Samples, names, scrape, value
 from _proxy_env import TRIGGER, endpoint, env, service, slice_of
 from kubeproxy_config import EndpointSliceConfig, ProxyConfig, ServiceConfig, metrics
 from kubeproxy_config.sources.kubernetes import KubernetesSource

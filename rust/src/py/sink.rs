@@ -14,7 +14,6 @@ use crate::engine::object::ObjKey;
 use crate::engine::store::Op;
 use crate::engine::watcher::{Audited, EventsInfo, PageInfo, Sink};
 use crate::py::kind::PyKind;
-use crate::py::typed::{KindOps, Typed};
 
 /// An object's `metadata.resourceVersion`.
 pub trait Versioned {
@@ -39,6 +38,12 @@ impl Versioned for EndpointSlice {
     }
 }
 
+/// Where a sink's operations go: one source of a config (the config's mux, in `typed.rs`).
+pub trait OpTarget<K>: Send + Sync {
+    /// Queue `op` as `source`'s.
+    fn send_op(&self, source: usize, op: Op<K>) -> Result<(), CoreError>;
+}
+
 /// An audit in progress: the listed state, and which keys differ from the ledger.
 struct Audit<K> {
     items: Vec<Arc<K>>,
@@ -49,7 +54,7 @@ struct Audit<K> {
 
 /// One source of one config, fed from Rust.
 pub struct MuxSink<K: PyKind> {
-    config: Arc<Typed<K>>,
+    config: Arc<dyn OpTarget<K>>,
     source: usize,
     /// The channel's own closed flag (a closed channel ends the loop quietly).
     closed: Arc<AtomicBool>,
@@ -60,7 +65,7 @@ pub struct MuxSink<K: PyKind> {
 }
 
 impl<K: PyKind> MuxSink<K> {
-    pub fn new(config: Arc<Typed<K>>, source: usize, closed: Arc<AtomicBool>) -> Self {
+    pub fn new(config: Arc<dyn OpTarget<K>>, source: usize, closed: Arc<AtomicBool>) -> Self {
         Self {
             config,
             source,
@@ -87,11 +92,11 @@ impl<K: PyKind> MuxSink<K> {
                 }),
             }
         }
-        self.config.mux.send(self.source, op)
+        self.config.send_op(self.source, op)
     }
 }
 
-impl<K: PyKind + KindOps + Versioned> Sink for MuxSink<K> {
+impl<K: PyKind + Versioned> Sink for MuxSink<K> {
     fn begin_list(&mut self) {
         self.pending = Vec::new();
     }
@@ -232,7 +237,7 @@ fn meta_str<'a>(obj: &'a Node<'_>, field: &str) -> Option<&'a str> {
         .and_then(Node::as_str)
 }
 
-impl<K: PyKind + KindOps + Versioned> MuxSink<K> {
+impl<K: PyKind + Versioned> MuxSink<K> {
     /// Parse `lines`; send their operations, or with `gather` fold them into the pending list.
     fn events(&mut self, lines: &[u8], gather: bool) -> Result<EventsInfo, CoreError> {
         if self.closed.load(Ordering::Acquire) {

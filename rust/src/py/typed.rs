@@ -22,7 +22,7 @@ use crate::engine::watcher::Sink;
 use crate::py::convert::{extract_batch, is_client_model, py_to_node, value_to_py};
 use crate::py::delivery::PySink;
 use crate::py::kind::{DynConfig, DynSnapshot, ListOutcome, OpCode, PyKind, WatchOutcome};
-use crate::py::sink::{MuxSink, Versioned};
+use crate::py::sink::{MuxSink, OpTarget, Versioned};
 use crate::py::snapshot::SnapshotView;
 use crate::py::subobjects::PyEndpoint;
 use std::sync::atomic::AtomicBool;
@@ -194,6 +194,12 @@ impl<K: PyKind + KindOps + ProxyFeed + Versioned> DynConfig for Typed<K> {
             .map(|o| K::wrap(py, Arc::new(o)))
             .collect::<PyResult<_>>()?;
         Ok((objs, page.resource_version, page.continue_token, rejected))
+    }
+}
+
+impl<K: PyKind> OpTarget<K> for Typed<K> {
+    fn send_op(&self, source: usize, op: Op<K>) -> Result<(), CoreError> {
+        self.mux.send(source, op)
     }
 }
 
