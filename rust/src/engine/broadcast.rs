@@ -44,6 +44,13 @@ pub trait Sink<T: Object>: Send + Sync + 'static {
     fn name(&self) -> &str {
         "handler"
     }
+    /// Run `body`, the delivery loop, on this sink's thread. A sink that needs per-thread setup
+    /// (a Python thread state kept between calls) wraps it here. It may never return when the
+    /// thread can no longer end cleanly (the interpreter is finalizing): the thread is then
+    /// left parked and never joined.
+    fn on_thread(&self, body: &mut (dyn FnMut() + Send)) {
+        body();
+    }
 }
 
 #[allow(
@@ -235,7 +242,7 @@ impl<T: Object> Broadcaster<T> {
         let thread_slot = Arc::clone(&slot);
         let handle = std::thread::Builder::new()
             .name(format!("{}-handler-{id}", self.name))
-            .spawn(move || this.run(&thread_slot, sink.as_ref()));
+            .spawn(move || this.thread_main(&thread_slot, sink.as_ref()));
         let handle = if let Ok(h) = handle {
             Some(h)
         } else {
@@ -401,7 +408,9 @@ impl<T: Object> Broadcaster<T> {
         self.progressed.notify_all();
     }
 
-    fn run(&self, slot: &Slot<T>, sink: &dyn Sink<T>) {
+    /// A delivery thread's whole life. `finished` is set only once the sink's `on_thread`
+    /// returns: a thread that never returns (see [`Sink::on_thread`]) is never joined.
+    fn thread_main(&self, slot: &Slot<T>, sink: &dyn Sink<T>) {
         struct Finished<'a, T: Object>(&'a Broadcaster<T>, &'a Slot<T>);
         impl<T: Object> Drop for Finished<'_, T> {
             fn drop(&mut self) {
@@ -411,6 +420,10 @@ impl<T: Object> Broadcaster<T> {
         }
         let _finished = Finished(self, slot);
         let _ = slot.thread.set(std::thread::current().id());
+        sink.on_thread(&mut || self.run(slot, sink));
+    }
+
+    fn run(&self, slot: &Slot<T>, sink: &dyn Sink<T>) {
         let mut limiter = RateLimiter::new(self.min_interval);
         loop {
             let mut st = slot.state.lock();

@@ -10,6 +10,7 @@ use crate::engine::broadcast::{Outcome, Sink};
 use crate::engine::snapshot::Snapshot;
 use crate::py::kind::PyKind;
 use crate::py::snapshot::{PySnapshot, SnapshotView};
+use crate::py::thread_state::keep_thread_state;
 
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -111,5 +112,9 @@ impl<K: PyKind> Sink<K> for PySink<K> {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn on_thread(&self, body: &mut (dyn FnMut() + Send)) {
+        keep_thread_state(body);
     }
 }

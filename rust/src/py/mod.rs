@@ -15,6 +15,7 @@ pub mod reflector;
 pub mod sink;
 pub mod snapshot;
 pub mod subobjects;
+pub mod thread_state;
 pub mod typed;
 pub mod values;
 pub mod wait;

@@ -19,6 +19,7 @@ use crate::py::config::PyConfig;
 use crate::py::control::{self, deadline_of};
 use crate::py::delivery::PySink;
 use crate::py::proxy_snapshot::PyProxySnapshot;
+use crate::py::thread_state::keep_thread_state;
 
 impl Sink<ServicePortInfo> for PySink<ServicePortInfo> {
     fn deliver(&self, snapshot: Snapshot<ServicePortInfo>) -> Outcome {
@@ -34,6 +35,10 @@ impl Sink<ServicePortInfo> for PySink<ServicePortInfo> {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn on_thread(&self, body: &mut (dyn FnMut() + Send)) {
+        keep_thread_state(body);
     }
 }
 
