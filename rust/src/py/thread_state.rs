@@ -1,6 +1,6 @@
 //! A Python thread state kept for the whole life of an engine thread that calls Python.
 //!
-//! Attaching from a thread that has no Python thread state makes CPython create one and delete
+//! Attaching from a thread that has no Python thread state makes `CPython` create one and delete
 //! it again when the call returns (an allocation, a walk of the interpreter's thread list and the
 //! frame stack's first chunk each time): about half of a delivery's latency when measured. A
 //! delivery thread makes its state once here and keeps it between calls, so each attach inside
@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 /// returns; without an interpreter to attach to, `body` just runs.
 ///
 /// Giving the state back means attaching once more. If the interpreter is finalizing by then,
-/// CPython would end the thread inside that call (unwinding through Rust frames), so the thread
+/// `CPython` would end the thread inside that call (unwinding through Rust frames), so the thread
 /// parks for good instead and leaves its state to the interpreter's teardown; its caller sees
 /// this as a function that never returns.
 pub fn keep_thread_state(body: &mut (dyn FnMut() + Send)) {
