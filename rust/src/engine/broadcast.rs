@@ -145,7 +145,11 @@ type Entry<T> = (Arc<Slot<T>>, Option<JoinHandle<()>>);
 /// progress -> slots -> Slot::state      publish, mark_synced; wait_delivered via delivered_all
 ///                   -> mux registry     register, in `Mux::register`'s `current` closure
 /// progress -> closing                   close, while waiting for stopped threads
+/// mux merge -> slots -> Slot::state     the mux publishing (its merger thread or an inline send)
+/// mux merge -> mux registry             ... and recording a sync transition
 /// ```
+///
+/// The mux's merge lock is taken only where no other of these is held, and senders only try it.
 ///
 /// `Slot::state`, `closing` and the mux registry are leaves: nothing is taken while one is held.
 /// So a delivery thread, which holds its own `Slot::state`, releases it before it takes

@@ -1,9 +1,13 @@
-//! What a mux's merger thread runs: the store merge for input configs, other derivations (the
-//! proxy view) for derived configs. Owned by that one thread, so it needs no locking.
+//! What a mux merges with: the store merge for input configs, other derivations (the proxy view)
+//! for derived configs. Run under the mux's merge lock, by its merger thread or by a sender
+//! merging a small operation itself (see [`Merger::inline`]).
 
 use super::object::Object;
 use super::snapshot::Snapshot;
 use super::store::{Op, Store, StoreCounters};
+
+/// Largest store operation a sender merges itself: a watch event or a few, never a list.
+const INLINE_MAX_OBJECTS: usize = 16;
 
 /// Applies queued inputs and publishes their net effect as versions.
 pub trait Merger<T: Object>: Send + 'static {
@@ -15,6 +19,12 @@ pub trait Merger<T: Object>: Send + 'static {
 
     /// True when `input` makes its source synced once applied (a SET).
     fn syncs(input: &Self::Input) -> bool;
+
+    /// True when `input` is cheap enough for its sender to merge and publish itself when the
+    /// merger has nothing queued (one thread hop less to the handlers).
+    fn inline(_input: &Self::Input) -> bool {
+        false
+    }
 
     /// Publish what changed since the last commit as a new version, or `None` if nothing did.
     fn commit(&mut self) -> Option<Snapshot<T>>;
@@ -35,6 +45,10 @@ impl<T: Object> Merger<T> for Store<T> {
 
     fn syncs(input: &Op<T>) -> bool {
         matches!(input, Op::Set(_))
+    }
+
+    fn inline(input: &Op<T>) -> bool {
+        input.len() <= INLINE_MAX_OBJECTS
     }
 
     fn commit(&mut self) -> Option<Snapshot<T>> {

@@ -1,11 +1,17 @@
-//! The mux: named sources feeding one merger thread, which publishes snapshots to the broadcaster.
+//! The mux: named sources feeding one merge, which publishes snapshots to the broadcaster.
 //!
-//! Producers only push onto an unbounded lock-free queue (crossbeam), so they never wait for the
+//! Producers push onto an unbounded lock-free queue (crossbeam), so they never wait for the
 //! merger or for handlers. One merger thread per config applies operations in queue order (so the
 //! updates of one source are applied in the order sent), publishes one snapshot per drained batch
 //! (O(1): the persistent map is shared), and folds it into each handler's slot.
+//!
+//! A small operation (see [`Merger::inline`]) sent after a quiet spell skips the queue when nothing
+//! is queued and no merge is running: its sender merges and publishes it itself, under the merge lock it only *tries* to
+//! take, so a handler is one thread hop away from the send instead of two. Order is kept because
+//! `pending` counts what was queued and not yet applied, and only drops under the merge lock: a
+//! sender that finds it zero there knows everything sent before it has been applied.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,6 +33,11 @@ use super::store::Store;
 
 /// Most messages applied before a version is published, so a flood still publishes regularly.
 const MAX_BATCH: usize = 1024;
+
+/// A send merges inline only this long after the previous send: a lone change reaches handlers
+/// a hop sooner, while a burst is left to the merger thread, which publishes it in batches (per
+/// send, publishing and waking handlers would cost the burst more than the hop saves).
+const INLINE_QUIET: Duration = Duration::from_micros(50);
 
 enum Msg<I> {
     Apply(usize, I),
@@ -51,8 +62,26 @@ struct Registry {
     synced_at: Option<u64>,
 }
 
-struct Shared<T: Object> {
+/// What merging needs, behind the merge lock.
+struct MergeState<M> {
+    merger: M,
+    /// Sources whose SET (or `mark_synced`) was applied since the last publish.
+    newly_synced: Vec<usize>,
+}
+
+struct Shared<T: Object, M> {
     current: ArcSwap<Snapshot<T>>,
+    /// The merge. Taken by the merger thread for each batch and, with `try_lock` only, by a
+    /// sender merging inline. First in the lock order: held while publishing, which takes the
+    /// broadcaster's locks and the registry (see [`Broadcaster`]).
+    merge: Mutex<MergeState<M>>,
+    /// Messages queued and not yet applied: incremented before a push, decremented under
+    /// `merge` once applied.
+    pending: AtomicUsize,
+    /// When the last send came, in nanoseconds since `epoch` (see [`INLINE_QUIET`]); `u64::MAX`
+    /// before the first.
+    last_send: AtomicU64,
+    epoch: Instant,
     /// Sources and sync state. A leaf of the broadcaster's lock order (see [`Broadcaster`]):
     /// taken under its `slots` lock by `Mux::register`, so never held while calling into it.
     registry: Mutex<Registry>,
@@ -68,7 +97,7 @@ struct Shared<T: Object> {
 pub struct Mux<T: Object, M: Merger<T> = Store<T>> {
     name: String,
     tx: Sender<Msg<M::Input>>,
-    shared: Arc<Shared<T>>,
+    shared: Arc<Shared<T, M>>,
     /// The merger thread until the first close takes it out to join it (with the lock released).
     /// Taken alone, outside the broadcaster's lock order.
     merger: Mutex<Option<JoinHandle<()>>>,
@@ -97,6 +126,13 @@ impl<T: Object, M: Merger<T>> Mux<T, M> {
         let stats = Arc::new(Stats::default());
         let shared = Arc::new(Shared {
             current: ArcSwap::from_pointee(Snapshot::empty()),
+            merge: Mutex::new(MergeState {
+                merger,
+                newly_synced: Vec::new(),
+            }),
+            pending: AtomicUsize::new(0),
+            last_send: AtomicU64::new(u64::MAX),
+            epoch: Instant::now(),
             registry: Mutex::new(Registry::default()),
             synced_changed: Condvar::new(),
             broadcaster: Broadcaster::new(name, min_interval, clock, Arc::clone(&stats)),
@@ -106,7 +142,7 @@ impl<T: Object, M: Merger<T>> Mux<T, M> {
         let merger_shared = Arc::clone(&shared);
         let merger = std::thread::Builder::new()
             .name(format!("{name}-merger"))
-            .spawn(move || merge_loop(&merger_shared, &rx, merger))
+            .spawn(move || merge_loop(&merger_shared, &rx))
             .map_err(|e| CoreError::Closed(format!("{name} (no merger thread: {e})")))?;
         Ok(Self {
             name: name.to_owned(),
@@ -149,25 +185,47 @@ impl<T: Object, M: Merger<T>> Mux<T, M> {
             .collect()
     }
 
-    /// Queue an operation of `source`; returns at once, never waiting for the merger or handlers.
+    /// Send an operation of `source`; never waits for the merger or handlers. A small one is
+    /// merged and published right here when nothing is queued and no merge is running (see the
+    /// module docs); anything else is queued.
     pub fn send(&self, source: usize, op: M::Input) -> Result<(), CoreError> {
         self.check_open()?;
         if M::syncs(&op) {
-            // Before queueing: `synced` must never lag behind what `wait_synced` has seen merged.
+            // Before applying: `synced` must never lag behind what `wait_synced` has seen merged.
             self.note_sent_synced(source);
         }
-        self.tx
-            .send(Msg::Apply(source, op))
-            .map_err(|_| self.closed_error())
+        let shared = &self.shared;
+        let now = shared.epoch.elapsed().as_nanos() as u64;
+        let previous = shared.last_send.swap(now, Ordering::Relaxed);
+        let quiet =
+            previous == u64::MAX || now.saturating_sub(previous) >= INLINE_QUIET.as_nanos() as u64;
+        if quiet && M::inline(&op) && shared.pending.load(Ordering::Acquire) == 0 {
+            if let Some(mut merge) = shared.merge.try_lock() {
+                // Re-read under the lock: only now is "nothing queued" also "all applied".
+                if shared.pending.load(Ordering::Acquire) == 0 {
+                    apply(shared, &mut merge, source, op);
+                    publish(shared, &mut merge);
+                    return Ok(());
+                }
+            }
+        }
+        self.queue(Msg::Apply(source, op))
     }
 
     /// Mark `source` synced without a SET (merged when the merger reaches this point of its queue).
     pub fn mark_synced(&self, source: usize) -> Result<(), CoreError> {
         self.check_open()?;
         self.note_sent_synced(source);
-        self.tx
-            .send(Msg::Synced(source))
-            .map_err(|_| self.closed_error())
+        self.queue(Msg::Synced(source))
+    }
+
+    fn queue(&self, msg: Msg<M::Input>) -> Result<(), CoreError> {
+        // Counted before the push, so the merger never applies a message not yet counted.
+        self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        self.tx.send(msg).map_err(|_| {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+            self.closed_error()
+        })
     }
 
     fn note_sent_synced(&self, source: usize) {
@@ -185,7 +243,7 @@ impl<T: Object, M: Merger<T>> Mux<T, M> {
     /// `None` when the config is closed (its final drain merged everything sent before).
     pub fn request_flush(&self) -> Option<Receiver<u64>> {
         let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
-        self.tx.send(Msg::Flush(reply_tx)).ok().map(|()| reply_rx)
+        self.queue(Msg::Flush(reply_tx)).ok().map(|()| reply_rx)
     }
 
     /// [`Mux::request_flush`] and wait for it: the merged version, or `None` if `deadline` passed.
@@ -274,7 +332,7 @@ impl<T: Object, M: Merger<T>> Mux<T, M> {
     /// until `deadline`. Idempotent. Returns false if a handler was still inside a call.
     pub fn close(&self, deadline: Instant) -> bool {
         self.closed.store(true, Ordering::Release);
-        let _ = self.tx.send(Msg::Shutdown);
+        let _ = self.queue(Msg::Shutdown);
         // Taken out first, so the lock is not held while joining.
         let merger = self.merger.lock().take();
         if let Some(merger) = merger {
@@ -304,54 +362,57 @@ impl<T: Object, M: Merger<T>> Drop for Mux<T, M> {
     }
 }
 
-fn merge_loop<T: Object, M: Merger<T>>(
-    shared: &Shared<T>,
-    rx: &Receiver<Msg<M::Input>>,
-    mut store: M,
-) {
-    let mut newly_synced: Vec<usize> = Vec::new();
+fn merge_loop<T: Object, M: Merger<T>>(shared: &Shared<T, M>, rx: &Receiver<Msg<M::Input>>) {
     while let Ok(first) = rx.recv() {
+        let mut merge = shared.merge.lock();
         let mut next = Some(first);
         let mut applied = 0;
         let mut shutdown = false;
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Apply(source, op) => {
-                    let is_set = M::syncs(&op);
-                    store.apply(source, op);
-                    shared.stats.updates.fetch_add(1, Ordering::Relaxed);
-                    if is_set {
-                        newly_synced.push(source);
-                    }
-                }
-                Msg::Synced(source) => newly_synced.push(source),
+                Msg::Apply(source, op) => apply(shared, &mut merge, source, op),
+                Msg::Synced(source) => merge.newly_synced.push(source),
                 Msg::Flush(reply) => {
-                    publish(shared, &mut store, &mut newly_synced);
-                    let _ = reply.send(store.version());
+                    publish(shared, &mut merge);
+                    let _ = reply.send(merge.merger.version());
                 }
-                Msg::Shutdown => {
-                    shutdown = true;
-                    break;
-                }
+                Msg::Shutdown => shutdown = true,
+            }
+            // Under the merge lock, once applied (see `Shared::pending`).
+            shared.pending.fetch_sub(1, Ordering::AcqRel);
+            if shutdown {
+                break;
             }
             applied += 1;
             if applied < MAX_BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        publish(shared, &mut store, &mut newly_synced);
+        publish(shared, &mut merge);
         if shutdown {
             return;
         }
     }
 }
 
-/// Publish the batch's changes as one version, then any sync transition it caused.
-fn publish<T: Object, M: Merger<T>>(
-    shared: &Shared<T>,
-    store: &mut M,
-    newly_synced: &mut Vec<usize>,
+fn apply<T: Object, M: Merger<T>>(
+    shared: &Shared<T, M>,
+    merge: &mut MergeState<M>,
+    source: usize,
+    op: M::Input,
 ) {
+    let is_set = M::syncs(&op);
+    merge.merger.apply(source, op);
+    shared.stats.updates.fetch_add(1, Ordering::Relaxed);
+    if is_set {
+        merge.newly_synced.push(source);
+    }
+}
+
+/// Publish the changes applied since the last publish as one version, then any sync transition
+/// they caused. Called with the merge lock held.
+fn publish<T: Object, M: Merger<T>>(shared: &Shared<T, M>, merge: &mut MergeState<M>) {
+    let store = &mut merge.merger;
     let counters = store.counters();
     shared
         .stats
@@ -368,11 +429,11 @@ fn publish<T: Object, M: Merger<T>>(
         shared.stats.versions.fetch_add(1, Ordering::Relaxed);
         shared.broadcaster.publish(&snap);
     }
-    if newly_synced.is_empty() {
+    if merge.newly_synced.is_empty() {
         return;
     }
     let mut reg = shared.registry.lock();
-    for source in newly_synced.drain(..) {
+    for source in merge.newly_synced.drain(..) {
         if let Some(entry) = reg.sources.get_mut(source) {
             entry.synced = true;
         }

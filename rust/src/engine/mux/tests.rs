@@ -79,6 +79,33 @@ fn sends_of_one_source_are_applied_in_order() {
 }
 
 #[test]
+fn a_lone_small_send_is_merged_before_it_returns() {
+    let m = mux();
+    let s = m.source("api").unwrap();
+    m.send(s, Op::Add(vec![obj("ns/a", 1)])).unwrap();
+    assert_eq!(state(&m), ["ns/a=1"], "merged on the sender's thread");
+    assert_eq!(m.state().version, 1);
+}
+
+#[test]
+fn inline_and_queued_sends_of_one_source_stay_in_order() {
+    let m = mux();
+    let s = m.source("api").unwrap();
+    for i in 0..300 {
+        // Too big to merge inline: queued for the merger thread.
+        let set: Vec<_> = (0..40).map(|j| obj(&format!("ns/s{j}"), i)).collect();
+        m.send(s, Op::Set(set)).unwrap();
+        // Past the quiet spell, so the next send merges inline unless the SET is still pending.
+        std::thread::sleep(Duration::from_micros(60));
+        m.send(s, Op::Add(vec![obj("ns/s0", i + 1_000_000)]))
+            .unwrap();
+        m.merged_version(Instant::now() + WAIT).unwrap().unwrap();
+        let merged = m.state().items.get(&key("ns/s0")).map(|o| o.value);
+        assert_eq!(merged, Some(i + 1_000_000), "round {i}");
+    }
+}
+
+#[test]
 fn wait_synced_waits_until_the_set_is_merged() {
     let (m, release) = held();
     let a = m.source("a").unwrap();
