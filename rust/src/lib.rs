@@ -7,6 +7,10 @@
 pub mod engine;
 pub mod transport;
 
+/// mimalloc for every allocation of the extension (and of the Rust tests).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "python")]
 mod py;
 
