@@ -86,7 +86,8 @@ def test_secrets_never_logged_nor_shown(
     tmp_path: Path, services: ServiceConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A wrong token, then the right one (rotated in place), with a client certificate and key:
-    neither the tokens nor the key appear in any log record (any logger, DEBUG) or repr."""
+    neither the tokens nor the key appear in any log record (any logger, DEBUG), repr, or the
+    recording the source writes."""
     import trustme
 
     caplog.set_level(logging.DEBUG)  # the root logger: urllib3 and kubernetes too
@@ -106,8 +107,9 @@ def test_secrets_never_logged_nor_shown(
         from kubernetes import client
 
         with client.ApiClient(configuration) as api:
+            recording = tmp_path / "session.ndjson"
             source = KubernetesSource(
-                api, services=services, backoff_initial=0.01, watch_list=False
+                api, services=services, backoff_initial=0.01, watch_list=False, record=recording
             )
             with source:
                 assert server.wait_for_requests("list", 3, WAIT)
@@ -123,8 +125,12 @@ def test_secrets_never_logged_nor_shown(
 
     records = caplog.records
     assert any(r.name == "kubeproxy_config" and r.levelno >= logging.ERROR for r in records)
+    recorded = recording.read_text()
+    ops = {json.loads(line).get("op") for line in recorded.splitlines()[1:]}
+    assert {"error", "commit"} <= ops, ops  # the refusals and the sync were recorded
     text = "\n".join(
-        [f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in records] + shown
+        [f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in records]
+        + [*shown, recorded]
     )
     for secret in (TOKEN, WRONG_TOKEN, *key_lines):
         assert secret not in text
