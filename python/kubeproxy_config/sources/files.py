@@ -35,6 +35,13 @@ class _File:
     error: str | None = None
 
 
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    """A manifest file over ``max_file_bytes``."""
+
+
 class FileSource(StartStop):
     """Services, Endpoints and EndpointSlices read from YAML/JSON manifests (SPEC §5).
 
@@ -54,6 +61,11 @@ class FileSource(StartStop):
     sorted path order wins (within a file, the first document). If the path itself disappears
     while watched, the last content is kept.
 
+    A file larger than ``max_file_bytes`` (default 16 MiB; a ConfigMap holds at most 1 MiB) is
+    rejected the same way without being read whole: its size is checked before reading and the
+    read stops one byte past the limit, so a huge or growing file cannot make the process buffer
+    it.
+
     ``start()`` raises ``OSError`` (``FileNotFoundError``, ``PermissionError``,
     ``NotADirectoryError`` …, naming the path) when the path cannot be read. ``stop()`` ends the
     watch and joins its thread; what was sent stays in the configs. Usable as a context manager.
@@ -67,7 +79,11 @@ class FileSource(StartStop):
         endpoints: EndpointsConfig | None = None,
         endpoint_slices: EndpointSliceConfig | None = None,
         source: str = "file",
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> None:
+        if max_file_bytes < 1:
+            raise ValueError(f"max_file_bytes must be at least 1, not {max_file_bytes!r}")
+        self._max_file_bytes = max_file_bytes
         self._path = Path(path)
         self._source = source
         self._channels: dict[str, SourceChannel] = {}
@@ -191,7 +207,11 @@ class FileSource(StartStop):
     def _read(self, path: Path) -> None:
         state = self._files.setdefault(path, _File())
         try:
-            data = path.read_bytes()
+            data = self._read_bounded(path)
+        except _TooLarge as exc:
+            self._reject(path, state, ManifestError(str(exc)))
+            state.data = None
+            return
         except FileNotFoundError:
             if path != self._path:  # vanished since the listing: gone next time
                 del self._files[path]
@@ -215,6 +235,17 @@ class FileSource(StartStop):
         else:
             state.content = content
             state.error = None
+
+    def _read_bounded(self, path: Path) -> bytes:
+        limit = self._max_file_bytes
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise _TooLarge(f"file of {size} bytes is over the limit of {limit} bytes")
+            data = f.read(limit + 1)  # a file growing meanwhile is cut here, not read whole
+        if len(data) > limit:
+            raise _TooLarge(f"file grew past the limit of {limit} bytes while read")
+        return data
 
     def _reject(self, path: Path, state: _File, exc: ManifestError) -> None:
         message = exc.describe()
