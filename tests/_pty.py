@@ -27,13 +27,9 @@ def spawn_in_terminal(
 ) -> subprocess.Popen[bytes]:
     """``python -m kubeproxy_config *command`` on the terminal ``child``, which is then closed
     here (the process holds it), so that reads see EIO once the process exits."""
+    argv = [sys.executable, "-m", "kubeproxy_config", *command]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kubeproxy_config", *command],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        start_new_session=True,
+        argv, stdin=child, stdout=child, stderr=child, env=env, start_new_session=True
     )
     os.close(child)
     return proc
