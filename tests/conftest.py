@@ -9,6 +9,7 @@ it, closed afterwards).
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,11 @@ def fake_api_client(fake_apiserver: FakeAPIServer) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """An Event a handler blocks on; set at teardown (before the config closes) so nothing hangs."""
+    event = threading.Event()
+    yield event
+    event.set()
