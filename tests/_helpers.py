@@ -175,3 +175,10 @@ def web_endpoints(address: dict[str, Any]) -> dict[str, Any]:
 
 def slice_dict(**fields: Any) -> dict[str, Any]:
     return {"metadata": {"name": "s-1"}, "addressType": "IPv4", **fields}
+
+
+def settle(config: Any) -> Snapshot[Any]:
+    """Wait until everything sent is merged, then return the state."""
+    assert config.flush(WAIT)
+    state: Snapshot[Any] = config.state()
+    return state
