@@ -10,28 +10,19 @@ import pytest
 
 from _helpers import WAIT, ep, eps, keys, settle, svc, svc_dict
 from kubeproxy_config import (
-    ClosedError,
     Endpoints,
     EndpointsConfig,
     EndpointSlice,
     EndpointSliceConfig,
     EndpointSliceUpdate,
     EndpointsUpdate,
-    Error,
-    InvalidObject,
     Operation,
     Service,
     ServiceConfig,
     ServiceUpdate,
     SourceChannel,
 )
-
-
-@pytest.fixture
-def config() -> Iterator[ServiceConfig]:
-    with ServiceConfig() as cfg:
-        yield cfg
-
+from kubeproxy_config.errors import ClosedError, Error, InvalidObject
 
 # ---- synced ----------------------------------------------------------------------------------
 
@@ -314,3 +305,13 @@ def test_configs_are_independent() -> None:
         assert keys(settle(two)) == ["default/b"]
         assert one.sources == ("api",)
         assert isinstance(one.state().get("default/a"), Service)
+
+
+# ---- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config() -> Iterator[ServiceConfig]:
+    """As in test_merge.py: closed by its context manager (no timeout), unlike conftest's."""
+    with ServiceConfig() as cfg:
+        yield cfg

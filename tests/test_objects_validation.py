@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 
 import kubeproxy_config as kp
-from _helpers import fixture, slice_dict, web_endpoints, web_service
+from _helpers import fixture
+from _helpers import slice_dict as _slice
+from _helpers import web_endpoints as _eps
+from _helpers import web_service as _svc
 from kubeproxy_config import (
     Endpoints,
     EndpointSlice,
@@ -26,59 +29,54 @@ INVALID: list[tuple[str, dict[str, Any], str | None, str]] = [
     ("service name not rfc1035", {"metadata": {"name": "1web"}}, "default/1web", "metadata.name"),
     ("bad namespace", {"metadata": {"name": "w", "namespace": "A"}}, "A/w", "metadata.namespace"),
     ("wrong kind", {"kind": "Endpoints", "metadata": {"name": "web"}}, "default/web", "kind"),
-    ("port type", web_service(ports=[{"port": "80"}]), "shop/web", "spec.ports[0].port"),
-    ("port zero", web_service(ports=[{"port": 0}]), "shop/web", "spec.ports[0].port"),
-    ("port high", web_service(ports=[{"port": 65536}]), "shop/web", "spec.ports[0].port"),
-    ("port missing", web_service(ports=[{"name": "a"}]), "shop/web", "spec.ports[0].port"),
+    ("port type", _svc(ports=[{"port": "80"}]), "shop/web", "spec.ports[0].port"),
+    ("port zero", _svc(ports=[{"port": 0}]), "shop/web", "spec.ports[0].port"),
+    ("port high", _svc(ports=[{"port": 65536}]), "shop/web", "spec.ports[0].port"),
+    ("port missing", _svc(ports=[{"name": "a"}]), "shop/web", "spec.ports[0].port"),
     (
         "node port",
-        web_service(ports=[{"port": 80, "nodePort": 70000}]),
+        _svc(ports=[{"port": 80, "nodePort": 70000}]),
         "shop/web",
         "spec.ports[0].nodePort",
     ),
     (
         "protocol",
-        web_service(ports=[{"port": 80, "protocol": "ICMP"}]),
+        _svc(ports=[{"port": 80, "protocol": "ICMP"}]),
         "shop/web",
         "spec.ports[0].protocol",
     ),
     (
         "target port",
-        web_service(ports=[{"port": 80, "targetPort": 0.5}]),
+        _svc(ports=[{"port": 80, "targetPort": 0.5}]),
         "shop/web",
         "spec.ports[0].targetPort",
     ),
     (
         "target name",
-        web_service(ports=[{"port": 80, "targetPort": "Http"}]),
+        _svc(ports=[{"port": 80, "targetPort": "Http"}]),
         "shop/web",
         "spec.ports[0].targetPort",
     ),
-    (
-        "unnamed ports",
-        web_service(ports=[{"port": 80}, {"port": 81}]),
-        "shop/web",
-        "spec.ports[0].name",
-    ),
-    ("cluster ip", web_service(clusterIP="10.0.0.999"), "shop/web", "spec.clusterIP"),
-    ("cluster ips", web_service(clusterIPs=["10.0.0.1", "x"]), "shop/web", "spec.clusterIPs[1]"),
-    ("type", web_service(type="Ingress"), "shop/web", "spec.type"),
-    ("affinity", web_service(sessionAffinity="Cookie"), "shop/web", "spec.sessionAffinity"),
+    ("unnamed ports", _svc(ports=[{"port": 80}, {"port": 81}]), "shop/web", "spec.ports[0].name"),
+    ("cluster ip", _svc(clusterIP="10.0.0.999"), "shop/web", "spec.clusterIP"),
+    ("cluster ips", _svc(clusterIPs=["10.0.0.1", "x"]), "shop/web", "spec.clusterIPs[1]"),
+    ("type", _svc(type="Ingress"), "shop/web", "spec.type"),
+    ("affinity", _svc(sessionAffinity="Cookie"), "shop/web", "spec.sessionAffinity"),
     (
         "external policy",
-        web_service(externalTrafficPolicy="Global"),
+        _svc(externalTrafficPolicy="Global"),
         "shop/web",
         "spec.externalTrafficPolicy",
     ),
     (
         "internal policy",
-        web_service(internalTrafficPolicy="Node"),
+        _svc(internalTrafficPolicy="Node"),
         "shop/web",
         "spec.internalTrafficPolicy",
     ),
-    ("external ip", web_service(externalIPs=["1.2.3"]), "shop/web", "spec.externalIPs[0]"),
-    ("external name", web_service(type="ExternalName"), "shop/web", "spec.externalName"),
-    ("selector value", web_service(selector={"app": 1}), "shop/web", "spec.selector.app"),
+    ("external ip", _svc(externalIPs=["1.2.3"]), "shop/web", "spec.externalIPs[0]"),
+    ("external name", _svc(type="ExternalName"), "shop/web", "spec.externalName"),
+    ("selector value", _svc(selector={"app": 1}), "shop/web", "spec.selector.app"),
     ("labels type", {"metadata": {"name": "w", "labels": ["a"]}}, "default/w", "metadata.labels"),
     ("spec type", {"metadata": {"name": "w"}, "spec": []}, "default/w", "spec"),
     (
@@ -104,19 +102,16 @@ def test_service_validation(rule: str, data: dict[str, Any], key: str | None, pa
 
 def test_wrong_json_type_message_says_what_was_expected() -> None:
     with pytest.raises(InvalidObject, match="expected an integer, got a string"):
-        Service.from_dict(web_service(ports=[{"port": "80"}]))
+        Service.from_dict(_svc(ports=[{"port": "80"}]))
 
 
 @pytest.mark.parametrize(
     ("data", "path"),
     [
-        (web_endpoints({"ip": "10.0.0"}), "subsets[0].addresses[0].ip"),
-        (web_endpoints({}), "subsets[0].addresses[0].ip"),
-        (
-            web_endpoints({"ip": "10.0.0.1", "nodeName": "Node A"}),
-            "subsets[0].addresses[0].nodeName",
-        ),
-        (web_endpoints({"ip": "10.0.0.1", "hostname": "a.b"}), "subsets[0].addresses[0].hostname"),
+        (_eps({"ip": "10.0.0"}), "subsets[0].addresses[0].ip"),
+        (_eps({}), "subsets[0].addresses[0].ip"),
+        (_eps({"ip": "10.0.0.1", "nodeName": "Node A"}), "subsets[0].addresses[0].nodeName"),
+        (_eps({"ip": "10.0.0.1", "hostname": "a.b"}), "subsets[0].addresses[0].hostname"),
         (
             {"metadata": {"name": "w"}, "subsets": [{"ports": [{"port": 80}, {"port": 81}]}]},
             "subsets[0].ports[0].name",
@@ -135,15 +130,15 @@ def test_endpoints_validation(data: dict[str, Any], path: str) -> None:
     ("data", "path"),
     [
         ({"metadata": {"name": "s"}}, "addressType"),
-        (slice_dict(addressType="IPv5"), "addressType"),
-        (slice_dict(endpoints=[{"addresses": ["fd00::1"]}]), "endpoints[0].addresses[0]"),
-        (slice_dict(endpoints=[{"addresses": []}]), "endpoints[0].addresses"),
+        (_slice(addressType="IPv5"), "addressType"),
+        (_slice(endpoints=[{"addresses": ["fd00::1"]}]), "endpoints[0].addresses[0]"),
+        (_slice(endpoints=[{"addresses": []}]), "endpoints[0].addresses"),
         (
-            slice_dict(endpoints=[{"addresses": ["10.0.0.1"], "conditions": {"ready": 1}}]),
+            _slice(endpoints=[{"addresses": ["10.0.0.1"], "conditions": {"ready": 1}}]),
             "endpoints[0].conditions.ready",
         ),
-        (slice_dict(ports=[{"port": 0}]), "ports[0].port"),
-        (slice_dict(ports=[{"name": "a"}, {"name": "a"}]), "ports[1].name"),
+        (_slice(ports=[{"port": 0}]), "ports[0].port"),
+        (_slice(ports=[{"name": "a"}, {"name": "a"}]), "ports[1].name"),
     ],
 )
 def test_endpointslice_validation(data: dict[str, Any], path: str) -> None:
