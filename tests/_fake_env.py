@@ -1,5 +1,5 @@
 """What the FakeAPIServer tests share: the official client (untyped), a bound for waits, and
-object builders."""
+object builders (those of the source tests)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,21 @@ import json
 from typing import Any
 
 import kubernetes
+
+from _kube_env import eps as endpoints
+from _kube_env import eps_slice, svc
+
+__all__ = [
+    "DEADLINE",
+    "Obj",
+    "client",
+    "config",
+    "endpoint_slice",
+    "endpoints",
+    "status_body",
+    "svc",
+    "watch",
+]
 
 # The official client is only partly typed (untyped functions, strict model argument types
 # that accept dicts at run time): use it untyped here.
@@ -16,37 +31,9 @@ Obj = dict[str, Any]
 DEADLINE = 10.0  # seconds any single wait in these tests may take
 
 
-def svc(name: str, namespace: str = "ns", **labels: str) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {"ports": [{"port": 80, "protocol": "TCP"}]},
-    }
-
-
-def endpoints(name: str, namespace: str = "ns") -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Endpoints",
-        "metadata": {"name": name, "namespace": namespace},
-        "subsets": [{"addresses": [{"ip": "10.1.0.1"}], "ports": [{"port": 8080}]}],
-    }
-
-
 def endpoint_slice(name: str, namespace: str = "ns") -> Obj:
-    return {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"kubernetes.io/service-name": name.rsplit("-", 1)[0]},
-        },
-        "addressType": "IPv4",
-        "endpoints": [{"addresses": ["10.1.0.2"], "conditions": {"ready": True}}],
-        "ports": [{"port": 8080, "protocol": "TCP"}],
-    }
+    """A slice of the service its name starts with (``web-1``: ``web``)."""
+    return eps_slice(name, name.rsplit("-", 1)[0], namespace)
 
 
 def status_body(exc: Any) -> Obj:
