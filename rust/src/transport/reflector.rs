@@ -19,6 +19,7 @@ mod driver;
 mod effects;
 mod host;
 mod shared;
+mod status;
 
 use driver::Run;
 pub use host::{Host, Level, Settings};
