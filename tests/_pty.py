@@ -11,6 +11,8 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 WAIT = 15.0  # a bound for output to appear; never reached when things work
 
@@ -33,6 +35,24 @@ def spawn_in_terminal(
     )
     os.close(child)
     return proc
+
+
+@contextmanager
+def in_terminal(
+    command: list[str], columns: int, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], int, bytearray]]:
+    """The CLI running on a new terminal ``columns`` wide: the process, the terminal's side to
+    read, and a buffer for what was read. Afterwards the process is killed if still running."""
+    parent, child = open_terminal(columns)
+    proc = spawn_in_terminal(command, child, env)
+    data = bytearray()
+    try:
+        yield proc, parent, data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(parent)
 
 
 def read_until(fd: int, data: bytearray, pattern: bytes, start: int = 0) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from _pty import open_terminal, read_until, spawn_in_terminal
+from _pty import in_terminal, read_until
 from kubeproxy_config import (
     EndpointsConfig,
     EndpointSliceConfig,
@@ -428,21 +428,13 @@ def test_json_stream_follows_a_slice_change(manifests: Path) -> None:
 
 
 def test_live_view_in_a_terminal(manifests: Path) -> None:
-    parent, child = open_terminal(200)
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200", "LINES": "40"}
     command = ["watch", "--node", "node-c", "--manifests", str(manifests)]
-    proc = spawn_in_terminal(command, child, env)
-    data = bytearray()
-    try:
+    with in_terminal(command, 200, env) as (proc, parent, data):
         end = read_until(parent, data, b"proxy view: IPv4, node node-c")
         for needle in (b"CLUSTER", b"LOCAL", b"(terminating)", b"(not ready)", b"shop/hinted"):
             read_until(parent, data, needle)
         (manifests / "others.yaml").write_text(OTHERS.replace("name: hinted", "name: renamed"))
         read_until(parent, data, b"shop/renamed", end)
         assert interrupt(proc) == 130
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(parent)
     assert b"Traceback" not in data

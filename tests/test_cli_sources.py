@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from _pty import drain, open_terminal, read_until, spawn_in_terminal
+from _pty import drain, in_terminal, read_until
 from kubeproxy_config.cli import main
 from kubeproxy_config.sources import _kubeconfig
 from kubeproxy_config.testing import FakeAPIServer
@@ -398,10 +398,7 @@ def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
 ) -> None:
     env = environment(home_with_kubeconfig(tmp_path, server, "shop"))
     env.update(TERM="xterm-256color", COLUMNS="160", LINES="40")
-    parent, child = open_terminal(160)
-    proc = spawn_in_terminal(["watch"], child, env)
-    data = bytearray()
-    try:
+    with in_terminal(["watch"], 160, env) as (proc, parent, data):
         end = read_until(parent, data, b"namespace: shop")
         for needle in (b"shop/cart", b"(terminating)", b"(not ready)", b"sources: api"):
             read_until(parent, data, needle)
@@ -410,11 +407,6 @@ def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
         proc.send_signal(signal.SIGINT)
         drain(parent, data)  # a full terminal would block the process's last writes
         assert proc.wait(timeout=WAIT) == 130
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(parent)
     assert b"Traceback" not in data
     assert b"notice" not in data
 
