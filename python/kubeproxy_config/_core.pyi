@@ -6,18 +6,16 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, final, overload
 
 from typing_extensions import Self
 
-from kubeproxy_config._core_objects import (
-    Endpoint,
-    EndpointAddress,
-    EndpointInfo,
-    EndpointPort,
-    Endpoints,
-    EndpointSlice,
-    EndpointSubset,
-    Service,
-    ServicePort,
-    ServicePortInfo,
-)
+from kubeproxy_config._core_objects import Endpoint as Endpoint
+from kubeproxy_config._core_objects import EndpointAddress as EndpointAddress
+from kubeproxy_config._core_objects import EndpointInfo as EndpointInfo
+from kubeproxy_config._core_objects import EndpointPort as EndpointPort
+from kubeproxy_config._core_objects import Endpoints as Endpoints
+from kubeproxy_config._core_objects import EndpointSlice as EndpointSlice
+from kubeproxy_config._core_objects import EndpointSubset as EndpointSubset
+from kubeproxy_config._core_objects import Service as Service
+from kubeproxy_config._core_objects import ServicePort as ServicePort
+from kubeproxy_config._core_objects import ServicePortInfo as ServicePortInfo
 
 __all__ = [
     "HANDLER_DURATION_BUCKETS",
