@@ -203,6 +203,11 @@ def test_send_json_empty_list_set_clears(config: ServiceConfig) -> None:
 # ---- two sources -----------------------------------------------------------------------------
 
 
+def winner_and_loser(config: ServiceConfig) -> tuple[SourceChannel, SourceChannel]:
+    """Two channels in priority order: the first created wins a conflict."""
+    return config.channel("winner"), config.channel("loser")
+
+
 def test_first_created_channel_wins_a_conflict(config: ServiceConfig) -> None:
     second = config.channel("second")  # created first, so it wins although named "second"
     first = config.channel("first")
@@ -216,8 +221,7 @@ def test_first_created_channel_wins_a_conflict(config: ServiceConfig) -> None:
 
 
 def test_conflicts_are_counted(config: ServiceConfig) -> None:
-    winner = config.channel("winner")
-    loser = config.channel("loser")
+    winner, loser = winner_and_loser(config)
     winner.set([svc("x"), svc("y")])
     settle(config)
     assert config.stats()["conflicts"] == 0
@@ -227,8 +231,7 @@ def test_conflicts_are_counted(config: ServiceConfig) -> None:
 
 
 def test_when_the_winner_removes_the_key_the_other_object_shows(config: ServiceConfig) -> None:
-    winner = config.channel("winner")
-    loser = config.channel("loser")
+    winner, loser = winner_and_loser(config)
     winner.add([svc("x", ip="10.0.0.1")])
     loser.add([svc("x", ip="10.0.0.2")])
     before = settle(config)
@@ -243,8 +246,7 @@ def test_when_the_winner_removes_the_key_the_other_object_shows(config: ServiceC
 
 
 def test_winner_set_without_the_key_reveals_the_other(config: ServiceConfig) -> None:
-    winner = config.channel("winner")
-    loser = config.channel("loser")
+    winner, loser = winner_and_loser(config)
     winner.set([svc("x", ip="10.0.0.1"), svc("y")])
     loser.set([svc("x", ip="10.0.0.2")])
     settle(config)
@@ -253,8 +255,7 @@ def test_winner_set_without_the_key_reveals_the_other(config: ServiceConfig) -> 
 
 
 def test_loser_removing_its_copy_does_not_change_the_winner(config: ServiceConfig) -> None:
-    winner = config.channel("winner")
-    loser = config.channel("loser")
+    winner, loser = winner_and_loser(config)
     winner.add([svc("x", ip="10.0.0.1")])
     loser.add([svc("x", ip="10.0.0.2")])
     before = settle(config)
