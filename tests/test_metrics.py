@@ -3,9 +3,11 @@ registry and moves when what it counts happens, driven through the public API.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -121,12 +123,19 @@ def test_handler_counters_are_per_handler_with_a_stable_bounded_label() -> None:
     assert handlers == {f"{label}#0", f"{label}#1", bad}
 
 
-def test_coalesced_deliveries_are_counted_per_handler() -> None:
+@contextlib.contextmanager
+def gated_config() -> Iterator[tuple[ServiceConfig, CollectorRegistry, Gate]]:
+    """A config with its metrics in a fresh registry and one handler that ``Gate`` holds."""
     registry = CollectorRegistry()
     gate = Gate()
     with ServiceConfig() as config:
         metrics.register(config, registry=registry)
         config.register_handler(gate)
+        yield config, registry, gate
+
+
+def test_coalesced_deliveries_are_counted_per_handler() -> None:
+    with gated_config() as (config, registry, gate):
         channel = config.channel("a")
         channel.set([svc("a")])
         assert gate.entered.wait(WAIT)
@@ -144,11 +153,7 @@ def test_coalesced_deliveries_are_counted_per_handler() -> None:
 
 
 def test_lag_grows_while_a_handler_is_held_and_drops_after() -> None:
-    registry = CollectorRegistry()
-    gate = Gate()
-    with ServiceConfig() as config:
-        metrics.register(config, registry=registry)
-        config.register_handler(gate)
+    with gated_config() as (config, registry, gate):
         label = f"{Gate.__module__}.{Gate.__qualname__}#0"
 
         def lag() -> float:
