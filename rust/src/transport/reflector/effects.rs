@@ -4,6 +4,7 @@
 use super::driver::Run;
 use super::host::Level;
 use super::shared::Counter;
+use crate::engine::error::CoreError;
 use crate::engine::watcher::Effect;
 
 impl Run {
@@ -35,14 +36,9 @@ impl Run {
                 if streamed {
                     self.shared.count(Counter::WatchLists, 1);
                 }
-                let count = match self.sink.commit_list() {
-                    Ok(count) => count,
-                    Err(e) => {
-                        let name = &self.settings.name;
-                        self.host
-                            .log(Level::Debug, &format!("{name}: {e}; stopping"));
-                        return false;
-                    }
+                let committed = self.sink.commit_list();
+                let Some(count) = self.or_stop(committed) else {
+                    return false;
                 };
                 self.auth_failing = false;
                 let how = if streamed {
@@ -73,14 +69,9 @@ impl Run {
 
     /// Compare the audit's list with what was sent; heal and report drift.
     fn finish_audit(&mut self, watched: &str) -> bool {
-        let audited = match self.sink.finish_audit(watched) {
-            Ok(audited) => audited,
-            Err(e) => {
-                let name = &self.settings.name;
-                self.host
-                    .log(Level::Debug, &format!("{name}: {e}; stopping"));
-                return false;
-            }
+        let finished = self.sink.finish_audit(watched);
+        let Some(audited) = self.or_stop(finished) else {
+            return false;
         };
         self.shared.count(Counter::Audits, 1);
         self.shared.count(Counter::AuditDrift, audited.drift as u64);
@@ -104,6 +95,17 @@ impl Run {
             );
         }
         true
+    }
+
+    /// The sink's answer, or None (logged) when it refused one: the loop then ends.
+    fn or_stop<T>(&self, result: Result<T, CoreError>) -> Option<T> {
+        result
+            .map_err(|e| {
+                let name = &self.settings.name;
+                self.host
+                    .log(Level::Debug, &format!("{name}: {e}; stopping"));
+            })
+            .ok()
     }
 
     pub(super) fn begin_list(&mut self) {
