@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from _helpers import WAIT, svc, wait_until
 from _metrics_env import Gate, ReportingSource, Samples, names, scrape, value
-from _proxy_env import TRIGGER, endpoint, env, service, slice_of
+from _proxy_env import TRIGGER, Env, endpoint, env, service, slice_of
 from kubeproxy_config import EndpointSliceConfig, ProxyConfig, ServiceConfig, metrics
 from kubeproxy_config.sources.kubernetes import KubernetesSource
 from kubeproxy_config.testing import FakeAPIServer
@@ -180,14 +180,22 @@ def trigger_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def test_network_programming_latency_is_observed_per_trigger_time_when_the_call_returns() -> None:
+@contextlib.contextmanager
+def web_view(handler: Callable[[Any], None]) -> Iterator[tuple[Env, CollectorRegistry]]:
+    """A proxy view of the service "web" with ``handler`` registered, its metrics in a fresh
+    registry."""
     registry = CollectorRegistry()
-    gate = Gate()
-    name = "kubeproxy_config_network_programming_duration_seconds"
     with env() as e:
         e.set([service("web")], [])
-        e.proxy.register_handler(gate)
+        e.proxy.register_handler(handler)
         metrics.register(e.proxy, registry=registry)
+        yield e, registry
+
+
+def test_network_programming_latency_is_observed_per_trigger_time_when_the_call_returns() -> None:
+    gate = Gate()
+    name = "kubeproxy_config_network_programming_duration_seconds"
+    with web_view(gate) as (e, registry):
         assert gate.entered.wait(WAIT)
         gate.release.set()
         assert e.proxy.flush(WAIT)
@@ -228,16 +236,11 @@ def test_network_programming_latency_is_observed_per_trigger_time_when_the_call_
 
 
 def test_a_handler_that_raises_programs_nothing() -> None:
-    registry = CollectorRegistry()
-
     def failing(state: object) -> None:
         raise RuntimeError("sync failed")
 
     name = "kubeproxy_config_network_programming_duration_seconds_count"
-    with env() as e:
-        e.set([service("web")], [])
-        e.proxy.register_handler(failing)
-        metrics.register(e.proxy, registry=registry)
+    with web_view(failing) as (e, registry):
         assert e.proxy.flush(WAIT)
         annotated = {TRIGGER: trigger_time(time.time())}
         e.eps.add([slice_of("web", "w1", [endpoint("10.0.0.1")], annotations=annotated)])
