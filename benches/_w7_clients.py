@@ -151,7 +151,52 @@ class InformerClient:
         pass  # daemon threads; SharedInformer.stop() would wait for the next event
 
 
-class OfficialClient:
+class _Follower:
+    """A client that follows Services and Endpoints on a thread each, into plain dicts."""
+
+    rounds: Rounds
+    synced: Synced
+    timeout: float
+    label = ""  # for the timeout message
+
+    def _follow(self, index: int) -> None:
+        raise NotImplementedError
+
+    def _apply(
+        self,
+        resource: str,
+        store: dict[tuple[str, str], Any],
+        event_type: str,
+        obj: Any,
+        sentinel: tuple[str, str],
+    ) -> None:
+        meta = obj.metadata
+        key = (meta.namespace, meta.name)
+        if event_type == "DELETED":
+            store.pop(key, None)
+        else:
+            store[key] = obj
+        if key == sentinel:
+            self.rounds.note(resource, meta.labels)
+
+    def sync(self) -> None:
+        def services() -> None:
+            self._follow(0)
+
+        def endpoints() -> None:
+            self._follow(1)
+
+        _threads((services, endpoints))
+        if not self.synced.wait(self.timeout):
+            raise TimeoutError(f"{self.label} did not sync")
+
+    def close(self) -> None:
+        pass  # daemon threads
+
+
+class OfficialClient(_Follower):
+    label = "the official client"
+
     def __init__(self, kubeconfig: str, n: int, timeout: float) -> None:
         from kubernetes import client, config, watch
 
@@ -177,33 +222,13 @@ class OfficialClient:
             list_func, resource_version=page.metadata.resource_version, allow_watch_bookmarks=True
         )
         for event in stream:
-            if event["type"] == "BOOKMARK":
-                continue
-            meta = event["object"].metadata
-            key = (meta.namespace, meta.name)
-            if event["type"] == "DELETED":
-                store.pop(key, None)
-            else:
-                store[key] = event["object"]
-            if key == (namespace, name):
-                self.rounds.note(resource, meta.labels)
-
-    def sync(self) -> None:
-        def services() -> None:
-            self._follow(0)
-
-        def endpoints() -> None:
-            self._follow(1)
-
-        _threads((services, endpoints))
-        if not self.synced.wait(self.timeout):
-            raise TimeoutError("the official client did not sync")
-
-    def close(self) -> None:
-        pass  # daemon threads
+            if event["type"] != "BOOKMARK":
+                self._apply(resource, store, event["type"], event["object"], (namespace, name))
 
 
-class LightkubeClient:
+class LightkubeClient(_Follower):
+    label = "lightkube"
+
     def __init__(self, kubeconfig: str, n: int, timeout: float) -> None:
         from lightkube import Client
         from lightkube.config.kubeconfig import KubeConfig
@@ -226,28 +251,7 @@ class LightkubeClient:
         for kind_of_event, obj in client.watch(
             kind, namespace="*", resource_version=listing.resourceVersion
         ):
-            meta = obj.metadata
-            key = (meta.namespace, meta.name)
-            if kind_of_event == "DELETED":
-                store.pop(key, None)
-            else:
-                store[key] = obj
-            if key == (namespace, name):
-                self.rounds.note(resource, meta.labels)
-
-    def sync(self) -> None:
-        def services() -> None:
-            self._follow(0)
-
-        def endpoints() -> None:
-            self._follow(1)
-
-        _threads((services, endpoints))
-        if not self.synced.wait(self.timeout):
-            raise TimeoutError("lightkube did not sync")
-
-    def close(self) -> None:
-        pass  # daemon threads
+            self._apply(resource, store, kind_of_event, obj, (namespace, name))
 
 
 class PackagePagedClient(PackageClient):

@@ -4,7 +4,7 @@ N, the ratios against the package and the issue's targets."""
 # ruff: noqa: RUF001  (the tables print the multiplication sign on purpose)
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from benches._tables import fmt_ratio, fmt_us, verdict
@@ -57,6 +57,21 @@ def _times(a: float, b: float) -> float | None:
     return None if not a or a != a or b != b else b / a
 
 
+def _client_rows(
+    s: dict[tuple[str, int], dict[str, float]], ns: list[int], cpu: str
+) -> Iterator[tuple[int, str, dict[str, float], str]]:
+    """Each measured (N, client label, row, its ``cpu`` as a multiple of the package's; blank for
+    the package itself)."""
+    for n in ns:
+        pkg = s.get(("package", n))
+        for impl, label in W7_CLIENTS.items():
+            r = s.get((impl, n))
+            if r is None:
+                continue
+            x = _times(pkg[cpu], r[cpu]) if pkg and impl != "package" else None
+            yield n, label, r, fmt_ratio(x) if impl != "package" else ""
+
+
 def w7_tables(rows: list[dict[str, Any]]) -> list[str]:
     """W7 end to end: (a) sync, (b) watch events, (c) GIL pressure, calls per event, server."""
     s = w7_summary(rows)
@@ -71,18 +86,11 @@ def w7_tables(rows: list[dict[str, Any]]) -> list[str]:
         "| N | client | CPU | wall | RSS after | RSS growth | CPU × package |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for n in ns:
-        pkg = s.get(("package", n))
-        for impl, label in W7_CLIENTS.items():
-            r = s.get((impl, n))
-            if r is None:
-                continue
-            x = _times(pkg["sync_cpu"], r["sync_cpu"]) if pkg and impl != "package" else None
-            lines.append(
-                f"| {n:,} | {label} | {fmt_us(r['sync_cpu'])} | {fmt_us(r['sync_wall'])} "
-                f"| {r['rss'] / 1e6:,.0f} MB | {r['rss_growth'] / 1e6:,.1f} MB "
-                f"| {fmt_ratio(x) if impl != 'package' else ''} |"
-            )
+    for n, label, r, ratio in _client_rows(s, ns, "sync_cpu"):
+        lines.append(
+            f"| {n:,} | {label} | {fmt_us(r['sync_cpu'])} | {fmt_us(r['sync_wall'])} "
+            f"| {r['rss'] / 1e6:,.0f} MB | {r['rss_growth'] / 1e6:,.1f} MB | {ratio} |"
+        )
     lines += [
         "",
         f"### W7 end to end (b): {any_row['events']:,} watch events of real changes (half "
@@ -91,17 +99,10 @@ def w7_tables(rows: list[dict[str, Any]]) -> list[str]:
         "| N | client | CPU per event | wall per event | CPU × package |",
         "|---:|---|---:|---:|---:|",
     ]
-    for n in ns:
-        pkg = s.get(("package", n))
-        for impl, label in W7_CLIENTS.items():
-            r = s.get((impl, n))
-            if r is None:
-                continue
-            x = _times(pkg["event_cpu"], r["event_cpu"]) if pkg and impl != "package" else None
-            lines.append(
-                f"| {n:,} | {label} | {fmt_us(r['event_cpu'])} | {fmt_us(r['event_wall'])} "
-                f"| {fmt_ratio(x) if impl != 'package' else ''} |"
-            )
+    for n, label, r, ratio in _client_rows(s, ns, "event_cpu"):
+        lines.append(
+            f"| {n:,} | {label} | {fmt_us(r['event_cpu'])} | {fmt_us(r['event_wall'])} | {ratio} |"
+        )
     lines += [
         "",
         "### W7 end to end (c): GIL pressure, a pure-Python counting thread in the client "

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,11 @@ def test_w8_initial(benchmark: Any, impl: str, n: int, quick: bool) -> None:
     def handler(snap: Any) -> None:
         entries.append(time.perf_counter())
 
+    def measured(target: Callable[..., None], setup: Callable[[], Any]) -> None:
+        """Rounds of ``target`` on fresh inputs from ``setup``; then check the last view."""
+        benchmark.pedantic(target, setup=setup, rounds=rounds, warmup_rounds=1, iterations=1)
+        check_view(live[0], n)
+
     try:
         if impl == BASELINE:
             services, slices = cluster(n)
@@ -172,10 +178,7 @@ def test_w8_initial(benchmark: Any, impl: str, n: int, quick: bool) -> None:
                 return (), {}
 
             try:
-                benchmark.pedantic(
-                    view_only, setup=setup, rounds=rounds, warmup_rounds=1, iterations=1
-                )
-                check_view(live[0], n)
+                measured(view_only, setup)
             finally:
                 close_live()
                 svc_cfg.close()
@@ -199,10 +202,7 @@ def test_w8_initial(benchmark: Any, impl: str, n: int, quick: bool) -> None:
                 proxy.flush()
 
             try:
-                benchmark.pedantic(
-                    end_to_end, setup=fresh, rounds=rounds, warmup_rounds=1, iterations=1
-                )
-                check_view(live[0], n)
+                measured(end_to_end, fresh)
             finally:
                 close_live()
     finally:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from kubeproxy_config import Changes, Endpoints, EndpointSlice, Service, Snapshot
+from kubeproxy_config import (
+    Changes,
+    Endpoints,
+    EndpointSlice,
+    Service,
+    Snapshot,
+)
 
 WAIT = 10.0
 """Generous timeout for every Event/flush wait: reaching it means a hang, never a slow run."""
@@ -144,3 +152,33 @@ class Recorder:
     def wait_calls(self, n: int, timeout: float = WAIT) -> bool:
         with self.cond:
             return self.cond.wait_for(lambda: len(self.snapshots) >= n, timeout)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return data
+
+
+def web_service(**spec: Any) -> dict[str, Any]:
+    return {"kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": spec}
+
+
+def web_endpoints(address: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "web"},
+        "subsets": [{"addresses": [address], "ports": [{"port": 80}]}],
+    }
+
+
+def slice_dict(**fields: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "s-1"}, "addressType": "IPv4", **fields}
+
+
+def settle(config: Any) -> Snapshot[Any]:
+    """Wait until everything sent is merged, then return the state."""
+    assert config.flush(WAIT)
+    state: Snapshot[Any] = config.state()
+    return state

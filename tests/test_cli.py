@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import importlib.resources
 import json
 import os
-import pty
 import re
 import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import termios
 import textwrap
 import time
 from collections.abc import Iterator
@@ -25,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from _pty import open_terminal, spawn_in_terminal
 from kubeproxy_config.cli import main
 
 RUN_TIMEOUT = 60.0  # a bound for a whole command; never reached when things work
@@ -393,8 +390,7 @@ def stop(proc: subprocess.Popen[bytes], reader: Reader) -> int:
 
 @pytest.fixture
 def terminal() -> Iterator[tuple[int, int]]:
-    parent, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
+    parent, child = open_terminal(200)
     try:
         yield parent, child
     finally:
@@ -404,15 +400,7 @@ def terminal() -> Iterator[tuple[int, int]]:
 def test_live_view_in_a_terminal(watched_dir: Path, terminal: tuple[int, int]) -> None:
     parent, child = terminal
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200", "LINES": "40"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kubeproxy_config", "watch", "--manifests", str(watched_dir)],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(child)
+    proc = spawn_in_terminal(["watch", "--manifests", str(watched_dir)], child, env)
     reader = Reader(parent)
     try:
         end = reader.until(b"http 80/TCP")

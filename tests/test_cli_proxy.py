@@ -3,25 +3,20 @@
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import os
-import pty
 import re
-import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from _pty import in_terminal, read_until
 from kubeproxy_config import (
     EndpointsConfig,
     EndpointSliceConfig,
@@ -395,21 +390,6 @@ def test_rich_table_drops_columns_when_narrow(manifests: Path) -> None:
 # ---- following changes -----------------------------------------------------------------------
 
 
-def read_until(fd: int, data: bytearray, pattern: bytes, start: int = 0) -> int:
-    """Read ``fd`` into ``data`` until ``pattern`` occurs after ``start``; its end offset."""
-    deadline = time.monotonic() + WAIT
-    while (found := data.find(pattern, start)) < 0:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        try:
-            chunk = os.read(fd, 65536) if ready else b""
-        except OSError:  # EIO: the terminal's other side closed
-            chunk = b""
-        if not chunk:
-            raise AssertionError(f"{pattern!r} not seen in output: {bytes(data[-2000:])!r}")
-        data += chunk
-    return found + len(pattern)
-
-
 def interrupt(proc: subprocess.Popen[bytes]) -> int:
     proc.send_signal(signal.SIGINT)
     return proc.wait(timeout=WAIT)
@@ -448,30 +428,13 @@ def test_json_stream_follows_a_slice_change(manifests: Path) -> None:
 
 
 def test_live_view_in_a_terminal(manifests: Path) -> None:
-    parent, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200", "LINES": "40"}
     command = ["watch", "--node", "node-c", "--manifests", str(manifests)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kubeproxy_config", *command],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(child)
-    data = bytearray()
-    try:
+    with in_terminal(command, 200, env) as (proc, parent, data):
         end = read_until(parent, data, b"proxy view: IPv4, node node-c")
         for needle in (b"CLUSTER", b"LOCAL", b"(terminating)", b"(not ready)", b"shop/hinted"):
             read_until(parent, data, needle)
         (manifests / "others.yaml").write_text(OTHERS.replace("name: hinted", "name: renamed"))
         read_until(parent, data, b"shop/renamed", end)
         assert interrupt(proc) == 130
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(parent)
     assert b"Traceback" not in data

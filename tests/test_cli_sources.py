@@ -6,19 +6,13 @@ command runs in a subprocess with its own HOME and KUBECONFIG, against a ``FakeA
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import pty
-import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import termios
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from _pty import drain, in_terminal, read_until
 from kubeproxy_config.cli import main
 from kubeproxy_config.sources import _kubeconfig
 from kubeproxy_config.testing import FakeAPIServer
@@ -398,53 +393,12 @@ def test_timeout_bounds_an_unresponsive_server(
 # ---- the live view ---------------------------------------------------------------------------
 
 
-def read_until(fd: int, data: bytearray, pattern: bytes, start: int = 0) -> int:
-    """Read from ``fd`` into ``data`` until ``pattern`` occurs after ``start``; its end."""
-    deadline = time.monotonic() + WAIT
-    while (found := data.find(pattern, start)) < 0:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        try:
-            chunk = os.read(fd, 65536) if ready else b""
-        except OSError:  # EIO: the terminal's other side closed
-            chunk = b""
-        if not chunk:
-            raise AssertionError(f"{pattern!r} not seen in output: {bytes(data[-2000:])!r}")
-        data += chunk
-    return found + len(pattern)
-
-
-def drain(fd: int, data: bytearray) -> None:
-    """Read ``fd`` into ``data`` until its other side closes (or the deadline passes)."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        try:
-            chunk = os.read(fd, 65536) if ready else b""
-        except OSError:  # EIO: the process exited and closed the terminal
-            return
-        if not chunk:
-            return
-        data += chunk
-
-
 def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
     tmp_path: Path, server: FakeAPIServer
 ) -> None:
     env = environment(home_with_kubeconfig(tmp_path, server, "shop"))
     env.update(TERM="xterm-256color", COLUMNS="160", LINES="40")
-    parent, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kubeproxy_config", "watch"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(child)
-    data = bytearray()
-    try:
+    with in_terminal(["watch"], 160, env) as (proc, parent, data):
         end = read_until(parent, data, b"namespace: shop")
         for needle in (b"shop/cart", b"(terminating)", b"(not ready)", b"sources: api"):
             read_until(parent, data, needle)
@@ -453,11 +407,6 @@ def test_live_view_of_the_kubeconfig_cluster_in_a_terminal(
         proc.send_signal(signal.SIGINT)
         drain(parent, data)  # a full terminal would block the process's last writes
         assert proc.wait(timeout=WAIT) == 130
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(parent)
     assert b"Traceback" not in data
     assert b"notice" not in data
 

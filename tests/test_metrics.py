@@ -3,9 +3,11 @@ registry and moves when what it counts happens, driven through the public API.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from _helpers import WAIT, svc, wait_until
 from _metrics_env import Gate, ReportingSource, Samples, names, scrape, value
-from _proxy_env import TRIGGER, endpoint, env, service, slice_of
+from _proxy_env import TRIGGER, Env, endpoint, env, service, slice_of
 from kubeproxy_config import EndpointSliceConfig, ProxyConfig, ServiceConfig, metrics
 from kubeproxy_config.sources.kubernetes import KubernetesSource
 from kubeproxy_config.testing import FakeAPIServer
@@ -121,12 +123,19 @@ def test_handler_counters_are_per_handler_with_a_stable_bounded_label() -> None:
     assert handlers == {f"{label}#0", f"{label}#1", bad}
 
 
-def test_coalesced_deliveries_are_counted_per_handler() -> None:
+@contextlib.contextmanager
+def gated_config() -> Iterator[tuple[ServiceConfig, CollectorRegistry, Gate]]:
+    """A config with its metrics in a fresh registry and one handler that ``Gate`` holds."""
     registry = CollectorRegistry()
     gate = Gate()
     with ServiceConfig() as config:
         metrics.register(config, registry=registry)
         config.register_handler(gate)
+        yield config, registry, gate
+
+
+def test_coalesced_deliveries_are_counted_per_handler() -> None:
+    with gated_config() as (config, registry, gate):
         channel = config.channel("a")
         channel.set([svc("a")])
         assert gate.entered.wait(WAIT)
@@ -144,11 +153,7 @@ def test_coalesced_deliveries_are_counted_per_handler() -> None:
 
 
 def test_lag_grows_while_a_handler_is_held_and_drops_after() -> None:
-    registry = CollectorRegistry()
-    gate = Gate()
-    with ServiceConfig() as config:
-        metrics.register(config, registry=registry)
-        config.register_handler(gate)
+    with gated_config() as (config, registry, gate):
         label = f"{Gate.__module__}.{Gate.__qualname__}#0"
 
         def lag() -> float:
@@ -175,14 +180,22 @@ def trigger_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def test_network_programming_latency_is_observed_per_trigger_time_when_the_call_returns() -> None:
+@contextlib.contextmanager
+def web_view(handler: Callable[[Any], None]) -> Iterator[tuple[Env, CollectorRegistry]]:
+    """A proxy view of the service "web" with ``handler`` registered, its metrics in a fresh
+    registry."""
     registry = CollectorRegistry()
-    gate = Gate()
-    name = "kubeproxy_config_network_programming_duration_seconds"
     with env() as e:
         e.set([service("web")], [])
-        e.proxy.register_handler(gate)
+        e.proxy.register_handler(handler)
         metrics.register(e.proxy, registry=registry)
+        yield e, registry
+
+
+def test_network_programming_latency_is_observed_per_trigger_time_when_the_call_returns() -> None:
+    gate = Gate()
+    name = "kubeproxy_config_network_programming_duration_seconds"
+    with web_view(gate) as (e, registry):
         assert gate.entered.wait(WAIT)
         gate.release.set()
         assert e.proxy.flush(WAIT)
@@ -223,16 +236,11 @@ def test_network_programming_latency_is_observed_per_trigger_time_when_the_call_
 
 
 def test_a_handler_that_raises_programs_nothing() -> None:
-    registry = CollectorRegistry()
-
     def failing(state: object) -> None:
         raise RuntimeError("sync failed")
 
     name = "kubeproxy_config_network_programming_duration_seconds_count"
-    with env() as e:
-        e.set([service("web")], [])
-        e.proxy.register_handler(failing)
-        metrics.register(e.proxy, registry=registry)
+    with web_view(failing) as (e, registry):
         assert e.proxy.flush(WAIT)
         annotated = {TRIGGER: trigger_time(time.time())}
         e.eps.add([slice_of("web", "w1", [endpoint("10.0.0.1")], annotations=annotated)])

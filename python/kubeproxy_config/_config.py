@@ -13,12 +13,12 @@ from __future__ import annotations
 import atexit
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
-from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from kubeproxy_config import _core
 from kubeproxy_config._core import Endpoint, Endpoints, EndpointSlice, Service, Snapshot
 from kubeproxy_config._core import SourceChannel as SourceChannel
+from kubeproxy_config._lifecycle import Closing
 
 T = TypeVar("T", Service, Endpoints, EndpointSlice)
 
@@ -91,7 +91,7 @@ class Registration:
         return f"Registration({self.handler!r}, config={self._config.name!r})"
 
 
-class _Followable(Generic[S]):
+class _Followable(Closing, Generic[S]):
     """Handlers, state, flush, sync and close over a native config whose snapshots are ``S``."""
 
     _method: ClassVar[str]
@@ -177,26 +177,12 @@ class _Followable(Generic[S]):
 
         return iterate_snapshots(self._core, self._closers)
 
-    def __enter__(self: _C) -> _C:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         state = self._core.state()
         return (
             f"{type(self).__name__}(name={self.name!r}, sources={self.sources!r}, "
             f"version={state.version}, objects={len(state)})"
         )
-
-
-_C = TypeVar("_C", bound=_Followable[Any])
 
 
 def _qualified_name(handler: object) -> str:

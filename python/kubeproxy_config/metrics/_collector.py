@@ -47,6 +47,13 @@ _CONFIG_COUNTERS = {
     "objects_merged": ("objects_merged", "Objects or keys carried by merged operations."),
 }
 
+# Handler counters from ``HandlerFigures``: attribute -> (metric, help).
+_HANDLER_COUNTERS = {
+    "deliveries": ("deliveries", "Handler calls with new state."),
+    "coalesced": ("coalesced_deliveries", "Handler calls that covered more than one version."),
+    "errors": ("handler_errors", "Handler calls that raised."),
+}
+
 
 class Watched:
     """The configs and sources one collector (or health server) reads, held weakly."""
@@ -150,17 +157,10 @@ def _config_metrics(configs: list[ConfigFigures]) -> Iterator[Metric]:
 
 def _handler_metrics(configs: list[ConfigFigures]) -> Iterator[Metric]:
     labels = ["config", "handler"]
-    deliveries = CounterMetricFamily(
-        PREFIX + "deliveries", "Handler calls with new state.", labels=labels
-    )
-    coalesced = CounterMetricFamily(
-        PREFIX + "coalesced_deliveries",
-        "Handler calls that covered more than one version.",
-        labels=labels,
-    )
-    errors = CounterMetricFamily(
-        PREFIX + "handler_errors", "Handler calls that raised.", labels=labels
-    )
+    counters = {
+        attr: CounterMetricFamily(PREFIX + name, text, labels=labels)
+        for attr, (name, text) in _HANDLER_COUNTERS.items()
+    }
     lag = GaugeMetricFamily(
         PREFIX + "handler_lag_seconds",
         "Age of the oldest version not yet delivered to the handler (0 when caught up).",
@@ -173,9 +173,8 @@ def _handler_metrics(configs: list[ConfigFigures]) -> Iterator[Metric]:
     for c in configs:
         for h in c.handlers:
             key = [c.name, h.label]
-            deliveries.add_metric(key, h.deliveries)
-            coalesced.add_metric(key, h.coalesced)
-            errors.add_metric(key, h.errors)
+            for attr, family in counters.items():
+                family.add_metric(key, getattr(h, attr))
             lag.add_metric(key, h.lag)
             for bound, count in zip(_DURATION_BOUNDS, h.duration_buckets, strict=True):
                 duration.add_sample(
@@ -184,7 +183,7 @@ def _handler_metrics(configs: list[ConfigFigures]) -> Iterator[Metric]:
             both = {"config": c.name, "handler": h.label}
             duration.add_sample(name + "_count", both, h.duration_buckets[-1])
             duration.add_sample(name + "_sum", both, h.duration_sum)
-    yield from (deliveries, coalesced, errors, lag, duration)
+    yield from (*counters.values(), lag, duration)
 
 
 def _source_metrics(resources: list[ResourceFigures]) -> Iterator[Metric]:

@@ -8,13 +8,13 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 
+from kubeproxy_config._lifecycle import Closing
 from kubeproxy_config.metrics._health import Health, Verdict
 
 logger = logging.getLogger("kubeproxy_config")
@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("metrics server: " + format, *args)
 
 
-class MetricsServer:
+class MetricsServer(Closing):
     """A running ``/metrics`` + health server (see :func:`kubeproxy_config.metrics.serve`).
 
     ``port`` is the bound port (useful with ``port=0``), ``url`` its base URL; ``close()`` stops
@@ -99,17 +99,6 @@ class MetricsServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
-
-    def __enter__(self) -> MetricsServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<MetricsServer {self.url}{' closed' if self._closed else ''}>"
