@@ -90,8 +90,7 @@ def test_wheel_needs_no_newer_glibc() -> None:
     with zipfile.ZipFile(wheel_path()) as zf:
         native = zf.read("kubeproxy_config/_core.abi3.so")
     versions = {
-        (int(major), int(minor))
-        for major, minor in re.findall(rb"GLIBC_(\d+)\.(\d+)", native)
+        (int(major), int(minor)) for major, minor in re.findall(rb"GLIBC_(\d+)\.(\d+)", native)
     }
     assert versions, "no versioned glibc symbols found: not a glibc build?"
     assert max(versions) <= MAX_GLIBC, sorted(versions)
