@@ -2,7 +2,7 @@
 PYTHON ?= python3
 CARGO_MANIFEST := --manifest-path rust/Cargo.toml
 
-.PHONY: dev install lint rust-lint rust-test py-lint test bench bench-quick ci
+.PHONY: dev install wheel lint rust-lint rust-test py-lint test bench bench-quick ci
 
 # Editable install with the quick dev-release profile (a plain `pip install -e .` builds release).
 dev:
@@ -10,6 +10,12 @@ dev:
 
 install:
 	$(PYTHON) -m pip install -e '.[dev]'
+
+# The abi3 wheel for manylinux 2_17 x86_64 (glibc >= 2.17), as CI builds it, into dist/.
+wheel:
+	$(PYTHON) -m pip install -q ziglang==0.15.2
+	PATH="$$($(PYTHON) -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))'):$$PATH" \
+		maturin build --release --zig --compatibility manylinux2014 -o dist
 
 rust-lint:
 	cargo fmt $(CARGO_MANIFEST) --all -- --check

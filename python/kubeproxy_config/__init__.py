@@ -2,6 +2,10 @@
 
 Sources of Services, Endpoints and EndpointSlices are merged in Rust and delivered to handlers.
 Create configs after ``os.fork()``, never before: delivery threads do not survive a fork.
+
+Importing the package is light: the sources (and with them PyYAML, watchfiles and the official
+``kubernetes`` client), the live view (rich) and the metrics (prometheus_client) are imported
+only when first used.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from kubeproxy_config.errors import ClosedError, Error, InvalidObject, Recording
 
 if TYPE_CHECKING:  # served lazily by __getattr__ below
     from kubeproxy_config.sources import FileSource, KubernetesSource, new_source_api
+
+    __version__: str
 
 __all__ = [
     "Changes",
@@ -84,5 +90,26 @@ def __getattr__(name: str) -> Any:
     if name in _SOURCE_NAMES:
         from kubeproxy_config import sources
 
-        return getattr(sources, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(sources, name)
+    elif name == "__version__":
+        value = _distribution_version()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+def _distribution_version() -> str:
+    # The installed distribution's version (pyproject.toml's), so there is one place to bump it.
+    # importlib.metadata is imported here, not at the top, because it costs more than the rest
+    # of `import kubeproxy_config`.
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("kubeproxy-config")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - an uninstalled tree
+        return "0+unknown"
