@@ -11,6 +11,7 @@ official ``kubernetes`` client provides the configuration and credentials only
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -303,7 +304,10 @@ class KubernetesSource(StartStop):
         return bool(running) and all(reflector.synced for _, reflector in running)
 
     def wait_synced(self, timeout: float | None = None) -> bool:
-        """Block until ``synced`` (False on timeout, or if the source was never started)."""
+        """Block until ``synced`` (False on timeout, or if the source was never started).
+        ``timeout`` is seconds >= 0 (``ValueError`` otherwise, NaN and infinity included)."""
+        if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):
+            raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout}")
         running = self._running()
         if not running:
             return False

@@ -2,7 +2,7 @@
 //! config and an endpoints config; the public `ProxyConfig` is a thin Python class over it.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -19,6 +19,7 @@ use crate::py::config::PyConfig;
 use crate::py::control::{self, deadline_of};
 use crate::py::delivery::PySink;
 use crate::py::proxy_snapshot::PyProxySnapshot;
+use crate::py::seconds::seconds;
 use crate::py::thread_state::keep_thread_state;
 
 impl Sink<ServicePortInfo> for PySink<ServicePortInfo> {
@@ -103,7 +104,7 @@ impl PyProxyConfig {
         let topology = Topology { node_name, zone };
         let view = ProxyView::new(
             name,
-            Duration::from_secs_f64(min_interval),
+            seconds("min_interval", min_interval)?,
             Arc::new(SystemClock),
             opts,
             topology.clone(),

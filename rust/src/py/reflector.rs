@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyDict};
 
 use crate::engine::watcher::{Options, WatchList};
 use crate::py::channel::PySourceChannel;
+use crate::py::seconds;
 use crate::transport::conn::Dialer;
 use crate::transport::record::Recorder;
 use crate::transport::reflector::{Host, Level, Reflector, Settings, COUNTERS};
@@ -73,9 +74,7 @@ fn number(settings: &Bound<'_, PyDict>, key: &str) -> PyResult<f64> {
 }
 
 fn seconds(settings: &Bound<'_, PyDict>, key: &str) -> PyResult<Duration> {
-    let value = number(settings, key)?;
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{key} must be a positive number of seconds")))
+    seconds::seconds(key, number(settings, key)?)
 }
 
 fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyResult<Settings> {
@@ -130,8 +129,12 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
         watch_list,
         page_size: number(s, "page_size")? as u32,
         watch_timeout: seconds(s, "watch_timeout")?,
-        resync_period: resync.map(Duration::from_secs_f64),
-        audit_period: audit.map(Duration::from_secs_f64),
+        resync_period: resync
+            .map(|v| seconds::seconds("resync_period", v))
+            .transpose()?,
+        audit_period: audit
+            .map(|v| seconds::seconds("audit_period", v))
+            .transpose()?,
         backoff_initial: seconds(s, "backoff_initial")?,
         backoff_max: seconds(s, "backoff_max")?,
     };
@@ -200,10 +203,27 @@ pub fn replay(
             .into_iter()
             .map(|(resource, channel)| (resource, channel.get().sink()))
             .collect();
-    let done = py
-        .detach(|| crate::transport::replay::replay(&path, &mut sinks, speed, &|| false))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(done.records)
+    // Ctrl-C (or any pending signal handler that raises) stops the replay between records and
+    // while it waits for a paced one; the error is raised once it has stopped.
+    let interrupted = parking_lot::Mutex::new(None);
+    #[allow(
+        clippy::redundant_closure_for_method_calls,
+        reason = "the method is not general over the lifetime"
+    )]
+    let stop = || match Python::attach(|py| py.check_signals()) {
+        Ok(()) => false,
+        Err(err) => {
+            *interrupted.lock() = Some(err);
+            true
+        }
+    };
+    let done = py.detach(|| crate::transport::replay::replay(&path, &mut sinks, speed, &stop));
+    if let Some(err) = interrupted.into_inner() {
+        return Err(err);
+    }
+    Ok(done
+        .map_err(|e| PyValueError::new_err(e.to_string()))?
+        .records)
 }
 
 #[pymethods]
@@ -241,16 +261,16 @@ impl PyReflector {
 
     /// Wait for the loop's thread to end (None: forever); False on timeout.
     #[pyo3(signature = (timeout = None))]
-    fn join(&self, py: Python<'_>, timeout: Option<f64>) -> bool {
-        let timeout = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
-        py.detach(|| self.inner.join(timeout))
+    fn join(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let timeout = seconds::timeout(timeout)?;
+        Ok(py.detach(|| self.inner.join(timeout)))
     }
 
     /// Wait until a complete list was sent (None: forever); False on timeout.
     #[pyo3(signature = (timeout = None))]
-    fn wait_synced(&self, py: Python<'_>, timeout: Option<f64>) -> bool {
-        let timeout = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
-        py.detach(|| self.inner.wait_synced(timeout))
+    fn wait_synced(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let timeout = seconds::timeout(timeout)?;
+        Ok(py.detach(|| self.inner.wait_synced(timeout)))
     }
 
     /// Whether a complete list was sent.

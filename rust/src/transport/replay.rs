@@ -96,10 +96,26 @@ pub fn replay<S: std::hash::BuildHasher>(
         if stop() {
             break;
         }
+        if !(record.t.is_finite() && record.t >= 0.0) {
+            return Err(bad(
+                line,
+                format!("t must be seconds >= 0, got {:e}", record.t),
+            ));
+        }
         if let Some(speed) = speed.filter(|s| *s > 0.0) {
-            let due = started + Duration::from_secs_f64((record.t / speed).max(0.0));
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait); // pacing the replay, not synchronisation
+            // A recording longer than MAX_PACED_SECONDS is not one a source made: refuse it
+            // rather than wait (or overflow a Duration) on a file's say-so.
+            let offset = Duration::try_from_secs_f64(record.t / speed)
+                .ok()
+                .filter(|d| d.as_secs_f64() <= MAX_PACED_SECONDS)
+                .ok_or_else(|| {
+                    bad(
+                        line,
+                        format!("t = {:e} s is beyond any recording", record.t),
+                    )
+                })?;
+            if !pace(started + offset, stop) {
+                break;
             }
         }
         let Some(sink) = sinks.get_mut(&record.resource) else {
@@ -112,6 +128,21 @@ pub fn replay<S: std::hash::BuildHasher>(
         *done.records.entry(record.resource).or_default() += 1;
     }
     Ok(done)
+}
+
+/// The longest replay pacing honours: a year of recorded time, at the requested speed.
+const MAX_PACED_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// Wait until `due`, polling `stop` every 100 ms (pacing the replay, not synchronisation);
+/// false when `stop` answered true first.
+fn pace(due: Instant, stop: &dyn Fn() -> bool) -> bool {
+    while let Some(left) = due.checked_duration_since(Instant::now()) {
+        if stop() {
+            return false;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+    true
 }
 
 fn check_header(text: &str) -> Result<(), String> {
