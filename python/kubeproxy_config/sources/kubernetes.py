@@ -20,6 +20,7 @@ from typing import Any, TypedDict, cast
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import Recording, Reflector, SourceChannel
 from kubeproxy_config._lifecycle import StartStop
+from kubeproxy_config._limits import check_byte_limit
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import load_default
 from kubeproxy_config.sources._transport import resolve
@@ -34,6 +35,16 @@ bookmarks about once a minute, so a healthy idle watch never goes this long with
 
 DEFAULT_WATCH_TIMEOUT = 300.0
 """Seconds a watch asks the server to keep it open (``timeoutSeconds``, plus up to 25% jitter)."""
+
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+"""Largest watch event line (16 MiB). The API server refuses request bodies over 3 MiB and etcd
+objects over ~1.5 MiB, so a real event is far smaller; the margin covers servers configured with
+larger limits."""
+
+DEFAULT_MAX_PAGE_BYTES = 256 * 1024 * 1024
+"""Largest list page body (256 MiB): a page of ``limit=500`` objects of ~500 KiB each, or an
+unpaginated list of ~100,000 ordinary objects. Larger than the event limit, so an object refused
+as an event can still arrive in the relist that follows."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ class ResourceStats(TypedDict):
     watch_list_fallbacks: int
     audits: int
     audit_drift: int
+    oversized: int
     last_event_age_seconds: float | None
     last_bookmark_age_seconds: float | None
 
@@ -147,6 +159,14 @@ class KubernetesSource(StartStop):
             ``kubeproxy_config.testing.replay`` or ``kubeproxy-config replay``; closed by
             ``stop()``.
         connect_timeout: seconds to connect (and complete the TLS handshake).
+        max_event_bytes: the largest watch event line accepted, in bytes (default 16 MiB;
+            streaming lists are made of events and use it too). A longer line is read no further
+            than one byte past the limit; the connection is dropped, the failure logged and
+            counted (``errors`` and ``oversized``), and the resource relisted after a backoff
+            (the stream cannot be resumed past it); what the configs hold is kept until then.
+        max_page_bytes: the largest list page body accepted, in bytes (default 256 MiB). A larger
+            page (announced by ``Content-Length``, or read to one byte past the limit) fails the
+            list, which is logged, counted like an oversized event and retried after a backoff.
 
     ``stats()`` counts per resource; ``synced`` is True once every resource was listed.
     Failures are logged to the ``kubeproxy_config`` logger and retried; they never stop the
@@ -173,6 +193,8 @@ class KubernetesSource(StartStop):
         watch_list: bool | None = None,
         audit_period: float | None = None,
         record: str | os.PathLike[str] | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
     ) -> None:
         targets: list[tuple[Resource, SourceChannel]] = []
         for resource, target, what in (
@@ -193,6 +215,8 @@ class KubernetesSource(StartStop):
             raise ValueError("resync_period must be > 0 (or None)")
         if audit_period is not None and audit_period <= 0:
             raise ValueError("audit_period must be > 0 (or None)")
+        check_byte_limit("max_event_bytes", max_event_bytes)
+        check_byte_limit("max_page_bytes", max_page_bytes)
         self._owns_client = api_client is None
         self._api_client = default_api_client() if api_client is None else api_client
         if backoff_initial < 0 or backoff_max < 0:
@@ -209,6 +233,8 @@ class KubernetesSource(StartStop):
             "backoff_max": backoff_max,
             "watch_list": watch_list,
             "audit_period": audit_period or 0.0,
+            "max_event_bytes": max_event_bytes,
+            "max_page_bytes": max_page_bytes,
         }
         self._record = None if record is None else os.fspath(record)
         self._recording: Recording | None = None
@@ -322,7 +348,9 @@ class KubernetesSource(StartStop):
         relist), ``events`` (watch events applied, bookmarks included), ``errors`` (failed
         requests/streams), ``rejected`` (objects ignored as invalid), ``watch_lists`` (lists
         streamed rather than paged), ``watch_list_fallbacks`` (refusals of a streaming list),
-        ``audits`` and ``audit_drift`` (objects an audit found out of step with the server).
+        ``audits`` and ``audit_drift`` (objects an audit found out of step with the server),
+        ``oversized`` (watch lines over ``max_event_bytes`` and list pages over
+        ``max_page_bytes``, each also counted in ``errors``).
         Ages in seconds, None before the first: ``last_event_age_seconds`` (an event other
         than a bookmark, or a list) and ``last_bookmark_age_seconds``."""
         out = {
