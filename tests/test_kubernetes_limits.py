@@ -9,10 +9,11 @@ import sys
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from _helpers import wait_until
 from _kube_env import DEADLINE, MakeSource, assert_converges, svc
-from kubeproxy_config import ServiceConfig, Snapshot
+from kubeproxy_config import ServiceConfig, Snapshot, metrics
 from kubeproxy_config.sources.kubernetes import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_PAGE_BYTES,
@@ -62,6 +63,10 @@ def test_an_oversized_event_line_is_cut_counted_and_healed_by_a_relist(
     assert "default/oversized" not in services.state()
     stats = source.stats()["services"]
     assert stats["oversized"] == 1 and stats["errors"] >= 1
+    registry = CollectorRegistry()
+    metrics.register(source, registry=registry)
+    labels = {"source": "api", "resource": "services"}
+    assert registry.get_sample_value("kubeproxy_config_source_oversized_total", labels) == 1
     # Reading stopped one byte past the limit, so most of the line was never even sent.
     assert fake_apiserver.oversized_bytes_written < HUGE
     message = next(m for m in warnings_of(caplog) if "max_event_bytes" in m)
