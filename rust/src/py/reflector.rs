@@ -15,8 +15,8 @@ use crate::py::channel::PySourceChannel;
 use crate::transport::conn::Dialer;
 use crate::transport::limits::{Limits, DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_PAGE_BYTES};
 use crate::transport::record::Recorder;
-use crate::transport::replay::DEFAULT_MAX_LINE_BYTES;
 use crate::transport::reflector::{Host, Level, Reflector, Settings, COUNTERS};
+use crate::transport::replay::DEFAULT_MAX_LINE_BYTES;
 use crate::transport::tls::{client_config, server_name, TlsMaterial};
 use crate::transport::url::BaseUrl;
 
@@ -227,7 +227,9 @@ pub fn replay(
             .map(|(resource, channel)| (resource, channel.get().sink()))
             .collect();
     let done = py
-        .detach(|| crate::transport::replay::replay(&path, &mut sinks, speed, max_line_bytes, &|| false))
+        .detach(|| {
+            crate::transport::replay::replay(&path, &mut sinks, speed, max_line_bytes, &|| false)
+        })
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(done.records)
 }

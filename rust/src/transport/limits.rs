@@ -9,7 +9,7 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
 
 /// Largest list page body by default: 256 MiB, room for a page of `limit=500` objects of
 /// ~500 KiB each, or for an unpaginated list (`page_size=0`) of ~100,000 ordinary Services or
-/// EndpointSlices of a few KiB each. Larger than the event limit, so an object refused as an
+/// endpoint slices of a few KiB each. Larger than the event limit, so an object refused as an
 /// event can still arrive in a list.
 pub const DEFAULT_MAX_PAGE_BYTES: usize = 256 << 20;
 

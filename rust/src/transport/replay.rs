@@ -210,12 +210,12 @@ mod tests {
     use std::io::Write;
     use std::path::PathBuf;
 
-    /// A recording file in the temporary directory holding `header` and then `body`, gzipped
-    /// when `name` ends in `.gz`.
-    fn recording(name: &str, body: &[u8]) -> PathBuf {
+    /// A recording file in the temporary directory holding a header and then `body`, gzipped
+    /// when `gzip`.
+    fn recording(name: &str, body: &[u8], gzip: bool) -> PathBuf {
         let path = std::env::temp_dir().join(format!("kpc-{}-{name}", std::process::id()));
         let file = File::create(&path).expect("create");
-        let mut out: Box<dyn Write> = if name.ends_with(".gz") {
+        let mut out: Box<dyn Write> = if gzip {
             Box::new(GzEncoder::new(file, Compression::default()))
         } else {
             Box::new(file)
@@ -239,7 +239,7 @@ mod tests {
         let mut body = record.to_vec();
         body.push(b'\n');
         body.extend_from_slice(record);
-        let path = recording("fits", &body);
+        let path = recording("fits", &body, false);
         let done = play(&path, record.len()).expect("replay");
         assert_eq!(done.skipped, 2);
     }
@@ -250,10 +250,16 @@ mod tests {
         body.push(b'\n');
         body.extend(std::iter::repeat_n(b'x', 5000));
         body.push(b'\n');
-        let path = recording("long", &body);
+        let path = recording("long", &body, false);
         let err = play(&path, 1000).expect_err("too long").to_string();
-        assert!(err.contains("line 3: the line is over the limit of 1000 bytes"), "{err}");
-        assert!(err.contains("(max_line_bytes): 1001 bytes read so far"), "{err}");
+        assert!(
+            err.contains("line 3: the line is over the limit of 1000 bytes"),
+            "{err}"
+        );
+        assert!(
+            err.contains("(max_line_bytes): 1001 bytes read so far"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -276,8 +282,11 @@ mod tests {
         );
         assert!(err.contains("1048577 bytes read so far"), "{err}");
         // The header line is bounded too.
-        let path = recording("header.gz", b"");
+        let path = recording("header.gz", b"", true);
         let err = play(&path, 4).expect_err("header").to_string();
-        assert!(err.contains("line 1: the line is over the limit of 4 bytes"), "{err}");
+        assert!(
+            err.contains("line 1: the line is over the limit of 4 bytes"),
+            "{err}"
+        );
     }
 }
