@@ -136,8 +136,9 @@ fn cancel_ends_a_blocked_read_at_once() {
 }
 
 /// A server that answers with `head` and then streams `body_len` bytes of `fill` (as one
-/// chunk when `chunked`), ignoring the write error once the client hangs up.
-fn serve_large(head: &str, body_len: usize, fill: u8, chunked: bool) -> u16 {
+/// chunk when `chunked`), ignoring the write error once the client hangs up; then it holds the
+/// connection open for `hold`.
+fn serve_large(head: &str, body_len: usize, fill: u8, chunked: bool, hold: Duration) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let head = head.to_owned();
@@ -160,6 +161,7 @@ fn serve_large(head: &str, body_len: usize, fill: u8, chunked: bool) -> u16 {
         if chunked {
             let _ = sock.write_all(b"\r\n0\r\n\r\n");
         }
+        thread::sleep(hold);
     });
     port
 }
@@ -188,16 +190,17 @@ fn a_page_over_the_limit_is_read_to_one_byte_past_it_in_every_framing() {
         big,
         b' ',
         false,
+        Duration::ZERO,
     );
     assert_eq!(page_of(port, 1000), Err(too_large(big as u64, true)));
     // Chunked and to the end of the connection: `seen` is what was read.
     let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-    let port = serve_large(chunked, big, b' ', true);
+    let port = serve_large(chunked, big, b' ', true, Duration::ZERO);
     assert_eq!(page_of(port, 1000), Err(too_large(1001, false)));
-    let port = serve_large("HTTP/1.1 200 OK\r\n\r\n", big, b' ', false);
+    let port = serve_large("HTTP/1.1 200 OK\r\n\r\n", big, b' ', false, Duration::ZERO);
     assert_eq!(page_of(port, 1000), Err(too_large(1001, false)));
     // At the limit exactly: accepted.
-    let port = serve_large(chunked, 1000, b' ', true);
+    let port = serve_large(chunked, 1000, b' ', true, Duration::ZERO);
     assert_eq!(page_of(port, 1000).expect("page").len(), 1000);
 }
 
@@ -208,4 +211,19 @@ fn an_encoded_body_is_refused() {
     assert!(matches!(err, WatchError::Protocol(_)), "{err:?}");
     let answer = b"HTTP/1.1 200 OK\r\nContent-Encoding: identity\r\nContent-Length: 3\r\n\r\nabc";
     assert_eq!(body_of(answer).expect("identity").1, b"abc");
+}
+
+#[test]
+fn an_endless_head_line_is_cut() {
+    // The line goes on as long as the connection is open: only a bounded read ends it early.
+    let hold = Duration::from_secs(5);
+    let port = serve_large("HTTP/1.1 200 OK\r\nX-Padding: ", 1 << 20, b'x', false, hold);
+    let cancel = Canceller::new();
+    let err = http::get(&dialer(port, Duration::from_secs(2)), "/x", &[], &cancel)
+        .err()
+        .expect("too large");
+    assert_eq!(
+        err,
+        WatchError::Protocol("the answer's head is too large".to_owned())
+    );
 }

@@ -130,7 +130,11 @@ fn read_head(reader: &mut BufReader<Stream>, cancel: &Canceller) -> Result<Vec<u
     let mut head = Vec::with_capacity(1024);
     loop {
         let before = head.len();
+        // Never past one byte over the limit, even inside a line that does not end.
+        let room = (MAX_HEAD + 1 - head.len()) as u64;
         let n = reader
+            .by_ref()
+            .take(room)
             .read_until(b'\n', &mut head)
             .map_err(|e| io_error(&e, cancel, "reading the answer"))?;
         if n == 0 {
@@ -293,11 +297,20 @@ fn expect_crlf(reader: &mut BufReader<Stream>) -> io::Result<()> {
 }
 
 fn skip_trailers(reader: &mut BufReader<Stream>) -> io::Result<()> {
+    let mut total = 0;
     loop {
         let mut line = Vec::new();
         let n = reader.by_ref().take(8192).read_until(b'\n', &mut line)?;
         if n == 0 || line == b"\r\n" || line == b"\n" {
             return Ok(());
+        }
+        // Bounded like a head: endless trailers would keep a finished body open forever.
+        total += n;
+        if total > MAX_HEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the trailers are too large",
+            ));
         }
     }
 }
