@@ -20,12 +20,22 @@ from typing import Any, TypedDict, cast
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import Recording, Reflector, SourceChannel
 from kubeproxy_config._lifecycle import StartStop
-from kubeproxy_config._limits import check_byte_limit
+from kubeproxy_config._limits import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_PAGE_BYTES,
+    check_byte_limit,
+)
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import load_default
 from kubeproxy_config.sources._transport import resolve
 
-__all__ = ["KubernetesSource", "ResourceStats", "new_source_api"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_PAGE_BYTES",
+    "KubernetesSource",
+    "ResourceStats",
+    "new_source_api",
+]
 
 logger = logging.getLogger("kubeproxy_config")
 
@@ -35,16 +45,6 @@ bookmarks about once a minute, so a healthy idle watch never goes this long with
 
 DEFAULT_WATCH_TIMEOUT = 300.0
 """Seconds a watch asks the server to keep it open (``timeoutSeconds``, plus up to 25% jitter)."""
-
-DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
-"""Largest watch event line (16 MiB). The API server refuses request bodies over 3 MiB and etcd
-objects over ~1.5 MiB, so a real event is far smaller; the margin covers servers configured with
-larger limits."""
-
-DEFAULT_MAX_PAGE_BYTES = 256 * 1024 * 1024
-"""Largest list page body (256 MiB): a page of ``limit=500`` objects of ~500 KiB each, or an
-unpaginated list of ~100,000 ordinary objects. Larger than the event limit, so an object refused
-as an event can still arrive in the relist that follows."""
 
 
 @dataclass(frozen=True)

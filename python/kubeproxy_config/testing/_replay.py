@@ -6,11 +6,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from kubeproxy_config._limits import check_byte_limit
+from kubeproxy_config._limits import DEFAULT_MAX_LINE_BYTES, check_byte_limit
 from kubeproxy_config.errors import RecordingError
-
-DEFAULT_MAX_LINE_BYTES = 1024 * 1024 * 1024
-"""Largest line of a recording that ``replay`` reads (1 GiB; see there)."""
 
 if TYPE_CHECKING:
     from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
