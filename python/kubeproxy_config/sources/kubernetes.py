@@ -163,9 +163,9 @@ class KubernetesSource(StartStop):
             streaming lists are made of events and use it too). A longer line is read no further
             than one byte past the limit; the connection is dropped, the failure logged and
             counted (``errors`` and ``oversized``), and the resource relisted after a backoff
-            (the stream cannot be resumed past it; with ``watch_list=None`` that relist is
-            paginated, so an object too large for an event still arrives in a page); what the
-            configs hold is kept until then.
+            (the stream cannot be resumed past it; with ``watch_list=None``, a streamed list
+            that meets such a line is retried in pages, so an object too large for an event
+            still arrives in a page); what the configs hold is kept until then.
         max_page_bytes: the largest list page body accepted, in bytes (default 256 MiB). A larger
             page (announced by ``Content-Length``, or read to one byte past the limit) fails the
             list, which is logged, counted like an oversized event and retried after a backoff.
