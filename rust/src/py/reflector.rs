@@ -14,8 +14,10 @@ use crate::engine::watcher::{Options, WatchList};
 use crate::py::channel::PySourceChannel;
 use crate::py::seconds;
 use crate::transport::conn::Dialer;
+use crate::transport::limits::{Limits, DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_PAGE_BYTES};
 use crate::transport::record::Recorder;
 use crate::transport::reflector::{Host, Level, Reflector, Settings, COUNTERS};
+use crate::transport::replay::DEFAULT_MAX_LINE_BYTES;
 use crate::transport::tls::{client_config, server_name, TlsMaterial};
 use crate::transport::url::BaseUrl;
 
@@ -75,6 +77,19 @@ fn number(settings: &Bound<'_, PyDict>, key: &str) -> PyResult<f64> {
 
 fn seconds(settings: &Bound<'_, PyDict>, key: &str) -> PyResult<Duration> {
     seconds::seconds(key, number(settings, key)?)
+}
+
+/// A size limit in bytes (a positive integer), or `default` when the key is absent or None.
+fn byte_limit(settings: &Bound<'_, PyDict>, key: &str, default: usize) -> PyResult<usize> {
+    match settings.get_item(key)? {
+        Some(v) if !v.is_none() => match v.extract::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(PyValueError::new_err(format!(
+                "{key} must be a positive number of bytes, not {v}"
+            ))),
+        },
+        _ => Ok(default),
+    }
 }
 
 fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyResult<Settings> {
@@ -161,6 +176,10 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
             Some(v) if !v.is_none() => Some(Arc::clone(&v.cast::<PyRecording>()?.get().inner)),
             _ => None,
         },
+        limits: Limits {
+            event_bytes: byte_limit(s, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES)?,
+            page_bytes: byte_limit(s, "max_page_bytes", DEFAULT_MAX_PAGE_BYTES)?,
+        },
     })
 }
 
@@ -189,15 +208,22 @@ impl PyRecording {
 
 /// Play a recording into `channels` (by resource: `services`, `endpoints`,
 /// `endpointslices`), without the GIL; `speed` None: as fast as possible. Returns the records
-/// played per resource. Raises `ValueError` naming the file and line of a bad record.
+/// played per resource. Raises `ValueError` naming the file and line of a bad record, or of a
+/// line longer than `max_line_bytes` (read no further than one byte past it).
 #[pyfunction]
-#[pyo3(signature = (path, channels, speed = None))]
+#[pyo3(signature = (path, channels, speed = None, *, max_line_bytes = DEFAULT_MAX_LINE_BYTES))]
 pub fn replay(
     py: Python<'_>,
     path: std::path::PathBuf,
     channels: std::collections::HashMap<String, Py<PySourceChannel>>,
     speed: Option<f64>,
+    max_line_bytes: usize,
 ) -> PyResult<std::collections::HashMap<String, u64>> {
+    if max_line_bytes == 0 {
+        return Err(PyValueError::new_err(
+            "max_line_bytes must be a positive number of bytes, not 0",
+        ));
+    }
     let mut sinks: std::collections::HashMap<String, Box<dyn crate::engine::watcher::Sink>> =
         channels
             .into_iter()
@@ -217,7 +243,9 @@ pub fn replay(
             true
         }
     };
-    let done = py.detach(|| crate::transport::replay::replay(&path, &mut sinks, speed, &stop));
+    let done = py.detach(|| {
+        crate::transport::replay::replay(&path, &mut sinks, speed, max_line_bytes, &stop)
+    });
     if let Some(err) = interrupted.into_inner() {
         return Err(err);
     }

@@ -47,12 +47,21 @@ pub struct Replayed {
     pub refused: u64,
 }
 
+/// Largest line of a recording read by default: 1 GiB. A line holds one list page or one
+/// read's worth of watch events as a JSON string, which escaping (quotes, backslashes) and
+/// invalid UTF-8 (three bytes per bad byte) can make up to three times as large as what was
+/// received: 1 GiB covers a page at the transport's default limit (256 MiB) at the worst.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 30;
+
 /// Play `path` into `sinks` (by resource). `speed`: None as fast as possible, else the
-/// recorded pace times `speed` (2.0: twice as fast); `stop` is polled between records.
+/// recorded pace times `speed` (2.0: twice as fast); `stop` is polled between records. A
+/// line longer than `max_line` bytes (after decompression) is an error, found without reading
+/// more of it than `max_line + 1` bytes.
 pub fn replay<S: std::hash::BuildHasher>(
     path: &Path,
     sinks: &mut HashMap<String, Box<dyn Sink>, S>,
     speed: Option<f64>,
+    max_line: usize,
     stop: &dyn Fn() -> bool,
 ) -> Result<Replayed, ReplayError> {
     let name = path.display().to_string();
@@ -71,10 +80,13 @@ pub fn replay<S: std::hash::BuildHasher>(
         line,
         why,
     };
-    let mut lines = BufReader::new(reader).lines();
+    let mut lines = Lines {
+        reader: BufReader::new(reader),
+        max: max_line,
+    };
     let header = match lines.next() {
         Some(Ok(text)) => text,
-        Some(Err(e)) => return Err(bad(1, e.to_string())),
+        Some(Err(e)) => return Err(bad(1, e)),
         None => return Err(bad(1, "empty file: no header".to_owned())),
     };
     check_header(&header).map_err(|why| bad(1, why))?;
@@ -86,8 +98,8 @@ pub fn replay<S: std::hash::BuildHasher>(
     let mut done = Replayed::default();
     for (index, text) in lines.enumerate() {
         let line = index + 2;
-        // A truncated gzip stream or invalid UTF-8 shows here.
-        let text = text.map_err(|e| bad(line, e.to_string()))?;
+        // A truncated gzip stream, invalid UTF-8 or a line over the limit shows here.
+        let text = text.map_err(|e| bad(line, e))?;
         if text.trim().is_empty() {
             continue;
         }
@@ -145,6 +157,42 @@ fn pace(due: Instant, stop: &dyn Fn() -> bool) -> bool {
     true
 }
 
+/// The lines of a recording, each read to at most `max + 1` bytes (newline included): a
+/// longer one (a gzip bomb's endless line, say) is an error, not an allocation.
+struct Lines<R> {
+    reader: BufReader<R>,
+    max: usize,
+}
+
+impl<R: Read> Iterator for Lines<R> {
+    type Item = Result<String, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut line = Vec::new();
+        let room = (self.max as u64).saturating_add(1);
+        let read = self.reader.by_ref().take(room).read_until(b'\n', &mut line);
+        match read {
+            Err(e) => return Some(Err(e.to_string())),
+            Ok(0) => return None,
+            Ok(_) => {}
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        } else if line.len() > self.max {
+            return Some(Err(format!(
+                "the line is over the limit of {} bytes (max_line_bytes): {} bytes read so far; \
+                 reading stopped there",
+                self.max,
+                line.len()
+            )));
+        }
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Some(String::from_utf8(line).map_err(|_| "stream did not contain valid UTF-8".to_owned()))
+    }
+}
+
 fn check_header(text: &str) -> Result<(), String> {
     let header: Value =
         serde_json::from_str(text).map_err(|_| "not a recording: no JSON header".to_owned())?;
@@ -182,5 +230,94 @@ fn play(sink: &mut dyn Sink, record: &Record) -> Result<bool, String> {
         Ok(()) => Ok(true),
         Err(crate::engine::error::CoreError::Closed(_)) => Err("the config was closed".to_owned()),
         Err(_) => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    /// A recording file in the temporary directory holding a header and then `body`, gzipped
+    /// when `gzip`.
+    fn recording(name: &str, body: &[u8], gzip: bool) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("kpc-{}-{name}", std::process::id()));
+        let file = File::create(&path).expect("create");
+        let mut out: Box<dyn Write> = if gzip {
+            Box::new(GzEncoder::new(file, Compression::default()))
+        } else {
+            Box::new(file)
+        };
+        writeln!(out, "{{\"{FORMAT}\":{VERSION}}}").expect("header");
+        out.write_all(body).expect("body");
+        drop(out);
+        path
+    }
+
+    fn play(path: &Path, max_line: usize) -> Result<Replayed, ReplayError> {
+        let mut sinks: HashMap<String, Box<dyn Sink>> = HashMap::new();
+        let result = replay(path, &mut sinks, None, max_line, &|| false);
+        let _ = std::fs::remove_file(path);
+        result
+    }
+
+    #[test]
+    fn lines_up_to_the_limit_are_read() {
+        let record = br#"{"t":0,"resource":"services","op":"begin_list"}"#;
+        let mut body = record.to_vec();
+        body.push(b'\n');
+        body.extend_from_slice(record);
+        let path = recording("fits", &body, false);
+        let done = play(&path, record.len()).expect("replay");
+        assert_eq!(done.skipped, 2);
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_refused_naming_it() {
+        let mut body = br#"{"t":0,"resource":"services","op":"begin_list"}"#.to_vec();
+        body.push(b'\n');
+        body.extend(std::iter::repeat_n(b'x', 5000));
+        body.push(b'\n');
+        let path = recording("long", &body, false);
+        let err = play(&path, 1000).expect_err("too long").to_string();
+        assert!(
+            err.contains("line 3: the line is over the limit of 1000 bytes"),
+            "{err}"
+        );
+        assert!(
+            err.contains("(max_line_bytes): 1001 bytes read so far"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_gzip_bomb_line_is_cut_at_the_limit() {
+        // 64 MiB of one line inflate from about 64 KiB: reading stops at the limit.
+        let path = std::env::temp_dir().join(format!("kpc-{}-bomb.gz", std::process::id()));
+        let file = File::create(&path).expect("create");
+        let mut out = GzEncoder::new(file, Compression::fast());
+        writeln!(out, "{{\"{FORMAT}\":{VERSION}}}").expect("header");
+        let piece = vec![b'x'; 1 << 20];
+        for _ in 0..64 {
+            out.write_all(&piece).expect("bomb");
+        }
+        out.finish().expect("finish");
+        assert!(std::fs::metadata(&path).expect("size").len() < 1 << 20);
+        let err = play(&path, 1 << 20).expect_err("bomb").to_string();
+        assert!(
+            err.contains("line 2: the line is over the limit of 1048576 bytes"),
+            "{err}"
+        );
+        assert!(err.contains("1048577 bytes read so far"), "{err}");
+        // The header line is bounded too.
+        let path = recording("header.gz", b"", true);
+        let err = play(&path, 4).expect_err("header").to_string();
+        assert!(
+            err.contains("line 1: the line is over the limit of 4 bytes"),
+            "{err}"
+        );
     }
 }
