@@ -29,7 +29,8 @@ pub enum Outcome {
     Ok,
     /// The handler raised; it was logged by the sink and is counted here. Delivery goes on.
     Failed,
-    /// The handler can no longer be called (the interpreter is shutting down): stop its thread.
+    /// The handler can no longer be called (the interpreter is shutting down, or what it
+    /// forwards to is gone): stop its thread and remove its registration.
     Stop,
 }
 
@@ -423,7 +424,14 @@ impl<T: Object> Broadcaster<T> {
                     self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
                     slot.stats.errors.fetch_add(1, Ordering::Relaxed);
                 }
-                Outcome::Stop => return,
+                Outcome::Stop => {
+                    // The handler can never be called again (what it forwards to is gone, or
+                    // the interpreter is finalizing): leave the list as well, or it would stay
+                    // counted, reported as lagging further behind with every version (failing
+                    // health checks), and keep its last snapshot alive.
+                    self.cancel(slot.id);
+                    return;
+                }
             }
         }
     }
