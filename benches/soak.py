@@ -7,10 +7,11 @@ and zone changes, with two ProxyConfigs on top; at every checkpoint and at the e
 must equal the server's objects and the proxy views the reference recomputation. Prints the
 figures and the result; exit status 1 on a failure.
 
-``--oversized BYTES`` adds the oversized-event fault (a Service with an annotation that large);
-``--source-option NAME=INT`` passes a ``KubernetesSource`` argument to both sources (e.g. the
-size limit that fault is meant to meet). ``--hygiene`` runs the resource-hygiene cycles at
-their full counts instead (``benches/hygiene.py``).
+The oversized-event fault (a Service with an annotation of ``--oversized BYTES``, default 200 kB;
+0 leaves it out) meets the sources' ``max_event_bytes`` of 128 KiB; ``--source-option
+NAME=INT`` passes another ``KubernetesSource`` argument to both sources (or overrides that
+one). ``--hygiene`` runs the resource-hygiene cycles at their full counts instead
+(``benches/hygiene.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_soak import SOAK_SEED, run_soak
+from test_soak import OVERSIZED_BYTES, SOAK_SEED, SOAK_SOURCE_OPTIONS, run_soak
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=SOAK_SEED)
     parser.add_argument("--checkpoint-every", type=float, default=5.0, metavar="SECONDS")
-    parser.add_argument("--oversized", type=int, default=0, metavar="BYTES")
+    parser.add_argument("--oversized", type=int, default=OVERSIZED_BYTES, metavar="BYTES")
     parser.add_argument("--source-option", action="append", default=[], metavar="NAME=INT")
     parser.add_argument("--hygiene", action="store_true", help="run benches/hygiene.py instead")
     args = parser.parse_args(argv[1:])
@@ -38,7 +39,7 @@ def main(argv: list[str]) -> int:
         from hygiene import main as hygiene_main  # benches/hygiene.py
 
         return hygiene_main([])
-    options = {}
+    options = dict(SOAK_SOURCE_OPTIONS)
     for item in args.source_option:
         name, _, value = item.partition("=")
         options[name] = int(value)

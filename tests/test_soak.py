@@ -188,20 +188,26 @@ def _faulter(soak: Soaked, rng: random.Random) -> None:
         faults[fault] += 1
 
 
+# The oversized-event fault: a Service this large, past the sources' event-line limit here (it
+# still fits a list page, so the relist the refusal forces brings it in).
+OVERSIZED_BYTES = 200_000
+SOAK_SOURCE_OPTIONS: Mapping[str, Any] = {"max_event_bytes": 128 * 1024}
+
+
 def run_soak(
     seconds: float = SOAK_SECONDS,
     seed: int = SOAK_SEED,
     *,
     checkpoint_every: float = CHECKPOINT_EVERY,
-    oversized_bytes: int = 0,
-    source_options: Mapping[str, Any] | None = None,
+    oversized_bytes: int = OVERSIZED_BYTES,
+    source_options: Mapping[str, Any] = SOAK_SOURCE_OPTIONS,
 ) -> SoakReport:
     """Run one soak; the report says whether the configs converged to the server's objects
     and the proxy views to the reference recomputation.
 
-    ``oversized_bytes`` > 0 adds the oversized-event fault: a Service whose annotation is that
-    large. ``source_options`` are extra ``KubernetesSource`` arguments for both sources (e.g.
-    the size limits such a fault is meant to meet).
+    ``oversized_bytes`` > 0 (the default) adds the oversized-event fault: a Service whose
+    annotation is that large; 0 leaves it out. ``source_options`` are extra ``KubernetesSource``
+    arguments for both sources (by default an event-line limit the fault's events exceed).
     """
     report = SoakReport(seconds=seconds, seed=seed)
     rng = random.Random(seed)
@@ -246,7 +252,7 @@ def run_soak(
                     config.register_handler(soak.handlers[kind])
                 for name, proxy in proxies.items():
                     proxy.register_handler(soak.proxy_handlers[name])
-                _soak(soak, random.Random(rng.random()), dict(source_options or {}))
+                _soak(soak, random.Random(rng.random()), dict(source_options))
             finally:
                 for proxy in proxies.values():
                     proxy.close()
@@ -392,7 +398,8 @@ def test_soak_of_everything_converges() -> None:
     assert report.converged, report.mismatch
     assert report.handler_problems == []
     assert report.errors_logged == []
-    assert sum(report.writes.values()) > 0 and set(report.faults) == set(FAULTS)
+    assert sum(report.writes.values()) > 0 and set(report.faults) == {*FAULTS, "oversized"}
+    assert report.totals()["oversized"] > 0  # refused by the limit, then relisted
     assert report.proxy_checks >= 2 * len(PROXIES)  # a checkpoint under faults, and the end
     streamed, paged = report.totals("streamed"), report.totals("paged")
     assert streamed["watch_lists"] > 0 and paged["watch_lists"] == 0 and paged["pages"] > 0
