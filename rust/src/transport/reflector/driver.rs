@@ -90,6 +90,11 @@ impl Run {
                 } => self.watch(&mut machine, &resource_version, timeout, false),
             };
             if let Outcome::Failed(error) = &outcome {
+                if self.shared.stopped() {
+                    // stop() cut the request short: that is the stop, not a failure to count,
+                    // log or record.
+                    return;
+                }
                 if !error.is_retryable() {
                     if *error == WatchError::Closed {
                         self.host.log(
