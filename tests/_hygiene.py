@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ from dataclasses import dataclass, field
 import pytest
 
 WAIT = 10.0  # seconds any single wait may take: reaching it means a hang
+
+# Threads and fds are counted through /proc.
+LINUX_ONLY = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="counts threads and fds through /proc"
+)
 SETTLE = 10.0  # seconds counts may take to come back after the last cycle
 TOLERANCE = 2  # threads or fds above the warmed-up level still accepted
 RSS_TOLERANCE_MIB = 12.0

@@ -7,28 +7,18 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from _helpers import svc_dict
+from _helpers import cli, svc_dict
 from kubeproxy_config._cli_args import byte_size
 from kubeproxy_config.testing import FakeAPIServer
-
-RUN_TIMEOUT = 60.0
 
 
 def run(*args: str, kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = None if kubeconfig is None else {**os.environ, "KUBECONFIG": str(kubeconfig)}
-    return subprocess.run(
-        [sys.executable, "-m", "kubeproxy_config", *args],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        env=env,
-        check=False,
-    )
+    return cli(*args, env=env)
 
 
 @pytest.mark.parametrize(

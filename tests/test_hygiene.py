@@ -5,7 +5,6 @@ transport stopped at each phase and the metrics server are in ``test_hygiene_*.p
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from _hygiene import WAIT, cycles
+from _hygiene import LINUX_ONLY, WAIT, cycles
 from kubeproxy_config import (
     EndpointsConfig,
     EndpointSliceConfig,
@@ -24,9 +23,7 @@ from kubeproxy_config.sources.files import FileSource
 from kubeproxy_config.sources.kubernetes import KubernetesSource
 from kubeproxy_config.testing import FakeAPIServer
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="counts threads and fds through /proc"
-)
+pytestmark = LINUX_ONLY
 
 # -- configs ---------------------------------------------------------------------------------
 

@@ -10,19 +10,16 @@ the CI form runs 16 cycles; ``python benches/hygiene.py`` runs 100.
 from __future__ import annotations
 
 import http.client
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 
 import pytest
 
-from _hygiene import WAIT, Figures, counts, cycles
+from _hygiene import LINUX_ONLY, WAIT, Figures, counts, cycles
 from kubeproxy_config import EndpointSliceConfig, ProxyConfig, ServiceConfig, metrics
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="counts threads and fds through /proc"
-)
+pytestmark = LINUX_ONLY
 
 CI_CYCLES = 16
 

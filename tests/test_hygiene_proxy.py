@@ -10,13 +10,10 @@ without ``close()``. The CI form runs the full 1,000 cycles (about a second), as
 from __future__ import annotations
 
 import gc
-import sys
 from typing import Any
 
-import pytest
-
 from _helpers import wait_until
-from _hygiene import WAIT, Figures, cycles
+from _hygiene import LINUX_ONLY, WAIT, Figures, cycles
 from kubeproxy_config import (
     EndpointsConfig,
     EndpointSliceConfig,
@@ -25,9 +22,7 @@ from kubeproxy_config import (
     ServiceConfig,
 )
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="counts threads and fds through /proc"
-)
+pytestmark = LINUX_ONLY
 
 CI_CYCLES = 1000
 

@@ -13,22 +13,17 @@ The CI form runs the full 200 cycles (a few seconds); ``python benches/hygiene.p
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-import pytest
-
 from _helpers import wait_until
-from _hygiene import WAIT, Figures, cycles
+from _hygiene import LINUX_ONLY, WAIT, Figures, cycles
 from kubeproxy_config import EndpointsConfig, ServiceConfig
 from kubeproxy_config.sources.kubernetes import KubernetesSource
 from kubeproxy_config.testing import FakeAPIServer
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="counts threads and fds through /proc"
-)
+pytestmark = LINUX_ONLY
 
 CI_CYCLES = 200
 PHASES = ("list", "streamed", "watch", "backoff")
