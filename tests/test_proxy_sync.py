@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from _helpers import WAIT
+from _helpers import WAIT, wait_until
 from _proxy_env import TRIGGER, endpoint, env, port, service, slice_of
 from kubeproxy_config import EndpointSliceConfig, ProxyConfig, ProxySnapshot, ServiceConfig
 
@@ -64,6 +64,10 @@ def test_busy_handler_gets_exact_accumulated_changes_and_updated_services() -> N
         e.eps.add([slice_of("a", "a-1", [], annotations={"x": "y"})])
         e.svc.add([service("d")])
         assert e.services.flush(WAIT) and e.slices.flush(WAIT)
+        # Every input delivery is one update of the view: once the view has merged them all,
+        # the busy handler's next call holds everything at once.
+        fed = e.services.stats()["deliveries"] + e.slices.stats()["deliveries"]
+        assert wait_until(lambda: e.proxy.stats()["updates"] >= fed)
         release.set()
         assert e.proxy.flush(WAIT)
         last = seen[-1]
