@@ -1,0 +1,432 @@
+//! The proxy view kept incrementally: Services and `EndpointSlice`s (or legacy `Endpoints`)
+//! added, changed and deleted in a sequence picked by the fuzz bytes, delivered to the view's
+//! tracker in versions of varying size (as coalescing input configs deliver them), with node
+//! changes and commits in between.
+//!
+//! Invariants: no panic; every version's changes are exact (the previous view plus its changes
+//! is the new view); and the view kept incrementally equals the view computed from scratch by
+//! a fresh tracker given the final inputs at once.
+
+use std::sync::Arc;
+
+use _core::engine::json::Kind;
+use _core::engine::merger::Merger;
+use _core::engine::model::{EndpointSlice, Endpoints, Interner, IpFamily, Service};
+use _core::engine::object::ObjKey;
+use _core::engine::proxy::info::ServicePortInfo;
+use _core::engine::proxy::options::{ProxyOptions, Topology};
+use _core::engine::proxy::tracker::{ProxyInput, ProxyTracker, ENDPOINTS, SERVICES};
+use _core::engine::snapshot::{Items, Snapshot};
+use _core::engine::store::{Op, Store};
+use serde_json::{json, Value};
+
+use crate::input::Input;
+
+/// Most operations read from one input.
+const MAX_OPS: usize = 96;
+const SERVICES_NAMES: [&str; 3] = ["a", "b", "c"];
+const NODES: [(&str, &str); 3] = [("node-a", "z1"), ("node-b", "z2"), ("", "")];
+
+/// `data[0]`: the view's options (legacy `Endpoints` or slices, family, proxy name, node
+/// hints gate) and its node; then operations until the bytes run out.
+pub fn proxy_view(data: &[u8]) {
+    let mut input = Input::new(data);
+    let flags = input.byte();
+    let legacy = flags & 1 != 0;
+    let opts = ProxyOptions {
+        family: if flags & 2 == 0 {
+            IpFamily::IPv4
+        } else {
+            IpFamily::IPv6
+        },
+        service_proxy_name: (flags & 4 != 0).then(|| "alt".to_owned()),
+        prefer_same_node: flags & 8 != 0,
+        start: 0.0,
+    };
+    let mut node = topology(usize::from(flags >> 4));
+    let mut view = View {
+        tracker: ProxyTracker::new(opts.clone(), node.clone()),
+        services: Store::new(),
+        slices: Store::new(),
+        legacy: Store::new(),
+        current: Items::new(),
+    };
+    for _ in 0..MAX_OPS {
+        if input.is_empty() {
+            break;
+        }
+        match input.below(10) {
+            0 | 1 => {
+                if let Some(svc) = build::<Service>(&service(&mut input)) {
+                    view.services.apply(0, Op::Add(vec![Arc::new(svc)]));
+                }
+            }
+            2 => {
+                let name = SERVICES_NAMES[input.below(3)];
+                let key = ObjKey::new("ns", name);
+                view.services.apply(0, Op::Remove(vec![key]));
+            }
+            3 | 4 if legacy => {
+                if let Some(eps) = build::<Endpoints>(&endpoints(&mut input)) {
+                    view.legacy.apply(0, Op::Add(vec![Arc::new(eps)]));
+                }
+            }
+            3 | 4 => {
+                if let Some(slice) = build::<EndpointSlice>(&slice(&mut input)) {
+                    view.slices.apply(0, Op::Add(vec![Arc::new(slice)]));
+                }
+            }
+            5 if legacy => {
+                let key = ObjKey::new("ns", SERVICES_NAMES[input.below(3)]);
+                view.legacy.apply(0, Op::Remove(vec![key]));
+            }
+            5 => {
+                let key = ObjKey::new("ns", slice_name(&mut input).0);
+                view.slices.apply(0, Op::Remove(vec![key]));
+            }
+            6 => view.deliver_services(),
+            7 => view.deliver_endpoints(legacy),
+            8 => {
+                node = topology(input.below(3));
+                view.tracker
+                    .apply(SERVICES, ProxyInput::Topology(node.clone()));
+            }
+            _ => view.commit(),
+        }
+    }
+    view.deliver_services();
+    view.deliver_endpoints(legacy);
+    view.commit();
+    // From scratch: a fresh tracker given the final inputs, all added, at once.
+    let mut fresh = ProxyTracker::new(opts, node);
+    fresh.apply(SERVICES, ProxyInput::Services(view.services.snapshot_all()));
+    if legacy {
+        fresh.apply(ENDPOINTS, ProxyInput::Endpoints(view.legacy.snapshot_all()));
+    } else {
+        fresh.apply(ENDPOINTS, ProxyInput::Slices(view.slices.snapshot_all()));
+    }
+    let scratch = fresh.commit().map_or_else(Items::new, |s| s.items);
+    assert!(
+        view.current == scratch,
+        "incremental view differs from the view from scratch:\n{:#?}\nvs\n{:#?}",
+        keys(&view.current),
+        keys(&scratch)
+    );
+}
+
+fn keys(items: &Items<ServicePortInfo>) -> Vec<String> {
+    items.iter().map(|(_, v)| format!("{v:?}")).collect()
+}
+
+fn topology(i: usize) -> Topology {
+    let (node_name, zone) = NODES[i % NODES.len()];
+    Topology {
+        node_name: node_name.to_owned(),
+        zone: zone.to_owned(),
+    }
+}
+
+/// The inputs (as the input configs' stores) and the view as kept incrementally.
+struct View {
+    tracker: ProxyTracker,
+    services: Store<Service>,
+    slices: Store<EndpointSlice>,
+    legacy: Store<Endpoints>,
+    current: Items<ServicePortInfo>,
+}
+
+impl View {
+    fn deliver_services(&mut self) {
+        if let Some(snap) = self.services.commit() {
+            self.tracker.apply(SERVICES, ProxyInput::Services(snap));
+        }
+    }
+
+    fn deliver_endpoints(&mut self, legacy: bool) {
+        if legacy {
+            if let Some(snap) = self.legacy.commit() {
+                self.tracker.apply(ENDPOINTS, ProxyInput::Endpoints(snap));
+            }
+        } else if let Some(snap) = self.slices.commit() {
+            self.tracker.apply(ENDPOINTS, ProxyInput::Slices(snap));
+        }
+    }
+
+    /// A commit of the view; its changes must take the previous view exactly to the new one.
+    fn commit(&mut self) {
+        let Some(snap) = self.tracker.commit() else {
+            return;
+        };
+        check_changes(&self.current, &snap);
+        self.current = snap.items;
+    }
+}
+
+fn check_changes(before: &Items<ServicePortInfo>, snap: &Snapshot<ServicePortInfo>) {
+    let mut expected = before.clone();
+    let c = &snap.changes;
+    for gone in &c.removed {
+        let old = expected.remove(&gone.base.key);
+        assert!(old.is_some_and(|o| o == *gone), "removed: not as it was");
+    }
+    for (old, new) in &c.updated {
+        assert_eq!(old.base.key, new.base.key, "an update changes the key");
+        assert_ne!(old, new, "an update that changes nothing");
+        let was = expected.insert(new.base.key.clone(), Arc::clone(new));
+        assert!(was.is_some_and(|w| w == *old), "updated: old not as it was");
+    }
+    for added in &c.added {
+        let was = expected.insert(added.base.key.clone(), Arc::clone(added));
+        assert!(was.is_none(), "added: already there");
+    }
+    assert!(
+        expected == snap.items,
+        "the changes do not lead to the new view"
+    );
+}
+
+fn build<K: Kind>(value: &Value) -> Option<K> {
+    K::from_value(value, &mut Interner::new()).ok()
+}
+
+fn labels(input: &mut Input<'_>, mut base: serde_json::Map<String, Value>) -> Value {
+    match input.below(8) {
+        0 => {
+            base.insert(
+                "service.kubernetes.io/service-proxy-name".into(),
+                "alt".into(),
+            );
+        }
+        1 => {
+            base.insert("service.kubernetes.io/headless".into(), "".into());
+        }
+        _ => {}
+    }
+    Value::Object(base)
+}
+
+fn service(input: &mut Input<'_>) -> Value {
+    let name = SERVICES_NAMES[input.below(3)];
+    let kind = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"][input.below(4)];
+    let ips: &[&str] = [
+        &["10.96.0.1"][..],
+        &["None"],
+        &["fd00::1"],
+        &["10.96.0.2", "fd00::2"],
+        &["fd00::3", "10.96.0.3"],
+        &["010.096.000.004"],
+    ][input.below(6)];
+    let pool = [
+        json!({"port": 80, "protocol": "TCP", "targetPort": 8080}),
+        json!({"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080}),
+        json!({"name": "dns", "port": 53, "protocol": "UDP"}),
+        json!({"name": "sctp", "port": 9, "protocol": "SCTP", "nodePort": 30009}),
+    ];
+    let first = input.below(4);
+    let mut ports = vec![pool[first].clone()];
+    if input.bool() {
+        ports.push(pool[(first + 1 + input.below(3)) % 4].clone());
+    }
+    let mut spec = json!({
+        "type": kind,
+        "clusterIP": ips[0],
+        "clusterIPs": ips,
+        "ports": ports,
+    });
+    let flags = input.byte();
+    let set = |spec: &mut Value, k: &str, v: Value| {
+        spec.as_object_mut().map(|o| o.insert(k.to_owned(), v));
+    };
+    if flags & 1 != 0 {
+        set(&mut spec, "externalTrafficPolicy", "Local".into());
+        set(&mut spec, "healthCheckNodePort", 31000.into());
+    }
+    if flags & 2 != 0 {
+        set(&mut spec, "internalTrafficPolicy", "Local".into());
+    }
+    if flags & 4 != 0 {
+        set(&mut spec, "sessionAffinity", "ClientIP".into());
+        set(
+            &mut spec,
+            "sessionAffinityConfig",
+            json!({"clientIP": {"timeoutSeconds": 600}}),
+        );
+    }
+    if flags & 8 != 0 {
+        set(
+            &mut spec,
+            "externalIPs",
+            json!(["192.0.2.1", "2001:db8::1"]),
+        );
+    }
+    if flags & 16 != 0 {
+        set(
+            &mut spec,
+            "loadBalancerSourceRanges",
+            json!([" 203.0.113.0/24 ", "2001:db8::/32"]),
+        );
+    }
+    if flags & 32 != 0 {
+        set(
+            &mut spec,
+            "trafficDistribution",
+            ["PreferClose", "PreferSameZone", "PreferSameNode"][input.below(3)].into(),
+        );
+    }
+    if kind == "ExternalName" {
+        set(&mut spec, "externalName", "example.com".into());
+    }
+    let ingress = match input.below(3) {
+        0 => json!([]),
+        1 => json!([{"ip": "198.51.100.1"}]),
+        _ => json!([{"ip": "198.51.100.2", "ipMode": "Proxy"}, {"hostname": "lb.example"}]),
+    };
+    let version = input.byte();
+    json!({
+        "metadata": {
+            "namespace": "ns",
+            "name": name,
+            "resourceVersion": version.to_string(),
+            "labels": labels(input, serde_json::Map::new()),
+        },
+        "spec": spec,
+        "status": {"loadBalancer": {"ingress": ingress}},
+    })
+}
+
+/// A slice's name and its service.
+fn slice_name(input: &mut Input<'_>) -> (&'static str, &'static str) {
+    [
+        ("a-1", "a"),
+        ("a-2", "a"),
+        ("b-1", "b"),
+        ("c-1", "c"),
+        ("x-1", "a"),
+    ][input.below(5)]
+}
+
+fn endpoint_ips(input: &mut Input<'_>) -> Vec<&'static str> {
+    const IPS: [&str; 6] = [
+        "10.0.0.1", "10.0.0.2", "10.0.0.3", "fd00::a", "fd00::b", "10.0.0.1",
+    ];
+    (0..input.below(3) + 1)
+        .map(|_| IPS[input.below(6)])
+        .collect()
+}
+
+fn condition(input: &mut Input<'_>) -> Value {
+    match input.below(3) {
+        0 => Value::Null,
+        1 => true.into(),
+        _ => false.into(),
+    }
+}
+
+fn slice(input: &mut Input<'_>) -> Value {
+    let (name, service) = slice_name(input);
+    let family = ["IPv4", "IPv6", "FQDN"][input.below(3)];
+    let mut endpoints = Vec::new();
+    for _ in 0..input.below(4) {
+        let mut conditions = serde_json::Map::new();
+        for field in ["ready", "serving", "terminating"] {
+            let v = condition(input);
+            if !v.is_null() {
+                conditions.insert(field.to_owned(), v);
+            }
+        }
+        let (node, zone) = NODES[input.below(3)];
+        let mut ep = json!({"addresses": endpoint_ips(input), "conditions": conditions});
+        let o = ep.as_object_mut().expect("an object");
+        if !node.is_empty() {
+            o.insert("nodeName".into(), node.into());
+            o.insert("zone".into(), zone.into());
+        }
+        match input.below(4) {
+            0 => {
+                o.insert("hints".into(), json!({"forZones": [{"name": "z1"}]}));
+            }
+            1 => {
+                o.insert(
+                    "hints".into(),
+                    json!({"forZones": [{"name": "z2"}], "forNodes": [{"name": "node-b"}]}),
+                );
+            }
+            _ => {}
+        }
+        endpoints.push(ep);
+    }
+    let ports = match input.below(4) {
+        0 => json!([{"port": 8080, "protocol": "TCP"}]),
+        1 => json!([{"name": "http", "port": 8080}]),
+        2 => {
+            json!([{"name": "dns", "port": 5353, "protocol": "UDP"}, {"name": "http", "port": 8081}])
+        }
+        _ => json!([]),
+    };
+    let mut base = serde_json::Map::new();
+    base.insert("kubernetes.io/service-name".into(), service.into());
+    let mut annotations = serde_json::Map::new();
+    if input.bool() {
+        annotations.insert(
+            "endpoints.kubernetes.io/last-change-trigger-time".into(),
+            "2024-01-02T03:04:05Z".into(),
+        );
+    }
+    json!({
+        "metadata": {
+            "namespace": "ns",
+            "name": name,
+            "resourceVersion": input.byte().to_string(),
+            "labels": labels(input, base),
+            "annotations": annotations,
+        },
+        "addressType": family,
+        "endpoints": endpoints,
+        "ports": ports,
+    })
+}
+
+fn endpoints(input: &mut Input<'_>) -> Value {
+    let name = SERVICES_NAMES[input.below(3)];
+    let mut subsets = Vec::new();
+    for _ in 0..input.below(3) {
+        let address = |input: &mut Input<'_>| -> Vec<Value> {
+            endpoint_ips(input)
+                .into_iter()
+                .map(|ip| {
+                    let (node, _) = NODES[input.below(3)];
+                    if node.is_empty() {
+                        json!({"ip": ip})
+                    } else {
+                        json!({"ip": ip, "nodeName": node})
+                    }
+                })
+                .collect()
+        };
+        let ready = if input.bool() {
+            address(input)
+        } else {
+            Vec::new()
+        };
+        let not_ready = if input.bool() {
+            address(input)
+        } else {
+            Vec::new()
+        };
+        let ports = match input.below(3) {
+            0 => json!([{"port": 8080, "protocol": "TCP"}]),
+            1 => json!([{"name": "http", "port": 8080}]),
+            _ => json!([{"name": "dns", "port": 5353, "protocol": "UDP"}]),
+        };
+        subsets.push(json!({"addresses": ready, "notReadyAddresses": not_ready, "ports": ports}));
+    }
+    json!({
+        "metadata": {
+            "namespace": "ns",
+            "name": name,
+            "resourceVersion": input.byte().to_string(),
+            "labels": labels(input, serde_json::Map::new()),
+        },
+        "subsets": subsets,
+    })
+}
