@@ -303,8 +303,11 @@ fn scratch(name: &str) -> PathBuf {
     } else {
         std::env::temp_dir()
     };
+    // Tests run targets on several threads of one process: one set of files per thread.
+    let thread = format!("{:?}", std::thread::current().id());
+    let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
     dir.join(format!(
-        "kubeproxy-config-fuzz-{}-{name}",
+        "kubeproxy-config-fuzz-{}-{thread}-{name}",
         std::process::id()
     ))
 }
