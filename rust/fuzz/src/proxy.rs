@@ -30,6 +30,17 @@ const NODES: [(&str, &str); 3] = [("node-a", "z1"), ("node-b", "z2"), ("", "")];
 /// `data[0]`: the view's options (legacy `Endpoints` or slices, family, proxy name, node
 /// hints gate) and its node; then operations until the bytes run out.
 pub fn proxy_view(data: &[u8]) {
+    let (incremental, scratch) = views(data);
+    assert!(
+        incremental == scratch,
+        "incremental view differs from the view from scratch:\n{:#?}\nvs\n{:#?}",
+        keys(&incremental),
+        keys(&scratch)
+    );
+}
+
+/// The view kept incrementally and the view from scratch, after the operations of `data`.
+fn views(data: &[u8]) -> (Items<ServicePortInfo>, Items<ServicePortInfo>) {
     let mut input = Input::new(data);
     let flags = input.byte();
     let legacy = flags & 1 != 0;
@@ -106,12 +117,7 @@ pub fn proxy_view(data: &[u8]) {
         fresh.apply(ENDPOINTS, ProxyInput::Slices(view.slices.snapshot_all()));
     }
     let scratch = fresh.commit().map_or_else(Items::new, |s| s.items);
-    assert!(
-        view.current == scratch,
-        "incremental view differs from the view from scratch:\n{:#?}\nvs\n{:#?}",
-        keys(&view.current),
-        keys(&scratch)
-    );
+    (view.current, scratch)
 }
 
 fn keys(items: &Items<ServicePortInfo>) -> Vec<String> {
@@ -190,7 +196,7 @@ fn build<K: Kind>(value: &Value) -> Option<K> {
 }
 
 fn labels(input: &mut Input<'_>, mut base: serde_json::Map<String, Value>) -> Value {
-    match input.below(8) {
+    match input.below(12) {
         0 => {
             base.insert(
                 "service.kubernetes.io/service-proxy-name".into(),
@@ -207,7 +213,17 @@ fn labels(input: &mut Input<'_>, mut base: serde_json::Map<String, Value>) -> Va
 
 fn service(input: &mut Input<'_>) -> Value {
     let name = SERVICES_NAMES[input.below(3)];
-    let kind = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"][input.below(4)];
+    // Mostly Services a proxy serves; some it skips (ExternalName, headless).
+    let kind = [
+        "ClusterIP",
+        "ClusterIP",
+        "ClusterIP",
+        "NodePort",
+        "NodePort",
+        "LoadBalancer",
+        "LoadBalancer",
+        "ExternalName",
+    ][input.below(8)];
     let ips: &[&str] = [
         &["10.96.0.1"][..],
         &["None"],
@@ -215,24 +231,25 @@ fn service(input: &mut Input<'_>) -> Value {
         &["10.96.0.2", "fd00::2"],
         &["fd00::3", "10.96.0.3"],
         &["010.096.000.004"],
-    ][input.below(6)];
+        &["10.96.0.5"],
+    ][input.below(7)];
     let pool = [
         json!({"port": 80, "protocol": "TCP", "targetPort": 8080}),
         json!({"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080}),
         json!({"name": "dns", "port": 53, "protocol": "UDP"}),
         json!({"name": "sctp", "port": 9, "protocol": "SCTP", "nodePort": 30009}),
     ];
+    // One port (named or not), or two named ones.
     let first = input.below(4);
     let mut ports = vec![pool[first].clone()];
-    if input.bool() {
-        ports.push(pool[(first + 1 + input.below(3)) % 4].clone());
+    if first > 0 && input.bool() {
+        ports.push(pool[1 + (first + input.below(2)) % 3].clone());
     }
-    let mut spec = json!({
-        "type": kind,
-        "clusterIP": ips[0],
-        "clusterIPs": ips,
-        "ports": ports,
-    });
+    let mut spec = json!({"type": kind, "ports": ports});
+    if kind != "ExternalName" {
+        spec["clusterIP"] = ips[0].into();
+        spec["clusterIPs"] = json!(ips);
+    }
     let flags = input.byte();
     let set = |spec: &mut Value, k: &str, v: Value| {
         spec.as_object_mut().map(|o| o.insert(k.to_owned(), v));
@@ -305,13 +322,14 @@ fn slice_name(input: &mut Input<'_>) -> (&'static str, &'static str) {
     ][input.below(5)]
 }
 
-fn endpoint_ips(input: &mut Input<'_>) -> Vec<&'static str> {
-    const IPS: [&str; 6] = [
-        "10.0.0.1", "10.0.0.2", "10.0.0.3", "fd00::a", "fd00::b", "10.0.0.1",
-    ];
-    (0..input.below(3) + 1)
-        .map(|_| IPS[input.below(6)])
-        .collect()
+/// One to three addresses of the family (`IPv4`, `IPv6` or `FQDN`); repeats on purpose.
+fn endpoint_ips(input: &mut Input<'_>, family: &str) -> Vec<&'static str> {
+    let pool: &[&str] = match family {
+        "IPv4" => &["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1"],
+        "IPv6" => &["fd00::a", "fd00::b", "fd00::c", "fd00::a"],
+        _ => &["a.example", "b.example", "a.example", "c.example"],
+    };
+    (0..=input.below(3)).map(|_| pool[input.below(4)]).collect()
 }
 
 fn condition(input: &mut Input<'_>) -> Value {
@@ -324,7 +342,7 @@ fn condition(input: &mut Input<'_>) -> Value {
 
 fn slice(input: &mut Input<'_>) -> Value {
     let (name, service) = slice_name(input);
-    let family = ["IPv4", "IPv6", "FQDN"][input.below(3)];
+    let family = ["IPv4", "IPv4", "IPv6", "FQDN"][input.below(4)];
     let mut endpoints = Vec::new();
     for _ in 0..input.below(4) {
         let mut conditions = serde_json::Map::new();
@@ -335,7 +353,7 @@ fn slice(input: &mut Input<'_>) -> Value {
             }
         }
         let (node, zone) = NODES[input.below(3)];
-        let mut ep = json!({"addresses": endpoint_ips(input), "conditions": conditions});
+        let mut ep = json!({"addresses": endpoint_ips(input, family), "conditions": conditions});
         let o = ep.as_object_mut().expect("an object");
         if !node.is_empty() {
             o.insert("nodeName".into(), node.into());
@@ -388,10 +406,11 @@ fn slice(input: &mut Input<'_>) -> Value {
 
 fn endpoints(input: &mut Input<'_>) -> Value {
     let name = SERVICES_NAMES[input.below(3)];
+    let family = if input.below(4) == 0 { "IPv6" } else { "IPv4" };
     let mut subsets = Vec::new();
     for _ in 0..input.below(3) {
         let address = |input: &mut Input<'_>| -> Vec<Value> {
-            endpoint_ips(input)
+            endpoint_ips(input, family)
                 .into_iter()
                 .map(|ip| {
                     let (node, _) = NODES[input.below(3)];
@@ -429,4 +448,17 @@ fn endpoints(input: &mut Input<'_>) -> Value {
         },
         "subsets": subsets,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus;
+
+    #[test]
+    fn the_corpus_builds_views() {
+        let files = corpus("proxy_view").expect("corpus readable");
+        let biggest = files.iter().map(|(_, d)| views(d).0.len()).max();
+        assert!(biggest.unwrap_or(0) >= 2, "no corpus input builds a view");
+    }
 }

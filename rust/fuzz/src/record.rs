@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use _core::engine::error::CoreError;
@@ -271,7 +271,7 @@ impl Sink for LogSink {
 }
 
 /// Replay `path` into logging sinks: the calls they got, and the result.
-fn play(path: &PathBuf) -> (Vec<Call>, Result<Replayed, ReplayError>) {
+fn play(path: &Path) -> (Vec<Call>, Result<Replayed, ReplayError>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut sinks: HashMap<String, Box<dyn Sink>> = SINKS
         .iter()
@@ -316,4 +316,23 @@ fn file(name: &str, contents: &[u8]) -> PathBuf {
     let path = scratch(name);
     std::fs::write(&path, contents).expect("scratch file writable");
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus;
+
+    #[test]
+    fn the_corpus_plays_records() {
+        let played = corpus("record_file")
+            .expect("corpus readable")
+            .iter()
+            .filter(|(_, d)| {
+                let r = reference(&d[2.min(d.len())..]);
+                r.outcome.is_ok() && r.calls.len() >= 3
+            })
+            .count();
+        assert!(played > 0, "no corpus input plays records");
+    }
 }

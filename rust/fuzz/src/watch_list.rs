@@ -391,3 +391,23 @@ fn check_machine(machine: &Watcher, listed_before: bool) {
         "a committed list was forgotten"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus;
+
+    #[test]
+    fn the_corpus_completes_lists() {
+        let mut completed = 0;
+        for (_, data) in corpus("watch_list").expect("corpus readable") {
+            let body = &data[3.min(data.len())..];
+            let end = memchr::memrchr(b'\n', body).map_or(0, |i| i + 1);
+            let result = stream::<Service>(data[0], &body[..end], &[end], 0);
+            if result.listed && !result.items.is_empty() {
+                completed += 1;
+            }
+        }
+        assert!(completed > 0, "no corpus input completes a streamed list");
+    }
+}
