@@ -97,6 +97,10 @@ fn assert_same_result<T: PartialEq + Debug, E: Debug, F: Debug>(
     }
 }
 
+/// The fewest lines of a piece when a chunk is parsed in pieces (the engine's
+/// `MIN_EVENTS_PER_PIECE`).
+const PIECE_LINES: usize = 8;
+
 fn watch_events_of<K: Kind>(data: &[u8]) {
     // Strict (the chunk fails whole) and lenient (invalid objects skipped) parsing.
     let mut strict_ok = None;
@@ -108,12 +112,15 @@ fn watch_events_of<K: Kind>(data: &[u8]) {
             format!("{walked:?}"),
             "fast path vs walk"
         );
-        let split = parse_watch_events_split::<K>(data, skip_invalid, 3);
-        assert_eq!(
-            format!("{result:?}"),
-            format!("{split:?}"),
-            "3 pieces vs serial"
-        );
+        // Chunks of fewer lines are parsed serially whatever the pieces asked for.
+        if lines(data).nth(2 * PIECE_LINES - 1).is_some() {
+            let split = parse_watch_events_split::<K>(data, skip_invalid, 3);
+            assert_eq!(
+                format!("{result:?}"),
+                format!("{split:?}"),
+                "3 pieces vs serial"
+            );
+        }
         if skip_invalid {
             if let Some(strict) = strict_ok.take() {
                 // What is accepted strictly is accepted leniently, identically, nothing skipped.

@@ -7,7 +7,10 @@
 //! is the new view); and the view kept incrementally equals the view computed from scratch by
 //! a fresh tracker given the final inputs at once.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use _core::engine::json::Kind;
 use _core::engine::merger::Merger;
@@ -68,8 +71,8 @@ fn views(data: &[u8]) -> (Items<ServicePortInfo>, Items<ServicePortInfo>) {
         }
         match input.below(10) {
             0 | 1 => {
-                if let Some(svc) = build::<Service>(&service(&mut input)) {
-                    view.services.apply(0, Op::Add(vec![Arc::new(svc)]));
+                if let Some(svc) = object(&SERVICE_CACHE, &mut input, service) {
+                    view.services.apply(0, Op::Add(vec![svc]));
                 }
             }
             2 => {
@@ -78,13 +81,13 @@ fn views(data: &[u8]) -> (Items<ServicePortInfo>, Items<ServicePortInfo>) {
                 view.services.apply(0, Op::Remove(vec![key]));
             }
             3 | 4 if legacy => {
-                if let Some(eps) = build::<Endpoints>(&endpoints(&mut input)) {
-                    view.legacy.apply(0, Op::Add(vec![Arc::new(eps)]));
+                if let Some(eps) = object(&ENDPOINTS_CACHE, &mut input, endpoints) {
+                    view.legacy.apply(0, Op::Add(vec![eps]));
                 }
             }
             3 | 4 => {
-                if let Some(slice) = build::<EndpointSlice>(&slice(&mut input)) {
-                    view.slices.apply(0, Op::Add(vec![Arc::new(slice)]));
+                if let Some(slice) = object(&SLICE_CACHE, &mut input, slice) {
+                    view.slices.apply(0, Op::Add(vec![slice]));
                 }
             }
             5 if legacy => {
@@ -191,8 +194,46 @@ fn check_changes(before: &Items<ServicePortInfo>, snap: &Snapshot<ServicePortInf
     );
 }
 
-fn build<K: Kind>(value: &Value) -> Option<K> {
-    K::from_value(value, &mut Interner::new()).ok()
+/// Bytes that describe one object (past the input's end: zeros).
+const RECIPE: usize = 24;
+
+/// Objects built from recipes, by recipe: a mutated input mostly repeats its objects, and
+/// building them (JSON, then parsing) would otherwise cost most of an execution.
+type Cache<K> = RefCell<HashMap<[u8; RECIPE], Option<Arc<K>>>>;
+
+thread_local! {
+    static SERVICE_CACHE: Cache<Service> = RefCell::default();
+    static SLICE_CACHE: Cache<EndpointSlice> = RefCell::default();
+    static ENDPOINTS_CACHE: Cache<Endpoints> = RefCell::default();
+}
+
+/// Most objects a cache keeps before it starts over.
+const CACHE_SIZE: usize = 20_000;
+
+/// The object of the next recipe (`None`: it does not validate, as happens to some).
+fn object<K: Kind>(
+    cache: &'static LocalKey<Cache<K>>,
+    input: &mut Input<'_>,
+    describe: fn(&mut Input<'_>) -> Value,
+) -> Option<Arc<K>> {
+    let mut recipe = [0; RECIPE];
+    let bytes = input.take(RECIPE);
+    recipe[..bytes.len()].copy_from_slice(bytes);
+    cache.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(hit) = cache.get(&recipe) {
+            return hit.clone();
+        }
+        if cache.len() >= CACHE_SIZE {
+            cache.clear();
+        }
+        let value = describe(&mut Input::new(&recipe));
+        let built = K::from_value(&value, &mut Interner::new())
+            .ok()
+            .map(Arc::new);
+        cache.insert(recipe, built.clone());
+        built
+    })
 }
 
 fn labels(input: &mut Input<'_>, mut base: serde_json::Map<String, Value>) -> Value {
