@@ -270,7 +270,7 @@ impl Sink for LogSink {
     }
 }
 
-/// Replay `path` into logging sinks: the calls they got, and the result.
+/// Replay `path` into logging sinks, then remove it: the calls they got, and the result.
 fn play(path: &Path) -> (Vec<Call>, Result<Replayed, ReplayError>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut sinks: HashMap<String, Box<dyn Sink>> = SINKS
@@ -284,6 +284,7 @@ fn play(path: &Path) -> (Vec<Call>, Result<Replayed, ReplayError>) {
         })
         .collect();
     let result = replay(path, &mut sinks, None, &|| false);
+    let _ = std::fs::remove_file(path);
     drop(sinks);
     let calls = std::mem::take(&mut *log.lock().unwrap_or_else(PoisonError::into_inner));
     (calls, result)
