@@ -94,6 +94,7 @@ def main() -> None:
     watch_list_seeds(by_kind)
     record_seeds(streams)
     proxy_seeds()
+    field_seeds()
 
 
 def chunked(body: bytes, size: int) -> bytes:
@@ -192,6 +193,25 @@ def proxy_seeds() -> None:
     for flags in (0x00, 0x01, 0x02, 0x09, 0x14, 0x21):
         data = bytes([flags]) + bytes(rng.randrange(256) for _ in range(300))
         write("proxy_view", f"random-{flags:02x}", data)
+
+
+def field_seeds() -> None:
+    """Text for the small parsers: trigger times, IPs, CIDRs, port keys, URLs, query pairs."""
+    seeds = {
+        "time": "2024-01-02T03:04:05.123Z",
+        "time-offset": "2024-02-29t23:59:60+05:30",
+        "ip-sloppy": "010.096.000.001",
+        "ip6": "fd00::1",
+        "cidr": " 203.0.113.7/24 ",
+        "cidr6": "2001:db8::1/32",
+        "port-key": "ns/svc:http/TCP",
+        "port-key-unnamed": "ns/svc:/UDP",
+        "url": "https://[fd00::1]:6443/k8s/clusters/c-1/",
+        "url-plain": "http://127.0.0.1",
+        "query": "labelSelector=app in (a,b)\ncontinue=eyJ2Ijoi%3D\nwatch=1",
+    }
+    for name, text in seeds.items():
+        write("fields", name, text.encode())
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@
 //!
 //! Targets: the JSON parsers ([`json`]: objects, watch events, list pages), the transport's
 //! HTTP framing ([`http`]), streaming lists through the watcher machine ([`watch_list`]), the
-//! record file reader of replay ([`record`]), and the incremental proxy view ([`proxy`]). Each
+//! record file reader of replay ([`record`]), the incremental proxy view ([`proxy`]), and the
+//! small text parsers (trigger times, IPs and CIDRs, port keys, URLs: [`fields`]). Each
 //! module states its invariants; any `Err` from the code under test is fine, a panic is a
 //! finding.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 
+pub mod fields;
 pub mod http;
 pub mod input;
 pub mod json;
@@ -18,6 +20,7 @@ pub mod proxy;
 pub mod record;
 pub mod watch_list;
 
+pub use fields::fields;
 pub use http::http_framing;
 pub use json::{list_page, objects, watch_events};
 pub use proxy::proxy_view;
@@ -25,7 +28,7 @@ pub use record::record_file;
 pub use watch_list::watch_list;
 
 /// The fuzz targets, by name (also the corpus directory names).
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "objects",
     "watch_events",
     "list_page",
@@ -33,6 +36,7 @@ pub const TARGETS: [&str; 7] = [
     "watch_list",
     "record_file",
     "proxy_view",
+    "fields",
 ];
 
 /// Run the check of target `name` on `data`; panics on an invariant violation.
@@ -45,6 +49,7 @@ pub fn run(name: &str, data: &[u8]) {
         "watch_list" => watch_list(data),
         "record_file" => record_file(data),
         "proxy_view" => proxy_view(data),
+        "fields" => fields(data),
         other => panic!("unknown fuzz target {other:?}"),
     }
 }
@@ -124,6 +129,11 @@ mod tests {
     #[test]
     fn replay_proxy_view() {
         replay("proxy_view");
+    }
+
+    #[test]
+    fn replay_fields() {
+        replay("fields");
     }
 
     #[test]
