@@ -4,8 +4,11 @@
 //! changes and commits in between.
 //!
 //! Invariants: no panic; every version's changes are exact (the previous view plus its changes
-//! is the new view); and the view kept incrementally equals the view computed from scratch by
-//! a fresh tracker given the final inputs at once.
+//! is the new view); a handler that takes only some versions is told, in the notes accumulated
+//! over the versions it skipped, every service whose ports differ from what it last saw (a
+//! partial sync would miss the others) and a conntrack cleanup when a UDP port differs; and the
+//! view kept incrementally equals the view computed from scratch by a fresh tracker given the
+//! final inputs at once.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,9 +17,10 @@ use std::thread::LocalKey;
 
 use _core::engine::json::Kind;
 use _core::engine::merger::Merger;
-use _core::engine::model::{EndpointSlice, Endpoints, Interner, IpFamily, Service};
-use _core::engine::object::ObjKey;
+use _core::engine::model::{EndpointSlice, Endpoints, Interner, IpFamily, Protocol, Service};
+use _core::engine::object::{Notes, ObjKey};
 use _core::engine::proxy::info::ServicePortInfo;
+use _core::engine::proxy::notes::ProxyNotes;
 use _core::engine::proxy::options::{ProxyOptions, Topology};
 use _core::engine::proxy::tracker::{ProxyInput, ProxyTracker, ENDPOINTS, SERVICES};
 use _core::engine::snapshot::{Items, Snapshot};
@@ -64,6 +68,7 @@ fn views(data: &[u8]) -> (Items<ServicePortInfo>, Items<ServicePortInfo>) {
         slices: Store::new(),
         legacy: Store::new(),
         current: Items::new(),
+        handler: Handler::default(),
     };
     for _ in 0..MAX_OPS {
         if input.is_empty() {
@@ -111,6 +116,7 @@ fn views(data: &[u8]) -> (Items<ServicePortInfo>, Items<ServicePortInfo>) {
     view.deliver_services();
     view.deliver_endpoints(legacy);
     view.commit();
+    view.deliver();
     // From scratch: a fresh tracker given the final inputs, all added, at once.
     let mut fresh = ProxyTracker::new(opts, node);
     fresh.apply(SERVICES, ProxyInput::Services(view.services.snapshot_all()));
@@ -142,6 +148,16 @@ struct View {
     slices: Store<EndpointSlice>,
     legacy: Store<Endpoints>,
     current: Items<ServicePortInfo>,
+    /// A handler that takes every third version: what it saw last, and the notes since.
+    handler: Handler,
+}
+
+/// What a slow handler last received, and the notes of the versions it has not taken yet.
+#[derive(Default)]
+struct Handler {
+    seen: Items<ServicePortInfo>,
+    notes: ProxyNotes,
+    deliveries: usize,
 }
 
 impl View {
@@ -167,7 +183,39 @@ impl View {
             return;
         };
         check_changes(&self.current, &snap);
+        self.handler.notes.absorb(&snap.notes);
         self.current = snap.items;
+        if snap.version % 3 == 0 {
+            self.deliver();
+        }
+    }
+
+    /// The slow handler takes the current view: every port that differs from what it saw must
+    /// be in a service a partial sync rewrites, and a differing UDP port asks for a conntrack
+    /// cleanup.
+    fn deliver(&mut self) {
+        let notes = self.handler.notes.resolve(self.handler.deliveries == 0);
+        let updated = notes.updated_services();
+        let seen = &self.handler.seen;
+        let now = &self.current;
+        let before = seen.iter().filter(|(k, v)| now.get(*k) != Some(*v));
+        let after = now.iter().filter(|(k, v)| seen.get(*k) != Some(*v));
+        for (_, port) in before.chain(after) {
+            let service = port.base.service_key();
+            assert!(
+                notes.full_sync() || updated.contains(&service),
+                "{service:?} changed but is not in updated_services {updated:?}"
+            );
+            if port.base.protocol == Protocol::Udp {
+                assert!(
+                    notes.conntrack_cleanup_required(),
+                    "a UDP port of {service:?} changed without conntrack cleanup"
+                );
+            }
+        }
+        self.handler.seen = now.clone();
+        self.handler.notes = ProxyNotes::default();
+        self.handler.deliveries += 1;
     }
 }
 
