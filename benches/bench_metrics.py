@@ -15,7 +15,6 @@ blocks without and with metrics and prints the median wall and CPU time (all thr
 from __future__ import annotations
 
 import contextlib
-import itertools
 import statistics
 import sys
 import threading
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
 
 from benches import generator
 from benches._common import PACKAGE, ready_modified, ready_services, record, service_dicts
-from benches.bench_w1_merge import churn_groups
+from benches.bench_w1_merge import churn_groups, churn_rounds
 from benches.bench_w2_ingest import CHUNK
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -67,28 +66,10 @@ def scraped(config: ServiceConfig, impl: str) -> Iterator[None]:
 
 @pytest.mark.parametrize("impl", IMPLS)
 def test_w1_metrics(benchmark: Any, impl: str, n: int, rounds: int) -> None:
-    groups = churn_groups(PACKAGE, n)
-    base = ready_services(PACKAGE, n)
-    versions = (base[:groups], ready_modified(PACKAGE, n, groups))
-    readd = base[groups : 2 * groups]
-    readd_keys = [generator.key(d) for d in service_dicts(n)[groups : 2 * groups]]
     with ServiceConfig() as cfg, scraped(cfg, impl):
-        ch = cfg.channel("api")
-        ch.set(base)
-        cfg.register_handler(lambda snap: None)
-        assert cfg.flush(120)
-        round_no = itertools.count(1)
-
-        def churn() -> None:
-            upd = versions[next(round_no) % 2]
-            for j in range(groups):
-                ch.update([upd[j]])
-                ch.remove([readd_keys[j]])
-                ch.add([readd[j]])
-            cfg.flush()
-
+        churn, ops = churn_rounds(PACKAGE, n, cfg)
         benchmark.pedantic(churn, rounds=rounds, warmup_rounds=1, iterations=1)
-    record(benchmark, "W1 metrics", impl, n, ops=3 * groups)
+    record(benchmark, "W1 metrics", impl, n, ops=ops)
 
 
 @pytest.mark.parametrize("impl", IMPLS)

@@ -10,6 +10,7 @@ SPEC target: >= 20x the baseline, and the package's cost per update at 100k with
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,28 +35,35 @@ def churn_groups(impl: str, n: int) -> int:
     return groups
 
 
-@pytest.mark.parametrize("impl", IMPLS)
-def test_w1_merge_churn(benchmark: Any, impl: str, n: int, rounds: int) -> None:
+def churn_rounds(impl: str, n: int, cfg: Any) -> tuple[Callable[[], None], int]:
+    """Fill ``cfg`` (of ``impl``'s objects) with N services behind a no-op handler; return one
+    churn round (UPDATE, REMOVE, ADD back, ``groups`` times, then ``flush()``) and its updates."""
     groups = churn_groups(impl, n)
     base = ready_services(impl, n)
     versions = (base[:groups], ready_modified(impl, n, groups))
     readd = base[groups : 2 * groups]
     readd_keys = [generator.key(d) for d in service_dicts(n)[groups : 2 * groups]]
+    ch = cfg.channel("api")
+    ch.set(base)
+    cfg.register_handler(lambda snap: None)
+    assert cfg.flush(120)
+    round_no = itertools.count(1)
+
+    def churn() -> None:
+        upd = versions[next(round_no) % 2]
+        for j in range(groups):
+            ch.update([upd[j]])
+            ch.remove([readd_keys[j]])
+            ch.add([readd[j]])
+        cfg.flush()
+
+    return churn, 3 * groups
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_w1_merge_churn(benchmark: Any, impl: str, n: int, rounds: int) -> None:
     with service_config(impl) as cfg:
-        ch = cfg.channel("api")
-        ch.set(base)
-        cfg.register_handler(lambda snap: None)
-        assert cfg.flush(120)
-        round_no = itertools.count(1)
-
-        def churn() -> None:
-            upd = versions[next(round_no) % 2]
-            for j in range(groups):
-                ch.update([upd[j]])
-                ch.remove([readd_keys[j]])
-                ch.add([readd[j]])
-            cfg.flush()
-
+        churn, ops = churn_rounds(impl, n, cfg)
         benchmark.pedantic(churn, rounds=rounds, warmup_rounds=1, iterations=1)
         assert len(cfg.state()) == n
-    record(benchmark, "W1 merge", impl, n, ops=3 * groups)
+    record(benchmark, "W1 merge", impl, n, ops=ops)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,6 +21,21 @@ from kubeproxy_config import (
 
 WAIT = 10.0
 """Generous timeout for every Event/flush wait: reaching it means a hang, never a slow run."""
+
+
+CLI_TIMEOUT = 60.0  # a bound for a whole command; never reached when things work
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m kubeproxy_config ARGS`` and capture its output (text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kubeproxy_config", *args],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        env=env,
+        check=False,
+    )
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from _helpers import cli
 from _pty import open_terminal, spawn_in_terminal
 from kubeproxy_config.cli import main
 
@@ -28,17 +29,6 @@ RUN_TIMEOUT = 60.0  # a bound for a whole command; never reached when things wor
 WAIT = 15.0  # a bound for output to appear
 
 EXAMPLES = importlib.resources.files("kubeproxy_config") / "examples"
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kubeproxy_config", *args],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        env=env,
-        check=False,
-    )
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], *needles: str) -> str:

@@ -327,6 +327,9 @@ def test_a_slow_handler_does_not_delay_another(
     ch = config.channel("api")
     ch.add([svc("a")])
     assert entered.wait(WAIT)
+    # Each version is sent once the fast handler has the one before: it is never busy when one
+    # comes, so none is coalesced, while the slow one stays inside its first call.
+    assert fast.wait_version(1), "the fast handler did not get version 1"
     for i in range(2, 6):
         ch.add([svc(f"s{i}")])
         assert fast.wait_version(i), f"the fast handler did not get version {i}"

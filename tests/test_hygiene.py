@@ -1,24 +1,18 @@
-"""Resource hygiene: no thread, file-descriptor or socket leak across create/close cycles.
-
-Threads are counted from ``/proc/self/task`` (``threading.active_count()`` does not see the
-configs' Rust delivery threads), descriptors from ``/proc/self/fd`` and sockets among them. Each
-test warms up first (lazy imports, connection pools, caches), then runs its cycles and checks the
-counts came back to the warmed-up level, within a small tolerance. Counts settle by polling
-against a deadline: a thread that has been joined may take a moment to leave ``/proc``.
+"""Resource hygiene: no thread, file-descriptor, socket or memory growth across create/close
+cycles of configs and sources (measured as ``_hygiene.py`` says). The proxy view, the Rust
+transport stopped at each phase and the metrics server are in ``test_hygiene_*.py``.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _hygiene import LINUX_ONLY, WAIT, cycles
 from kubeproxy_config import (
     EndpointsConfig,
     EndpointSliceConfig,
@@ -29,61 +23,7 @@ from kubeproxy_config.sources.files import FileSource
 from kubeproxy_config.sources.kubernetes import KubernetesSource
 from kubeproxy_config.testing import FakeAPIServer
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="counts threads and fds through /proc"
-)
-
-WAIT = 10.0  # seconds any single wait may take: reaching it means a hang
-SETTLE = 10.0  # seconds counts may take to come back after the last cycle
-TOLERANCE = 2  # threads or fds above the warmed-up level still accepted
-
-
-def os_threads() -> int:
-    return len(os.listdir("/proc/self/task"))
-
-
-def fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def sockets() -> int:
-    count = 0
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
-                count += 1
-        except OSError:  # closed meanwhile (the listing's own fd, a thread's)
-            pass
-    return count
-
-
-def counts() -> dict[str, int]:
-    return {"threads": os_threads(), "fds": fds(), "sockets": sockets()}
-
-
-def assert_no_growth(baseline: dict[str, int], what: str) -> None:
-    """Poll until every count is within TOLERANCE of ``baseline``; fail with the figures."""
-    deadline = time.monotonic() + SETTLE
-    while True:
-        gc.collect()
-        now = counts()
-        if all(now[k] <= baseline[k] + TOLERANCE for k in baseline):
-            return
-        if time.monotonic() >= deadline:
-            pytest.fail(f"{what}: resources grew from {baseline} to {now}")
-        time.sleep(0.02)
-
-
-def cycles(n: int, warmup: int, cycle: Callable[[int], None], what: str) -> None:
-    for i in range(warmup):
-        cycle(i)
-    assert_no_growth(counts(), f"{what} (warm-up)")  # let warm-up threads finish
-    gc.collect()
-    baseline = counts()
-    for i in range(n):
-        cycle(warmup + i)
-    assert_no_growth(baseline, f"{what} after {n} cycles")
-
+pytestmark = LINUX_ONLY
 
 # -- configs ---------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ stop, restart), the other resources and the entry points."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,38 @@ def test_stop_ends_promptly_while_a_watch_is_open(
     assert wait_until(lambda: fake_apiserver.active_watches == 0)
     with pytest.raises(RuntimeError):
         source.start()
+    fake_apiserver.resume_watches()
+
+
+def pages_read(source: KubernetesSource, at_least: int) -> bool:
+    return source.stats()["services"]["pages"] >= at_least
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_stopping_in_the_middle_of_a_list_is_not_an_error(
+    fake_apiserver: FakeAPIServer,
+    services: ServiceConfig,
+    caplog: pytest.LogCaptureFixture,
+    streamed: bool,
+) -> None:
+    """The read that stop() interrupts fails; that is the stop, not a failure to report. Ten
+    stops each, landing wherever the list is (a page on the wire, between pages)."""
+    fake_apiserver.load(svc(f"s{i:03}") for i in range(300))
+    fake_apiserver.stall_watches()  # a streaming list's stream opens, then nothing comes
+    for _ in range(10):
+        with fake_apiserver.api_client() as api:
+            source = KubernetesSource(api, services=services, watch_list=streamed, page_size=5)
+            source.start()
+            if streamed:
+                assert fake_apiserver.wait_for_watches(1, DEADLINE)
+            else:
+                assert wait_until(partial(pages_read, source, 2), DEADLINE)
+            with caplog.at_level(logging.DEBUG, logger="kubeproxy_config"):
+                assert source.stop(timeout=DEADLINE)
+        assert not source.synced
+        assert source.stats()["services"]["errors"] == 0
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+        assert wait_until(lambda: fake_apiserver.active_watches == 0)
     fake_apiserver.resume_watches()
 
 

@@ -55,6 +55,7 @@ def test_every_documented_metric_is_exported_on_a_fresh_registry() -> None:
         "relists": 1,
         "watch_restarts": 2,
         "audit_drift": 0,
+        "oversized": 0,
         "last_event_age_seconds": 1.5,
         "last_bookmark_age_seconds": 0.5,
     }

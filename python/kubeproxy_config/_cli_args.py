@@ -3,13 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from kubeproxy_config import _metrics_flags as metrics_flags
+from kubeproxy_config._limits import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_PAGE_BYTES
 from kubeproxy_config._proxy_render import add_arguments
 
 SYNC_TIMEOUT = 30.0
 """Default ``--timeout``: seconds to reach the sources and sync."""
+
+
+_UNITS = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
+
+
+def byte_size(text: str) -> int:
+    """A size flag: a positive number of bytes, optionally with a binary suffix (``16Mi``)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(Ki|Mi|Gi)?\s*", text)
+    if match is None or int(match[1]) == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive size in bytes (e.g. 1048576, 64Ki, 16Mi, 1Gi)"
+        )
+    return int(match[1]) * _UNITS[match[2] or ""]
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """The API source's size flags."""
+
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> ApiLimits:
+        """The flags given (``replay`` has none: the defaults)."""
+        event = getattr(args, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES)
+        page = getattr(args, "max_page_bytes", DEFAULT_MAX_PAGE_BYTES)
+        return cls(event, page)
 
 
 def add_source_arguments(command: argparse.ArgumentParser) -> None:
@@ -40,6 +71,22 @@ def add_source_arguments(command: argparse.ArgumentParser) -> None:
         "--selector",
         metavar="SELECTOR",
         help="only the Services with these labels (e.g. app=web,tier!=db; their endpoints follow)",
+    )
+    source.add_argument(
+        "--max-event-bytes",
+        metavar="SIZE",
+        type=byte_size,
+        default=DEFAULT_MAX_EVENT_BYTES,
+        help="the API source's largest watch event line (default 16Mi); a longer one is cut "
+        "there and the resource relisted",
+    )
+    source.add_argument(
+        "--max-page-bytes",
+        metavar="SIZE",
+        type=byte_size,
+        default=DEFAULT_MAX_PAGE_BYTES,
+        help="the API source's largest list page (default 256Mi); a larger one fails the list, "
+        "which is retried",
     )
 
 

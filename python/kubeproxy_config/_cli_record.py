@@ -21,7 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kubeproxy_config._cli_args import byte_size
 from kubeproxy_config._cli_sources import SourceError, check_reachable, select
+from kubeproxy_config._limits import DEFAULT_MAX_LINE_BYTES
 from kubeproxy_config.errors import Error
 
 if TYPE_CHECKING:
@@ -70,6 +72,14 @@ def add_commands(commands: Any, add_sources: AddArguments, add_output: AddArgume
         "--speed", metavar="X", type=float, default=1.0, help="X times the recorded pace"
     )
     pace.add_argument("--max-speed", action="store_true", help="as fast as possible")
+    replay.add_argument(
+        "--max-line-bytes",
+        metavar="SIZE",
+        type=byte_size,
+        default=DEFAULT_MAX_LINE_BYTES,
+        help="the longest recording line read (default 1Gi, after decompression); a longer "
+        "one is an error",
+    )
     add_output(replay)
 
 
@@ -99,6 +109,8 @@ def record(args: argparse.Namespace) -> int:
                 namespace=chosen.namespace,
                 label_selector=args.selector,
                 record=args.output,
+                max_event_bytes=args.max_event_bytes,
+                max_page_bytes=args.max_page_bytes,
             )
             source.start()
         except (OSError, Error) as exc:
@@ -125,6 +137,7 @@ class ReplaySource:
         self._configs = configs
         self._once: bool = args.once
         self._speed: float | None = None if args.max_speed or args.once else args.speed
+        self._max_line_bytes: int = args.max_line_bytes
         self._thread: threading.Thread | None = None
 
     def _play(self) -> None:
@@ -138,6 +151,7 @@ class ReplaySource:
             endpoint_slices=slices,
             speed=self._speed,
             source="replay",
+            max_line_bytes=self._max_line_bytes,
         )
         for config in self._configs:  # the whole file has played: what it lacks is empty
             config.channel("replay").mark_synced()

@@ -224,7 +224,9 @@ class ProxyConfig:
 @final
 class Reflector:
     """One resource's list/watch loop on a Rust thread, feeding a channel (used by
-    ``KubernetesSource``; the settings come from ``sources._transport.resolve``)."""
+    ``KubernetesSource``; the settings come from ``sources._transport.resolve``, plus its
+    options, e.g. ``max_event_bytes`` and ``max_page_bytes``: positive ints, defaults when
+    absent, ``ValueError`` otherwise)."""
 
     COUNTERS: ClassVar[list[str]]
 
@@ -260,5 +262,11 @@ class Recording:
     def close(self) -> None: ...
 
 def replay(
-    path: str | os.PathLike[str], channels: Mapping[str, SourceChannel], speed: float | None = None
-) -> dict[str, int]: ...
+    path: str | os.PathLike[str],
+    channels: Mapping[str, SourceChannel],
+    speed: float | None = None,
+    *,
+    max_line_bytes: int = ...,
+) -> dict[str, int]:
+    """Play a recording into ``channels``; ``ValueError`` names the file and line of a bad
+    record or of a line over ``max_line_bytes`` (read no further than one byte past it)."""

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from kubeproxy_config import _cli_record as record_commands
 from kubeproxy_config import _metrics_flags as metrics_flags
-from kubeproxy_config._cli_args import add_output_arguments, add_source_arguments
+from kubeproxy_config._cli_args import ApiLimits, add_output_arguments, add_source_arguments
 from kubeproxy_config._cli_log import LogLines, one_line, verbosity
 from kubeproxy_config._cli_sources import (
     Selection,
@@ -243,7 +243,10 @@ def _watch(args: argparse.Namespace, log: LogLines) -> int:
             args, services, endpoints, slices, stack, selector.matches_labels if selector else None
         )
         try:
-            sources = _make_sources(chosen, selector, configs, stack, deadline, args.timeout)
+            limits = ApiLimits.of(args)
+            sources = _make_sources(
+                chosen, selector, configs, stack, deadline, args.timeout, limits
+            )
             if replaying:
                 sources.append((None, record_commands.ReplaySource(args, configs)))
             for path, source in sources:
@@ -282,6 +285,7 @@ def _make_sources(
     stack: contextlib.ExitStack,
     deadline: float,
     timeout: float,
+    limits: ApiLimits,
 ) -> list[tuple[Path | None, _Source]]:
     services, endpoints, slices = configs
     sources: list[tuple[Path | None, _Source]] = [
@@ -303,7 +307,13 @@ def _make_sources(
             raise CLIError(
                 f"the Kubernetes API source is not available in this installation ({exc})"
             ) from None
-        scope = functools.partial(KubernetesSource, namespace=chosen.namespace, source="api")
+        scope = functools.partial(
+            KubernetesSource,
+            namespace=chosen.namespace,
+            source="api",
+            max_event_bytes=limits.max_event_bytes,
+            max_page_bytes=limits.max_page_bytes,
+        )
         if selector is None:
             source = scope(
                 api_client, services=services, endpoints=endpoints, endpoint_slices=slices

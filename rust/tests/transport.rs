@@ -1,5 +1,5 @@
 //! The HTTP layer over real loopback sockets: body framings, a body cut short, a stall, and a
-//! read blocked on a silent server ended from another thread.
+//! read blocked on a silent server ended from another thread, and the page size limit.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use _core::engine::watcher::WatchError;
+use _core::engine::watcher::{Bounded, WatchError};
 use _core::transport::conn::{Canceller, Dialer};
 use _core::transport::http;
 use _core::transport::tls::server_name;
@@ -132,5 +132,98 @@ fn cancel_ends_a_blocked_read_at_once() {
     assert_eq!(
         http::get(&d, "/again", &[], &cancel).err(),
         Some(WatchError::Stopped)
+    );
+}
+
+/// A server that answers with `head` and then streams `body_len` bytes of `fill` (as one
+/// chunk when `chunked`), ignoring the write error once the client hangs up; then it holds the
+/// connection open for `hold`.
+fn serve_large(head: &str, body_len: usize, fill: u8, chunked: bool, hold: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let head = head.to_owned();
+    thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        read_request(&mut sock);
+        let _ = sock.write_all(head.as_bytes());
+        if chunked {
+            let _ = write!(sock, "{body_len:x}\r\n");
+        }
+        let piece = vec![fill; 64 * 1024];
+        let mut left = body_len;
+        while left > 0 {
+            let n = left.min(piece.len());
+            if sock.write_all(&piece[..n]).is_err() {
+                return;
+            }
+            left -= n;
+        }
+        if chunked {
+            let _ = sock.write_all(b"\r\n0\r\n\r\n");
+        }
+        thread::sleep(hold);
+    });
+    port
+}
+
+fn page_of(port: u16, limit: usize) -> Result<Vec<u8>, WatchError> {
+    let cancel = Canceller::new();
+    let mut response = http::get(&dialer(port, Duration::from_secs(5)), "/x", &[], &cancel)?;
+    response.read_all(limit, &cancel)
+}
+
+fn too_large(seen: u64, announced: bool) -> WatchError {
+    WatchError::TooLarge {
+        what: Bounded::ListPage,
+        limit: 1000,
+        seen,
+        announced,
+    }
+}
+
+#[test]
+fn a_page_over_the_limit_is_read_to_one_byte_past_it_in_every_framing() {
+    let big = 8 << 20;
+    // Announced: refused before reading.
+    let port = serve_large(
+        &format!("HTTP/1.1 200 OK\r\nContent-Length: {big}\r\n\r\n"),
+        big,
+        b' ',
+        false,
+        Duration::ZERO,
+    );
+    assert_eq!(page_of(port, 1000), Err(too_large(big as u64, true)));
+    // Chunked and to the end of the connection: `seen` is what was read.
+    let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let port = serve_large(chunked, big, b' ', true, Duration::ZERO);
+    assert_eq!(page_of(port, 1000), Err(too_large(1001, false)));
+    let port = serve_large("HTTP/1.1 200 OK\r\n\r\n", big, b' ', false, Duration::ZERO);
+    assert_eq!(page_of(port, 1000), Err(too_large(1001, false)));
+    // At the limit exactly: accepted.
+    let port = serve_large(chunked, 1000, b' ', true, Duration::ZERO);
+    assert_eq!(page_of(port, 1000).expect("page").len(), 1000);
+}
+
+#[test]
+fn an_encoded_body_is_refused() {
+    let answer = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc";
+    let err = body_of(answer).expect_err("gzip");
+    assert!(matches!(err, WatchError::Protocol(_)), "{err:?}");
+    let answer = b"HTTP/1.1 200 OK\r\nContent-Encoding: identity\r\nContent-Length: 3\r\n\r\nabc";
+    assert_eq!(body_of(answer).expect("identity").1, b"abc");
+}
+
+#[test]
+fn an_endless_head_line_is_cut() {
+    // The line goes on as long as the connection is open: only a bounded read ends it early.
+    let hold = Duration::from_secs(5);
+    let port = serve_large("HTTP/1.1 200 OK\r\nX-Padding: ", 1 << 20, b'x', false, hold);
+    let cancel = Canceller::new();
+    let err = http::get(&dialer(port, Duration::from_secs(2)), "/x", &[], &cancel)
+        .err()
+        .expect("too large");
+    assert_eq!(
+        err,
+        WatchError::Protocol("the answer's head is too large".to_owned())
     );
 }

@@ -8,7 +8,7 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from prometheus_client.exposition import choose_encoder
@@ -28,7 +28,37 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: str, port: int) -> None:
         if ":" in address:
             self.address_family = socket.AF_INET6
+        # Connections being served and their threads: a scraper keeps its connection open
+        # between scrapes, and the stdlib server neither closes such a connection when it stops
+        # nor waits for its (daemon) thread.
+        self._open: dict[socket.socket, threading.Thread] = {}
+        self._open_lock = threading.Lock()
+        self._closing = False
         super().__init__((address, port), _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            if self._closing:
+                return
+            self._open[request] = threading.current_thread()
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.pop(request, None)
+
+    def close_connections(self, timeout: float) -> None:
+        """End the connections still open and wait (up to ``timeout`` each) for their threads."""
+        with self._open_lock:
+            self._closing = True
+            still_open = list(self._open.items())
+        for sock, _ in still_open:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed by the client
+                pass
+        for _, thread in still_open:
+            thread.join(timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -98,6 +128,7 @@ class MetricsServer(Closing):
             self._closed = True
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections(timeout=5.0)
         self._thread.join()
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ SOURCE_COUNTERS = {
     "relists": "source_relists",
     "watch_restarts": "source_watch_restarts",
     "audit_drift": "source_audit_drift",
+    "oversized": "source_oversized",
 }
 """Per-resource ``stats()`` counters of a source, and the metric (``_total``) each feeds."""
 

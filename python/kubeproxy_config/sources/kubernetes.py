@@ -11,6 +11,7 @@ official ``kubernetes`` client provides the configuration and credentials only
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -20,11 +21,22 @@ from typing import Any, TypedDict, cast
 from kubeproxy_config._config import EndpointsConfig, EndpointSliceConfig, ServiceConfig
 from kubeproxy_config._core import Recording, Reflector, SourceChannel
 from kubeproxy_config._lifecycle import StartStop
+from kubeproxy_config._limits import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_PAGE_BYTES,
+    check_byte_limit,
+)
 from kubeproxy_config.errors import Error
 from kubeproxy_config.sources._kubeconfig import load_default
 from kubeproxy_config.sources._transport import resolve
 
-__all__ = ["KubernetesSource", "ResourceStats", "new_source_api"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_PAGE_BYTES",
+    "KubernetesSource",
+    "ResourceStats",
+    "new_source_api",
+]
 
 logger = logging.getLogger("kubeproxy_config")
 
@@ -70,6 +82,7 @@ class ResourceStats(TypedDict):
     watch_list_fallbacks: int
     audits: int
     audit_drift: int
+    oversized: int
     last_event_age_seconds: float | None
     last_bookmark_age_seconds: float | None
 
@@ -147,6 +160,16 @@ class KubernetesSource(StartStop):
             ``kubeproxy_config.testing.replay`` or ``kubeproxy-config replay``; closed by
             ``stop()``.
         connect_timeout: seconds to connect (and complete the TLS handshake).
+        max_event_bytes: the largest watch event line accepted, in bytes (default 16 MiB;
+            streaming lists are made of events and use it too). A longer line is read no further
+            than one byte past the limit; the connection is dropped, the failure logged and
+            counted (``errors`` and ``oversized``), and the resource relisted after a backoff
+            (the stream cannot be resumed past it; with ``watch_list=None``, a streamed list
+            that meets such a line is retried in pages, so an object too large for an event
+            still arrives in a page); what the configs hold is kept until then.
+        max_page_bytes: the largest list page body accepted, in bytes (default 256 MiB). A larger
+            page (announced by ``Content-Length``, or read to one byte past the limit) fails the
+            list, which is logged, counted like an oversized event and retried after a backoff.
 
     ``stats()`` counts per resource; ``synced`` is True once every resource was listed.
     Failures are logged to the ``kubeproxy_config`` logger and retried; they never stop the
@@ -173,6 +196,8 @@ class KubernetesSource(StartStop):
         watch_list: bool | None = None,
         audit_period: float | None = None,
         record: str | os.PathLike[str] | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
     ) -> None:
         targets: list[tuple[Resource, SourceChannel]] = []
         for resource, target, what in (
@@ -193,6 +218,8 @@ class KubernetesSource(StartStop):
             raise ValueError("resync_period must be > 0 (or None)")
         if audit_period is not None and audit_period <= 0:
             raise ValueError("audit_period must be > 0 (or None)")
+        check_byte_limit("max_event_bytes", max_event_bytes)
+        check_byte_limit("max_page_bytes", max_page_bytes)
         self._owns_client = api_client is None
         self._api_client = default_api_client() if api_client is None else api_client
         if backoff_initial < 0 or backoff_max < 0:
@@ -209,6 +236,8 @@ class KubernetesSource(StartStop):
             "backoff_max": backoff_max,
             "watch_list": watch_list,
             "audit_period": audit_period or 0.0,
+            "max_event_bytes": max_event_bytes,
+            "max_page_bytes": max_page_bytes,
         }
         self._record = None if record is None else os.fspath(record)
         self._recording: Recording | None = None
@@ -303,7 +332,10 @@ class KubernetesSource(StartStop):
         return bool(running) and all(reflector.synced for _, reflector in running)
 
     def wait_synced(self, timeout: float | None = None) -> bool:
-        """Block until ``synced`` (False on timeout, or if the source was never started)."""
+        """Block until ``synced`` (False on timeout, or if the source was never started).
+        ``timeout`` is seconds >= 0 (``ValueError`` otherwise, NaN and infinity included)."""
+        if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):
+            raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout}")
         running = self._running()
         if not running:
             return False
@@ -322,7 +354,9 @@ class KubernetesSource(StartStop):
         relist), ``events`` (watch events applied, bookmarks included), ``errors`` (failed
         requests/streams), ``rejected`` (objects ignored as invalid), ``watch_lists`` (lists
         streamed rather than paged), ``watch_list_fallbacks`` (refusals of a streaming list),
-        ``audits`` and ``audit_drift`` (objects an audit found out of step with the server).
+        ``audits`` and ``audit_drift`` (objects an audit found out of step with the server),
+        ``oversized`` (watch lines over ``max_event_bytes`` and list pages over
+        ``max_page_bytes``, each also counted in ``errors``).
         Ages in seconds, None before the first: ``last_event_age_seconds`` (an event other
         than a bookmark, or a list) and ``last_bookmark_age_seconds``."""
         out = {

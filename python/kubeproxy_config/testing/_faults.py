@@ -1,4 +1,5 @@
-"""Fault injection state (failed requests, delays, stalled watches) and the request log."""
+"""Fault injection state (failed requests, delays, stalled watches, oversized answers) and the
+request log."""
 
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ class Faults:
         self._fail_verbs: frozenset[str] | None = None
         self._delay = 0.0
         self._stall_until = 0.0
+        self._oversize_left = 0
+        self._oversize: tuple[int, bool] = (0, False)
+        self._oversized_written = 0
 
     def fail_next(self, n: int, code: int, verbs: Iterable[str] | None) -> None:
         """Answer the next ``n`` requests (of ``verbs``, if given) with ``code``."""
@@ -65,6 +69,31 @@ class Faults:
                 return None
             self._fail_left -= 1
             return self._fail_code
+
+    def oversize_next_lists(self, n: int, size: int, announce: bool) -> None:
+        """Pad the next ``n`` list answers to ``size`` bytes (with a Content-Length when
+        ``announce``, else chunked)."""
+        with self._lock:
+            self._oversize_left, self._oversize = n, (size, announce)
+
+    def take_oversized_list(self) -> tuple[int, bool] | None:
+        """``(size, announce)`` for this list answer, consuming one, or None."""
+        with self._lock:
+            if self._oversize_left <= 0:
+                return None
+            self._oversize_left -= 1
+            return self._oversize
+
+    def wrote_oversized(self, n: int) -> None:
+        """Count ``n`` bytes of an oversized line or page as written to a client."""
+        with self._lock:
+            self._oversized_written += n
+
+    @property
+    def oversized_written(self) -> int:
+        """Bytes of oversized lines and pages written so far."""
+        with self._lock:
+            return self._oversized_written
 
     @property
     def delay(self) -> float:

@@ -7,6 +7,7 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,7 +25,7 @@ from kubeproxy_config.testing._resources import NAMESPACES, SERVICES, Resource, 
 from kubeproxy_config.testing._status import StatusError
 from kubeproxy_config.testing._store import Obj, Store, Watcher
 from kubeproxy_config.testing._table import table, wants_table
-from kubeproxy_config.testing._watch import WatchOptions, encode_event, run_watch
+from kubeproxy_config.testing._watch import PIECE, WatchOptions, encode_event, run_watch
 
 logger = logging.getLogger("kubeproxy_config.testing")
 _TRUE = ("1", "true", "True")
@@ -200,6 +201,30 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _send_padded(self, obj: Any, size: int, announce: bool) -> None:
+        """A 200 answer of ``obj`` padded with spaces (still valid JSON) to ``size`` bytes,
+        written in pieces, with a Content-Length when ``announce``, else chunked."""
+        body = json.dumps(obj, separators=(",", ":")).encode()
+        left = max(0, size - len(body))
+        faults = self.server.ctx.faults
+        self.close_connection = True  # a client that stops reading leaves the body unfinished
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if announce:
+            self.send_header("Content-Length", str(len(body) + left))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        send: Callable[[bytes], object] = self.wfile.write if announce else self._write_chunk
+        send(body)
+        while left > 0:
+            n = min(left, PIECE)
+            send(b" " * n)
+            faults.wrote_oversized(n)
+            left -= n
+        if not announce:
+            self._write_chunk(b"")
+
     def _send_status(self, status: dict[str, Any]) -> None:
         self._send_json(status["code"], status)
 
@@ -235,7 +260,10 @@ class Handler(BaseHTTPRequestHandler):
             logger.exception("fake API server failed on %s %s", self.command, self.path)
             self._send_status(_status.internal_error(f"{type(exc).__name__}: {exc}"))
         else:
-            if result is not None:
+            oversized = ctx.faults.take_oversized_list() if self._verb == "list" else None
+            if result is not None and oversized is not None:
+                self._send_padded(result[1], *oversized)
+            elif result is not None:
                 self._send_json(*result)
 
     # -- verbs ----------------------------------------------------------------------------------

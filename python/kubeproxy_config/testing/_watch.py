@@ -14,6 +14,8 @@ from kubeproxy_config.testing._faults import Faults
 from kubeproxy_config.testing._store import Obj, Store, Watcher
 
 GARBAGE = "GARBAGE"
+OVERSIZED = "OVERSIZED"  # fault injection: one event line of obj["size"] bytes
+PIECE = 64 * 1024  # oversized answers are written in pieces of this size
 _POLL = 0.25  # seconds between checks that the client is still there
 
 
@@ -29,6 +31,30 @@ class WatchOptions:
 def encode_event(kind: str, obj: Obj) -> bytes:
     """One watch event as a JSON line."""
     return json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+def write_oversized(
+    watcher: Watcher, size: int, write: Callable[[bytes], None], faults: Faults
+) -> None:
+    """One MODIFIED event line of ``size`` bytes (newline excluded) of an object that is not
+    stored, padded by an annotation and written in pieces: a client that stops reading makes
+    a write fail, and ``faults`` counts how much got out."""
+    res = watcher.resource
+    meta = {"name": "oversized", "namespace": "default", "annotations": {"padding": ""}}
+    obj = {"apiVersion": res.api_version, "kind": res.kind, "metadata": meta}
+    head, tail = encode_event("MODIFIED", obj).split(b'"padding":""')
+    head += b'"padding":"'
+    tail = b'"' + tail
+    left = max(0, size - len(head) - len(tail) + 1)  # tail ends with the newline
+    write(head)
+    faults.wrote_oversized(len(head))
+    while left > 0:
+        n = min(left, PIECE)
+        write(b"x" * n)
+        faults.wrote_oversized(n)
+        left -= n
+    write(tail)
+    faults.wrote_oversized(len(tail))
 
 
 def peer_closed(sock: socket.socket) -> bool:
@@ -110,6 +136,8 @@ def run_watch(
             for kind, obj in items:
                 if kind == GARBAGE:
                     write(b"this is not JSON {\n")
+                elif kind == OVERSIZED:
+                    write_oversized(watcher, obj["size"], write, faults)
                 elif options.render is not None and kind in ("ADDED", "MODIFIED", "DELETED"):
                     write(encode_event(kind, options.render(obj)))
                 else:

@@ -25,7 +25,7 @@ from kubeproxy_config.testing._selectors import FieldSelector, LabelSelector
 from kubeproxy_config.testing._status import StatusError
 from kubeproxy_config.testing._store import Obj, Store, Watcher, deep
 from kubeproxy_config.testing._tls import TLSMaterial, make_tls, require_trustme
-from kubeproxy_config.testing._watch import GARBAGE
+from kubeproxy_config.testing._watch import GARBAGE, OVERSIZED
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, Configuration
@@ -385,6 +385,26 @@ class FakeAPIServer(StartStop):
     def send_garbage(self) -> int:
         """Write a line that is not JSON to every open watch; returns how many."""
         return self._store.signal(lambda watcher: watcher.queue.append((GARBAGE, {})))
+
+    def send_oversized(self, size: int) -> int:
+        """Write one watch event line of ``size`` bytes to every open watch (a MODIFIED event of
+        an object that is not stored, ``default/oversized``, padded by an annotation); returns
+        how many. The line is written in pieces as the client reads it, so a client that stops
+        reading makes the write fail (``oversized_bytes_written`` says how much got out)."""
+        return self._store.signal(lambda watcher: watcher.queue.append((OVERSIZED, {"size": size})))
+
+    def oversize_next_lists(
+        self, n: int = 1, size: int = 1 << 20, *, announce: bool = False
+    ) -> None:
+        """Pad the next ``n`` list answers with spaces (still valid JSON) to ``size`` bytes,
+        written in pieces: chunked, or with their ``Content-Length`` when ``announce``."""
+        self._faults.oversize_next_lists(n, size, announce)
+
+    @property
+    def oversized_bytes_written(self) -> int:
+        """Bytes of ``send_oversized`` lines and ``oversize_next_lists`` padding written so far:
+        less than was asked when a client stopped reading."""
+        return self._faults.oversized_written
 
     def fail_next(self, n: int = 1, code: int = 500, *, verbs: Iterable[str] | None = None) -> None:
         """Answer the next ``n`` requests (only those of ``verbs``, e.g. ``{"list"}``, if given)

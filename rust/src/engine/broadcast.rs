@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -16,8 +16,11 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use super::handler_stats::{HandlerReport, HandlerStats};
 use super::object::{Notes, Object};
 use super::ratelimit::{Clock, RateLimiter};
-use super::snapshot::{ChangeSet, Changes, Snapshot};
+use super::snapshot::{ChangeSet, Snapshot};
 use super::stats::Stats;
+
+mod slot;
+use slot::{take_update, Slot, SlotState, Work};
 
 /// What a handler call reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +29,8 @@ pub enum Outcome {
     Ok,
     /// The handler raised; it was logged by the sink and is counted here. Delivery goes on.
     Failed,
-    /// The handler can no longer be called (the interpreter is shutting down): stop its thread.
+    /// The handler can no longer be called (the interpreter is shutting down, or what it
+    /// forwards to is gone): stop its thread and remove its registration.
     Stop,
 }
 
@@ -50,85 +54,6 @@ pub trait Sink<T: Object>: Send + Sync + 'static {
     /// left parked and never joined.
     fn on_thread(&self, body: &mut (dyn FnMut() + Send)) {
         body();
-    }
-}
-
-#[allow(
-    clippy::struct_excessive_bools,
-    reason = "independent flags of one handler's state machine"
-)]
-struct SlotState<T: Object> {
-    latest: Arc<Snapshot<T>>,
-    pending: ChangeSet<T>,
-    /// The notes of every version folded in since the last call.
-    notes: T::Notes,
-    /// The next call carries everything as `added` (first delivery of this handler).
-    first: bool,
-    /// Versions folded in since the last call (more than one means a coalesced delivery).
-    folded: u64,
-    /// A delivery has been taken (set when taken, not when the call returns, so that becoming
-    /// synced during the first call does not schedule a second "first" delivery).
-    ever_delivered: bool,
-    /// Version at which the config became synced, once it has.
-    synced_at: Option<u64>,
-    synced_done: bool,
-    stopped: bool,
-}
-
-struct Slot<T: Object> {
-    id: u64,
-    /// Guards this handler's pending delivery. Last in the lock order (see [`Broadcaster`]): taken
-    /// under `slots` by `publish` and `mark_synced`, and its thread must let go of it before it
-    /// takes `progress`.
-    state: Mutex<SlotState<T>>,
-    /// The delivery thread sleeps here (on `state`) until work arrives or it is stopped.
-    wake: Condvar,
-    /// Version whose state this handler has fully received (read by flush without the slot lock).
-    delivered: AtomicU64,
-    /// Set (under the slot lock) when work arrives, cleared by the thread only once it has
-    /// nothing left to do: a first delivery, changes, or a due `on_synced` all keep it set.
-    busy: AtomicBool,
-    finished: AtomicBool,
-    /// The delivery thread, so a flush from inside this handler does not wait for itself.
-    thread: OnceLock<ThreadId>,
-    /// Counters, lag and durations for metrics (atomics, read without any lock).
-    stats: Arc<HandlerStats>,
-}
-
-impl<T: Object> Slot<T> {
-    fn fold(&self, snap: &Arc<Snapshot<T>>, now: Instant) {
-        let mut st = self.state.lock();
-        if st.stopped || snap.version <= st.latest.version {
-            return;
-        }
-        self.stats.queued(now);
-        if !st.first {
-            st.pending.absorb(&snap.changes);
-        }
-        st.notes.absorb(&snap.notes);
-        st.latest = Arc::clone(snap);
-        st.folded += 1;
-        self.busy.store(true, Ordering::Release);
-    }
-
-    fn mark_synced(&self, version: u64, now: Instant) {
-        let mut st = self.state.lock();
-        if st.synced_at.is_none() {
-            st.synced_at = Some(version);
-            if !st.ever_delivered {
-                // Tell a handler that has seen nothing yet the (possibly empty) synced state.
-                st.first = true;
-                self.stats.queued(now);
-            }
-            self.busy.store(true, Ordering::Release);
-        }
-        drop(st);
-        self.wake.notify_one();
-    }
-
-    fn stop(&self) {
-        self.state.lock().stopped = true;
-        self.wake.notify_one();
     }
 }
 
@@ -499,43 +424,17 @@ impl<T: Object> Broadcaster<T> {
                     self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
                     slot.stats.errors.fetch_add(1, Ordering::Relaxed);
                 }
-                Outcome::Stop => return,
+                Outcome::Stop => {
+                    // The handler can never be called again (what it forwards to is gone, or
+                    // the interpreter is finalizing): leave the list as well, or it would stay
+                    // counted, reported as lagging further behind with every version (failing
+                    // health checks), and keep its last snapshot alive.
+                    self.cancel(slot.id);
+                    return;
+                }
             }
         }
     }
-}
-
-enum Work<T: Object> {
-    Update((Snapshot<T>, bool), Instant),
-    Synced,
-}
-
-fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<T>, bool)> {
-    let latest = Arc::clone(&st.latest);
-    let first = st.first;
-    let changes = if first {
-        Changes::all_added(&latest.items)
-    } else {
-        st.pending.resolve()
-    };
-    st.pending = ChangeSet::default();
-    // A handler's first call is "first" for its notes even when it registered before any state
-    // existed (its first delivery then carries changes, not everything as added).
-    let notes = std::mem::take(&mut st.notes).resolve(first || !st.ever_delivered);
-    st.first = false;
-    let coalesced = st.folded > 1;
-    st.folded = 0;
-    if !first && changes.is_empty() && notes.is_empty() {
-        return None;
-    }
-    st.ever_delivered = true;
-    let snapshot = Snapshot {
-        version: latest.version,
-        items: latest.items.clone(),
-        changes: Arc::new(changes),
-        notes: Arc::new(notes),
-    };
-    Some((snapshot, coalesced))
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! is here or in the engine.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
@@ -18,6 +17,7 @@ use crate::engine::ratelimit::SystemClock;
 use crate::py::channel::PySourceChannel;
 use crate::py::control;
 use crate::py::kind::DynConfig;
+use crate::py::seconds::seconds;
 use crate::py::snapshot::PySnapshot;
 use crate::py::typed::Typed;
 
@@ -34,12 +34,7 @@ impl PyConfig {
     #[new]
     #[pyo3(signature = (kind, *, name, min_interval = 0.0))]
     fn new(kind: &str, name: &str, min_interval: f64) -> PyResult<Self> {
-        if !(min_interval.is_finite() && min_interval >= 0.0) {
-            return Err(PyValueError::new_err(format!(
-                "min_interval must be a number of seconds >= 0, got {min_interval}"
-            )));
-        }
-        let interval = Duration::from_secs_f64(min_interval);
+        let interval = seconds("min_interval", min_interval)?;
         let clock = Arc::new(SystemClock);
         let inner: Arc<dyn DynConfig> = match kind {
             "services" => Arc::new(Typed::<Service> {

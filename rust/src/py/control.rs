@@ -1,27 +1,19 @@
 //! The Python-facing waits and counters every config class shares (`Config`, `ProxyConfig`),
 //! over the engine's kind-independent [`Control`].
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::engine::control::Control;
 use crate::engine::histogram::HistogramSnapshot;
+use crate::py::seconds;
 use crate::py::wait::wait_in_slices;
 
 /// The deadline of a `timeout` argument (None: no deadline); a negative or NaN one is an error.
 pub fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
-    match timeout {
-        None => Ok(None),
-        Some(t) if t.is_finite() && t >= 0.0 => {
-            Ok(Some(Instant::now() + Duration::from_secs_f64(t.min(1e9))))
-        }
-        Some(t) => Err(PyValueError::new_err(format!(
-            "timeout must be a number >= 0, got {t}"
-        ))),
-    }
+    Ok(seconds::timeout(timeout)?.map(|t| Instant::now() + t))
 }
 
 /// Wait until everything queued before the call is merged and delivered to every handler.

@@ -45,14 +45,21 @@ pub fn py_to_node(ob: &Bound<'_, PyAny>) -> PyResult<Node<'static>> {
         Ok(node) => Ok(node),
         Err(Failure::Py(err)) => Err(err),
         // A value JSON cannot hold: name the object, as validation errors do.
-        Err(Failure::Invalid(err)) => Err(err.with_key(dict_key(ob).as_deref()).into()),
+        Err(Failure::Invalid(err)) => Err((*err).with_key(dict_key(ob).as_deref()).into()),
     }
 }
 
-/// Why a Python value could not become JSON: a Python error, or an invalid value at a path.
+/// Why a Python value could not become JSON: a Python error, or an invalid value at a path
+/// (boxed: every `to_node` call returns a `Result` of this, and a small one moves cheaply).
 enum Failure {
     Py(PyErr),
-    Invalid(CoreError),
+    Invalid(Box<CoreError>),
+}
+
+impl Failure {
+    fn invalid(err: CoreError) -> Self {
+        Self::Invalid(Box::new(err))
+    }
 }
 
 impl From<PyErr> for Failure {
@@ -65,7 +72,7 @@ impl Failure {
     /// Prefix the path of an invalid value with the field or index it was found under.
     fn under(self, prefix: &str) -> Self {
         match self {
-            Self::Invalid(err) => Self::Invalid(prefix_path(err, prefix)),
+            Self::Invalid(err) => Self::invalid(prefix_path(*err, prefix)),
             py @ Self::Py(_) => py,
         }
     }
@@ -87,7 +94,7 @@ fn dict_key(ob: &Bound<'_, PyAny>) -> Option<String> {
 fn py_str(s: &Bound<'_, PyString>) -> Result<String, Failure> {
     // A lone surrogate cannot be encoded as UTF-8, so JSON text could not carry it either.
     s.to_str().map(str::to_owned).map_err(|_| {
-        Failure::Invalid(CoreError::invalid(
+        Failure::invalid(CoreError::invalid(
             "",
             "a string with a lone surrogate is not valid text",
         ))
@@ -96,29 +103,27 @@ fn py_str(s: &Bound<'_, PyString>) -> Result<String, Failure> {
 
 fn to_node(ob: &Bound<'_, PyAny>, depth: usize, fallback: bool) -> Result<Node<'static>, Failure> {
     if depth > MAX_DEPTH {
-        return Err(Failure::Invalid(CoreError::invalid(
+        return Err(Failure::invalid(CoreError::invalid(
             "",
             format!("input nested deeper than {MAX_DEPTH} levels"),
         )));
+    }
+    // Exact types first: a pointer comparison each, where `cast` asks for the type's flags
+    // (a call under the stable ABI). Subclasses take the general checks below.
+    if let Ok(s) = ob.cast_exact::<PyString>() {
+        return Ok(Node::String(Cow::Owned(py_str(s)?)));
+    }
+    if let Ok(d) = ob.cast_exact::<PyDict>() {
+        return object(d, depth, fallback);
+    }
+    if let Ok(l) = ob.cast_exact::<PyList>() {
+        return seq(l.iter(), depth, fallback);
     }
     if let Ok(s) = ob.cast::<PyString>() {
         return Ok(Node::String(Cow::Owned(py_str(s)?)));
     }
     if let Ok(d) = ob.cast::<PyDict>() {
-        let mut map = Members::with_capacity(d.len());
-        for (k, v) in d.iter() {
-            let Ok(key) = k.cast::<PyString>() else {
-                let ty = k.get_type().name()?;
-                return Err(
-                    PyTypeError::new_err(format!("dict keys must be str, got {ty}")).into(),
-                );
-            };
-            let key = py_str(key)?;
-            let value = to_node(&v, depth + 1, fallback).map_err(|f| f.under(&key))?;
-            // Dict keys are unique, so pushing keeps `Value`'s one-entry-per-key shape.
-            map.push(Cow::Owned(key), value);
-        }
-        return Ok(Node::Object(map));
+        return object(d, depth, fallback);
     }
     if ob.is_none() {
         return Ok(Node::Null);
@@ -137,13 +142,13 @@ fn to_node(ob: &Bound<'_, PyAny>, depth: usize, fallback: bool) -> Result<Node<'
         // Beyond 64 bits JSON text parses as a float: read the int the same way.
         let x: f64 = ob.extract().unwrap_or(f64::INFINITY);
         return Number::from_f64(x).map(Node::Number).ok_or_else(|| {
-            Failure::Invalid(CoreError::invalid("", "an integer too large for JSON"))
+            Failure::invalid(CoreError::invalid("", "an integer too large for JSON"))
         });
     }
     if let Ok(f) = ob.cast::<PyFloat>() {
         let x = f.value();
         return Number::from_f64(x).map(Node::Number).ok_or_else(|| {
-            Failure::Invalid(CoreError::invalid("", format!("not a finite number: {x}")))
+            Failure::invalid(CoreError::invalid("", format!("not a finite number: {x}")))
         });
     }
     if let Ok(l) = ob.cast::<PyList>() {
@@ -159,6 +164,21 @@ fn to_node(ob: &Bound<'_, PyAny>, depth: usize, fallback: bool) -> Result<Node<'
     }
     let ty = ob.get_type().name()?;
     Err(PyTypeError::new_err(format!("cannot convert {ty} to JSON")).into())
+}
+
+fn object(d: &Bound<'_, PyDict>, depth: usize, fallback: bool) -> Result<Node<'static>, Failure> {
+    let mut map = Members::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        let Ok(key) = k.cast_exact::<PyString>().or_else(|_| k.cast::<PyString>()) else {
+            let ty = k.get_type().name()?;
+            return Err(PyTypeError::new_err(format!("dict keys must be str, got {ty}")).into());
+        };
+        let key = py_str(key)?;
+        let value = to_node(&v, depth + 1, fallback).map_err(|f| f.under(&key))?;
+        // Dict keys are unique, so pushing keeps `Value`'s one-entry-per-key shape.
+        map.push(Cow::Owned(key), value);
+    }
+    Ok(Node::Object(map))
 }
 
 fn seq<'py>(

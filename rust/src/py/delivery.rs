@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
 use crate::engine::broadcast::{Outcome, Sink};
+use crate::engine::object::Object;
 use crate::engine::snapshot::Snapshot;
 use crate::py::kind::PyKind;
 use crate::py::snapshot::{PySnapshot, SnapshotView};
@@ -97,13 +98,21 @@ impl<K> PySink<K> {
     }
 }
 
-impl<K: PyKind> Sink<K> for PySink<K> {
-    fn deliver(&self, snapshot: Snapshot<K>) -> Outcome {
+/// What a handler of `T` is handed: the Python snapshot object of an engine snapshot.
+pub trait ToPySnapshot: Object + Sized {
+    fn to_py(py: Python<'_>, snapshot: Snapshot<Self>) -> PyResult<Py<PyAny>>;
+}
+
+impl<K: PyKind> ToPySnapshot for K {
+    fn to_py(py: Python<'_>, snapshot: Snapshot<K>) -> PyResult<Py<PyAny>> {
         let view = Arc::new(SnapshotView::new(snapshot));
-        self.call(|py| {
-            let snap = Py::new(py, PySnapshot::new(view))?;
-            self.update.call1(py, (snap,))
-        })
+        Ok(Py::new(py, PySnapshot::new(view))?.into_any())
+    }
+}
+
+impl<T: ToPySnapshot> Sink<T> for PySink<T> {
+    fn deliver(&self, snapshot: Snapshot<T>) -> Outcome {
+        self.call(|py| self.update.call1(py, (T::to_py(py, snapshot)?,)))
     }
 
     fn synced(&self) -> Outcome {

@@ -12,6 +12,7 @@ pub mod proxy;
 pub mod proxy_objects;
 pub mod proxy_snapshot;
 pub mod reflector;
+pub mod seconds;
 pub mod sink;
 pub mod snapshot;
 pub mod subobjects;

@@ -2,13 +2,12 @@
 //! config and an endpoints config; the public `ProxyConfig` is a thin Python class over it.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::engine::broadcast::{Outcome, Sink};
 use crate::engine::model::IpFamily;
 use crate::engine::proxy::info::ServicePortInfo;
 use crate::engine::proxy::options::{ProxyOptions, Topology};
@@ -17,28 +16,13 @@ use crate::engine::ratelimit::SystemClock;
 use crate::engine::snapshot::Snapshot;
 use crate::py::config::PyConfig;
 use crate::py::control::{self, deadline_of};
-use crate::py::delivery::PySink;
+use crate::py::delivery::{PySink, ToPySnapshot};
 use crate::py::proxy_snapshot::PyProxySnapshot;
-use crate::py::thread_state::keep_thread_state;
+use crate::py::seconds::seconds;
 
-impl Sink<ServicePortInfo> for PySink<ServicePortInfo> {
-    fn deliver(&self, snapshot: Snapshot<ServicePortInfo>) -> Outcome {
-        self.call(|py| {
-            let snap = Py::new(py, PyProxySnapshot::new(snapshot))?;
-            self.update.call1(py, (snap,))
-        })
-    }
-
-    fn synced(&self) -> Outcome {
-        self.call_synced()
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn on_thread(&self, body: &mut (dyn FnMut() + Send)) {
-        keep_thread_state(body);
+impl ToPySnapshot for ServicePortInfo {
+    fn to_py(py: Python<'_>, snapshot: Snapshot<ServicePortInfo>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(py, PyProxySnapshot::new(snapshot))?.into_any())
     }
 }
 
@@ -103,7 +87,7 @@ impl PyProxyConfig {
         let topology = Topology { node_name, zone };
         let view = ProxyView::new(
             name,
-            Duration::from_secs_f64(min_interval),
+            seconds("min_interval", min_interval)?,
             Arc::new(SystemClock),
             opts,
             topology.clone(),

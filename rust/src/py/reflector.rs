@@ -12,9 +12,12 @@ use pyo3::types::{PyBytes, PyDict};
 
 use crate::engine::watcher::{Options, WatchList};
 use crate::py::channel::PySourceChannel;
+use crate::py::seconds;
 use crate::transport::conn::Dialer;
+use crate::transport::limits::{Limits, DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_PAGE_BYTES};
 use crate::transport::record::Recorder;
 use crate::transport::reflector::{Host, Level, Reflector, Settings, COUNTERS};
+use crate::transport::replay::DEFAULT_MAX_LINE_BYTES;
 use crate::transport::tls::{client_config, server_name, TlsMaterial};
 use crate::transport::url::BaseUrl;
 
@@ -73,9 +76,20 @@ fn number(settings: &Bound<'_, PyDict>, key: &str) -> PyResult<f64> {
 }
 
 fn seconds(settings: &Bound<'_, PyDict>, key: &str) -> PyResult<Duration> {
-    let value = number(settings, key)?;
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{key} must be a positive number of seconds")))
+    seconds::seconds(key, number(settings, key)?)
+}
+
+/// A size limit in bytes (a positive integer), or `default` when the key is absent or None.
+fn byte_limit(settings: &Bound<'_, PyDict>, key: &str, default: usize) -> PyResult<usize> {
+    match settings.get_item(key)? {
+        Some(v) if !v.is_none() => match v.extract::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(PyValueError::new_err(format!(
+                "{key} must be a positive number of bytes, not {v}"
+            ))),
+        },
+        _ => Ok(default),
+    }
 }
 
 fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyResult<Settings> {
@@ -130,8 +144,12 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
         watch_list,
         page_size: number(s, "page_size")? as u32,
         watch_timeout: seconds(s, "watch_timeout")?,
-        resync_period: resync.map(Duration::from_secs_f64),
-        audit_period: audit.map(Duration::from_secs_f64),
+        resync_period: resync
+            .map(|v| seconds::seconds("resync_period", v))
+            .transpose()?,
+        audit_period: audit
+            .map(|v| seconds::seconds("audit_period", v))
+            .transpose()?,
         backoff_initial: seconds(s, "backoff_initial")?,
         backoff_max: seconds(s, "backoff_max")?,
     };
@@ -157,6 +175,10 @@ fn build(channel: &PySourceChannel, path: String, s: &Bound<'_, PyDict>) -> PyRe
         recorder: match s.get_item("recorder")? {
             Some(v) if !v.is_none() => Some(Arc::clone(&v.cast::<PyRecording>()?.get().inner)),
             _ => None,
+        },
+        limits: Limits {
+            event_bytes: byte_limit(s, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES)?,
+            page_bytes: byte_limit(s, "max_page_bytes", DEFAULT_MAX_PAGE_BYTES)?,
         },
     })
 }
@@ -186,24 +208,50 @@ impl PyRecording {
 
 /// Play a recording into `channels` (by resource: `services`, `endpoints`,
 /// `endpointslices`), without the GIL; `speed` None: as fast as possible. Returns the records
-/// played per resource. Raises `ValueError` naming the file and line of a bad record.
+/// played per resource. Raises `ValueError` naming the file and line of a bad record, or of a
+/// line longer than `max_line_bytes` (read no further than one byte past it).
 #[pyfunction]
-#[pyo3(signature = (path, channels, speed = None))]
+#[pyo3(signature = (path, channels, speed = None, *, max_line_bytes = DEFAULT_MAX_LINE_BYTES))]
 pub fn replay(
     py: Python<'_>,
     path: std::path::PathBuf,
     channels: std::collections::HashMap<String, Py<PySourceChannel>>,
     speed: Option<f64>,
+    max_line_bytes: usize,
 ) -> PyResult<std::collections::HashMap<String, u64>> {
+    if max_line_bytes == 0 {
+        return Err(PyValueError::new_err(
+            "max_line_bytes must be a positive number of bytes, not 0",
+        ));
+    }
     let mut sinks: std::collections::HashMap<String, Box<dyn crate::engine::watcher::Sink>> =
         channels
             .into_iter()
             .map(|(resource, channel)| (resource, channel.get().sink()))
             .collect();
-    let done = py
-        .detach(|| crate::transport::replay::replay(&path, &mut sinks, speed, &|| false))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(done.records)
+    // Ctrl-C (or any pending signal handler that raises) stops the replay between records and
+    // while it waits for a paced one; the error is raised once it has stopped.
+    let interrupted = parking_lot::Mutex::new(None);
+    #[allow(
+        clippy::redundant_closure_for_method_calls,
+        reason = "the method is not general over the lifetime"
+    )]
+    let stop = || match Python::attach(|py| py.check_signals()) {
+        Ok(()) => false,
+        Err(err) => {
+            *interrupted.lock() = Some(err);
+            true
+        }
+    };
+    let done = py.detach(|| {
+        crate::transport::replay::replay(&path, &mut sinks, speed, max_line_bytes, &stop)
+    });
+    if let Some(err) = interrupted.into_inner() {
+        return Err(err);
+    }
+    Ok(done
+        .map_err(|e| PyValueError::new_err(e.to_string()))?
+        .records)
 }
 
 #[pymethods]
@@ -241,16 +289,16 @@ impl PyReflector {
 
     /// Wait for the loop's thread to end (None: forever); False on timeout.
     #[pyo3(signature = (timeout = None))]
-    fn join(&self, py: Python<'_>, timeout: Option<f64>) -> bool {
-        let timeout = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
-        py.detach(|| self.inner.join(timeout))
+    fn join(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let timeout = seconds::timeout(timeout)?;
+        Ok(py.detach(|| self.inner.join(timeout)))
     }
 
     /// Wait until a complete list was sent (None: forever); False on timeout.
     #[pyo3(signature = (timeout = None))]
-    fn wait_synced(&self, py: Python<'_>, timeout: Option<f64>) -> bool {
-        let timeout = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
-        py.detach(|| self.inner.wait_synced(timeout))
+    fn wait_synced(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let timeout = seconds::timeout(timeout)?;
+        Ok(py.detach(|| self.inner.wait_synced(timeout)))
     }
 
     /// Whether a complete list was sent.

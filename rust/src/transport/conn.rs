@@ -186,7 +186,8 @@ impl Dialer {
             .write_all(request.as_bytes())
             .map_err(|e| net("proxy", &e))?;
         // Read the answer byte-wise up to its blank line: nothing of the tunnel is consumed.
-        let mut reader = BufReader::with_capacity(1, tcp);
+        // At most `PROXY_HEAD` bytes of it, however long its lines.
+        let mut reader = BufReader::with_capacity(1, tcp).take(PROXY_HEAD);
         let mut status = String::new();
         reader
             .read_line(&mut status)
@@ -197,6 +198,11 @@ impl Dialer {
             if n == 0 || line == "\r\n" || line == "\n" {
                 break;
             }
+        }
+        if reader.limit() == 0 {
+            return Err(WatchError::Network(format!(
+                "proxy: the answer to CONNECT {authority} is larger than {PROXY_HEAD} bytes"
+            )));
         }
         let code = status.split_whitespace().nth(1).unwrap_or("");
         if code.starts_with('2') {
@@ -209,6 +215,9 @@ impl Dialer {
         }
     }
 }
+
+/// Largest answer of a proxy to `CONNECT` read.
+const PROXY_HEAD: u64 = 64 * 1024;
 
 fn net(what: &str, e: &io::Error) -> WatchError {
     if matches!(

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
 use super::conn::{Canceller, Dialer, Stream};
-use crate::engine::watcher::WatchError;
+use crate::engine::watcher::{Bounded, WatchError};
 
 /// Largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
@@ -91,16 +91,23 @@ pub fn read_response(stream: Stream, cancel: &Canceller) -> Result<Response, Wat
     let status = parsed.code.unwrap_or(0);
     let reason = parsed.reason.unwrap_or("").to_owned();
     let mut framing = Framing::Eof;
+    let mut chunked = false;
     for header in parsed.headers.iter() {
         let value = String::from_utf8_lossy(header.value);
         if header.name.eq_ignore_ascii_case("transfer-encoding")
             && value.to_ascii_lowercase().contains("chunked")
         {
-            framing = Framing::Chunked {
-                left: None,
-                done: false,
-            };
-            break;
+            chunked = true;
+        }
+        // No encoding is asked for (no `Accept-Encoding`), so none is decoded: a compressed
+        // body could inflate past every limit, and is refused rather than misread.
+        if header.name.eq_ignore_ascii_case("content-encoding")
+            && !value.trim().eq_ignore_ascii_case("identity")
+        {
+            return Err(WatchError::Protocol(format!(
+                "the server sent a {:?}-encoded body, which was not asked for",
+                value.trim()
+            )));
         }
         if header.name.eq_ignore_ascii_case("content-length") {
             let n = value
@@ -109,6 +116,13 @@ pub fn read_response(stream: Stream, cancel: &Canceller) -> Result<Response, Wat
                 .map_err(|_| WatchError::Protocol(format!("bad Content-Length {value:?}")))?;
             framing = Framing::Length(n);
         }
+    }
+    // Chunked framing wins over a `Content-Length` (RFC 9112, 6.3).
+    if chunked {
+        framing = Framing::Chunked {
+            left: None,
+            done: false,
+        };
     }
     Ok(Response {
         status,
@@ -121,7 +135,11 @@ fn read_head(reader: &mut BufReader<Stream>, cancel: &Canceller) -> Result<Vec<u
     let mut head = Vec::with_capacity(1024);
     loop {
         let before = head.len();
+        // Never past one byte over the limit, even inside a line that does not end.
+        let room = (MAX_HEAD + 1 - head.len()) as u64;
         let n = reader
+            .by_ref()
+            .take(room)
             .read_until(b'\n', &mut head)
             .map_err(|e| io_error(&e, cancel, "reading the answer"))?;
         if n == 0 {
@@ -152,21 +170,33 @@ impl Response {
         }
     }
 
-    /// The whole body (at most `limit` bytes; an error past it).
+    /// The whole body of a list page, at most `limit` bytes: a `Content-Length` over it is
+    /// refused unread, and reading any other framing stops one byte past it
+    /// ([`WatchError::TooLarge`]), so no more than `limit + 1` bytes are ever buffered.
     pub fn read_all(&mut self, limit: usize, cancel: &Canceller) -> Result<Vec<u8>, WatchError> {
+        let too_large = |seen: u64, announced: bool| WatchError::TooLarge {
+            what: Bounded::ListPage,
+            limit: limit as u64,
+            seen,
+            announced,
+        };
+        if let Framing::Length(n) = self.body.framing {
+            if n > limit as u64 {
+                return Err(too_large(n, true));
+            }
+        }
         let mut out = Vec::new();
         let mut buf = vec![0; 64 * 1024];
         loop {
-            let n = self.read_some(&mut buf, cancel)?;
+            let room = buf.len().min((limit - out.len()).saturating_add(1));
+            let n = self.read_some(&mut buf[..room], cancel)?;
             if n == 0 {
                 return Ok(out);
             }
-            if out.len() + n > limit {
-                return Err(WatchError::Protocol(format!(
-                    "the answer is larger than {limit} bytes"
-                )));
-            }
             out.extend_from_slice(&buf[..n]);
+            if out.len() > limit {
+                return Err(too_large(out.len() as u64, false));
+            }
         }
     }
 
@@ -272,11 +302,20 @@ fn expect_crlf(reader: &mut BufReader<Stream>) -> io::Result<()> {
 }
 
 fn skip_trailers(reader: &mut BufReader<Stream>) -> io::Result<()> {
+    let mut total = 0;
     loop {
         let mut line = Vec::new();
         let n = reader.by_ref().take(8192).read_until(b'\n', &mut line)?;
         if n == 0 || line == b"\r\n" || line == b"\n" {
             return Ok(());
+        }
+        // Bounded like a head: endless trailers would keep a finished body open forever.
+        total += n;
+        if total > MAX_HEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the trailers are too large",
+            ));
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod conn;
 pub mod http;
+pub mod limits;
 pub mod record;
 pub mod reflector;
 pub mod replay;

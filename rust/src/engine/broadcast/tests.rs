@@ -253,6 +253,47 @@ fn a_handler_can_cancel_itself_from_inside_its_call() {
     assert!(b.delivered_all(2), "nobody left to wait for");
 }
 
+/// Returns `Stop` from its first call: a handler whose target is gone.
+struct Gone(Sender<Event>);
+
+impl Sink<Item> for Gone {
+    fn deliver(&self, snap: Snapshot<Item>) -> Outcome {
+        self.0.send(Event::Call(snap.version, Vec::new())).unwrap();
+        Outcome::Stop
+    }
+
+    fn synced(&self) -> Outcome {
+        Outcome::Stop
+    }
+}
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        let _ = self.0.send(Event::Gone);
+    }
+}
+
+#[test]
+fn a_handler_that_stops_leaves_the_list() {
+    // A ProxyConfig dropped without close() made its feed registrations on the input configs
+    // stop like this; they stayed registered, lagging ever further behind (503 on /healthz).
+    let b = broadcaster();
+    let mut feed = Feed::default();
+    let (events, rx) = crossbeam_channel::unbounded();
+    let id = b.register(Box::new(Gone(events)), || {
+        (Arc::new(Snapshot::empty()), None)
+    });
+    b.publish(&feed.next(&[("ns/a", 1)], &[], &[]));
+    assert_eq!(next(&rx), Event::Call(1, Vec::new()));
+    assert_eq!(next(&rx), Event::Gone, "its thread ended");
+    assert!(b.is_empty(), "no longer registered");
+    assert!(b.handler_reports().is_empty(), "no longer reported");
+    assert!(!b.cancel(id), "already gone");
+    b.publish(&feed.next(&[("ns/a", 2)], &[], &[]));
+    assert!(b.delivered_all(2), "nobody left to wait for");
+    assert!(b.close(Instant::now() + WAIT));
+}
+
 #[test]
 fn delivered_all_skips_the_calling_handlers_own_slot() {
     let b = broadcaster();

@@ -24,13 +24,50 @@ pub enum WatchError {
     Protocol(String),
     /// The configuration cannot work (a bad certificate file); retrying does not help.
     Config(String),
+    /// A watch event line or a list page is over its size limit: reading stopped one byte past
+    /// it, so nothing larger was ever buffered. Retried like a bad answer; for a watch, by a
+    /// relist (the stream cannot be resynchronised past a line that was not read).
+    TooLarge {
+        /// What the limit bounds.
+        what: Bounded,
+        /// The limit, in bytes.
+        limit: u64,
+        /// Bytes read when reading stopped (`limit + 1`), or the length the server announced.
+        seen: u64,
+        /// Whether `seen` is the announced `Content-Length` (nothing was read).
+        announced: bool,
+    },
     /// The channel or config was closed: the loop ends quietly.
     Closed,
     /// The source is stopping: the loop ends quietly.
     Stopped,
 }
 
+/// What a size limit bounds, and the setting that configures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bounded {
+    /// One line of a watch stream (one event), `max_event_bytes`.
+    EventLine,
+    /// One list page's body, `max_page_bytes`.
+    ListPage,
+}
+
+impl Bounded {
+    /// The setting's name, as the Python API spells it.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Self::EventLine => "max_event_bytes",
+            Self::ListPage => "max_page_bytes",
+        }
+    }
+}
+
 impl WatchError {
+    /// A line or page over its limit (see [`WatchError::TooLarge`]).
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Self::TooLarge { .. })
+    }
+
     /// 410 Gone or "too old resource version": the version is lost, a relist is needed.
     pub fn is_gone(&self) -> bool {
         let Self::Status {
@@ -113,6 +150,31 @@ impl fmt::Display for WatchError {
                 "certificate verify failed (CERTIFICATE_VERIFY_FAILED): {why}"
             ),
             Self::Network(why) | Self::Protocol(why) | Self::Config(why) => f.write_str(why),
+            Self::TooLarge {
+                what,
+                limit,
+                seen,
+                announced,
+            } => {
+                let thing = match what {
+                    Bounded::EventLine => "a watch event line",
+                    Bounded::ListPage => "a list page",
+                };
+                let setting = what.setting();
+                if *announced {
+                    write!(
+                        f,
+                        "{thing} is over the limit of {limit} bytes ({setting}): the server \
+                         announced {seen} bytes; not read"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{thing} is over the limit of {limit} bytes ({setting}): {seen} bytes \
+                         read so far; reading stopped there"
+                    )
+                }
+            }
             Self::Closed => f.write_str("the channel was closed"),
             Self::Stopped => f.write_str("the source is stopping"),
         }
@@ -152,6 +214,18 @@ mod tests {
         assert!(status(500, "", "").is_retryable());
         assert!(!WatchError::Closed.is_retryable() && !WatchError::Stopped.is_retryable());
         assert_eq!(status(500, "", "").to_string(), "500 Unknown");
+        let big = WatchError::TooLarge {
+            what: Bounded::EventLine,
+            limit: 10,
+            seen: 11,
+            announced: false,
+        };
+        assert!(big.is_too_large() && big.is_retryable() && !big.is_gone());
+        assert_eq!(
+            big.to_string(),
+            "a watch event line is over the limit of 10 bytes (max_event_bytes): 11 bytes read \
+             so far; reading stopped there"
+        );
         assert!(WatchError::Untrusted("UnknownIssuer".into())
             .to_string()
             .contains("CERTIFICATE_VERIFY_FAILED"));

@@ -356,6 +356,16 @@ impl Watcher {
         if error.is_gone() {
             return (self.fresh_list(), Effect::BeginList);
         }
+        if error.is_too_large() && self.options.watch_list == WatchList::Auto {
+            // An initial event over the event limit: list this once in pages, whose limit is
+            // larger, so one big object cannot keep the loop from ever listing.
+            let next = State::Listing {
+                continue_token: None,
+                resource_version: None,
+                paginate: self.options.page_size > 0,
+            };
+            return (self.wait(next, now, unit), Effect::None);
+        }
         let next = self.fresh_list();
         (self.wait(next, now, unit), Effect::None)
     }
@@ -372,6 +382,12 @@ impl Watcher {
         let backoff = match outcome {
             Outcome::Failed(error) if error.is_gone() => {
                 return (self.fresh_list(), Effect::BeginList);
+            }
+            // The stream cannot be resumed past a line that was not read: relist, after a
+            // backoff (a server that keeps sending such lines must not make a relist loop).
+            Outcome::Failed(error) if error.is_too_large() => {
+                let next = self.fresh_list();
+                return (self.wait(next, now, unit), Effect::None);
             }
             Outcome::Watched { .. } if self.next_resync.is_some_and(|at| now >= at) => {
                 return (self.fresh_list(), Effect::BeginList);

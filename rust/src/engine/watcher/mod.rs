@@ -8,6 +8,6 @@ pub mod initial;
 pub mod machine;
 pub mod sink;
 
-pub use error::WatchError;
+pub use error::{Bounded, WatchError};
 pub use machine::{Action, Effect, Options, Outcome, State, WatchList, Watcher};
 pub use sink::{Audited, EventsInfo, PageInfo, Sink};

@@ -8,12 +8,13 @@ use super::host::{Host, Level, Settings};
 use super::shared::{Counter, Shared};
 use super::status::{sink_error, status_error, status_value_error};
 use crate::engine::watcher::initial::{initial_events_end, INITIAL_EVENTS_END};
-use crate::engine::watcher::{Action, EventsInfo, Outcome, Sink, State, WatchError, Watcher};
+use crate::engine::watcher::{
+    Action, Bounded, EventsInfo, Outcome, Sink, State, WatchError, Watcher,
+};
 use crate::transport::http::{self, Response, MAX_ERROR_BODY};
+use crate::transport::limits::LineBound;
 use crate::transport::url::encode_query;
 
-/// Largest list page body accepted.
-const MAX_PAGE: usize = 1 << 30;
 /// Bytes asked of one read of a watch stream.
 const READ_SIZE: usize = 256 * 1024;
 
@@ -89,6 +90,11 @@ impl Run {
                 } => self.watch(&mut machine, &resource_version, timeout, false),
             };
             if let Outcome::Failed(error) = &outcome {
+                if self.shared.stopped() {
+                    // stop() cut the request short: that is the stop, not a failure to count,
+                    // log or record.
+                    return;
+                }
                 if !error.is_retryable() {
                     if *error == WatchError::Closed {
                         self.host.log(
@@ -122,10 +128,10 @@ impl Run {
             let resource = self.settings.path.rsplit('/').next().unwrap_or("");
             recorder.write(resource, "error", error.to_string().as_bytes());
         }
-        let doing = if matches!(state, State::Listing { .. } | State::Streaming { .. }) {
-            "list"
-        } else {
-            "watch"
+        let doing = match state {
+            State::Listing { .. } | State::Streaming { .. } => "list",
+            State::Auditing { .. } => "audit",
+            _ => "watch",
         };
         let name = &self.settings.name;
         if error.is_unauthorized() {
@@ -152,6 +158,18 @@ impl Run {
                     "{name}: no data for {} s during {doing} (stalled); reconnecting",
                     self.settings.dialer.read_timeout.as_secs_f64()
                 ),
+            );
+        } else if let WatchError::TooLarge { what, .. } = error {
+            self.shared.count(Counter::Oversized, 1);
+            let then = match (what, doing) {
+                (Bounded::EventLine, "watch") => "dropping the connection; relisting",
+                (Bounded::EventLine, _) => "dropping the connection; listing again",
+                (Bounded::ListPage, "audit") => "skipping this audit",
+                (Bounded::ListPage, _) => "retrying the list after a backoff",
+            };
+            self.host.log(
+                Level::Warning,
+                &format!("{name}: {doing} refused: {error}; {then}"),
             );
         } else if error.is_gone() {
             self.host
@@ -209,7 +227,7 @@ impl Run {
             query.push(("continue", token));
         }
         let result = self.request(query).and_then(|mut response| {
-            let body = response.read_all(MAX_PAGE, &self.shared.cancel);
+            let body = response.read_all(self.settings.limits.page_bytes, &self.shared.cancel);
             self.shared.cancel.disarm();
             let body = body?;
             let now = Some(Instant::now());
@@ -296,13 +314,26 @@ impl Run {
         let mut buf = vec![0; READ_SIZE];
         let mut pending: Vec<u8> = Vec::new();
         let mut events = 0;
+        let limit = self.settings.limits.event_bytes;
+        // Checked as bytes arrive, before they are kept: an endless line is read to one byte
+        // past the limit, then the connection is dropped and the machine relists.
+        let mut bound = LineBound::new(limit);
         loop {
-            let n = response.read_some(&mut buf, &cancel)?;
+            let room = bound.room(buf.len());
+            let n = response.read_some(&mut buf[..room], &cancel)?;
             if n == 0 {
                 break;
             }
             *self.shared.last_data.lock() = Some(Instant::now());
             let chunk = &buf[..n];
+            if let Err(seen) = bound.take(chunk) {
+                return Err(WatchError::TooLarge {
+                    what: Bounded::EventLine,
+                    limit: limit as u64,
+                    seen: seen as u64,
+                    announced: false,
+                });
+            }
             // Initial events need no promptness: gather them in pieces of up to 1 MiB (parsed on every
             // core), unless this read may hold the end bookmark.
             if initial

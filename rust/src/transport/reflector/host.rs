@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::engine::watcher::Options;
 use crate::transport::conn::Dialer;
+use crate::transport::limits::Limits;
 use crate::transport::record::Recorder;
 
 /// Log levels, as Python's `logging` numbers them.
@@ -46,4 +47,6 @@ pub struct Settings {
     pub refresh_each_connect: bool,
     /// Record what the loop receives.
     pub recorder: Option<Arc<Recorder>>,
+    /// Size limits on one watch event line and one list page.
+    pub limits: Limits,
 }

@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::transport::conn::Canceller;
 
 /// The names of the counters, in `stats` order.
-pub const COUNTERS: [&str; 12] = [
+pub const COUNTERS: [&str; 13] = [
     "lists",
     "relists",
     "pages",
@@ -23,6 +23,7 @@ pub const COUNTERS: [&str; 12] = [
     "watch_list_fallbacks",
     "audits",
     "audit_drift",
+    "oversized",
 ];
 
 #[derive(Clone, Copy)]
@@ -39,6 +40,7 @@ pub(super) enum Counter {
     WatchListFallbacks,
     Audits,
     AuditDrift,
+    Oversized,
 }
 
 /// A boolean that threads wait for.

@@ -1,5 +1,6 @@
 //! Unit tests of the list/watch state machine, driven by hand with explicit instants.
 use super::*;
+use crate::engine::watcher::Bounded;
 
 fn options() -> Options {
     Options {
@@ -358,4 +359,60 @@ fn a_watch_that_keeps_failing_does_not_put_off_a_due_audit() {
     assert!(matches!(w.action(), Action::Wait { .. }));
     assert_eq!(w.step(Outcome::Waited, later, 0.0), Effect::BeginAudit);
     assert!(matches!(w.action(), Action::AuditPage { .. }));
+}
+
+fn too_large(what: Bounded) -> Outcome {
+    Outcome::Failed(WatchError::TooLarge {
+        what,
+        limit: 10,
+        seen: 11,
+        announced: false,
+    })
+}
+
+#[test]
+fn an_oversized_event_line_relists_after_a_backoff() {
+    let (t0, mut w) = watching();
+    let line = too_large(Bounded::EventLine);
+    assert_eq!(w.step(line, t0, 0.0), Effect::None);
+    assert!(matches!(w.action(), Action::Wait { .. }));
+    // Not a resumed watch: the line that was not read would come again.
+    assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
+    assert_eq!(w.action(), list_page(Some(2), None));
+    assert_eq!(
+        w.step(page("9", None), t0, 0.0),
+        Effect::CommitList { relist: true }
+    );
+}
+
+#[test]
+fn an_oversized_list_page_is_a_failed_list() {
+    let (t0, mut w) = mid_list();
+    let big = too_large(Bounded::ListPage);
+    assert_eq!(w.step(big, t0, 0.0), Effect::None);
+    assert!(matches!(w.action(), Action::Wait { .. }));
+    assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
+    assert!(!w.listed());
+    assert_eq!(w.action(), list_page(Some(2), None));
+}
+
+#[test]
+fn an_oversized_initial_event_lists_in_pages_once() {
+    let t0 = Instant::now();
+    let mut w = streaming(WatchList::Auto);
+    let line = too_large(Bounded::EventLine);
+    assert_eq!(w.step(line, t0, 0.0), Effect::None);
+    assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
+    assert_eq!(w.action(), list_page(Some(2), None));
+    // Not a fallback for good: the next relist streams again.
+    assert!(w.streams());
+    w.step(page("7", None), t0, 0.0);
+    assert_eq!(w.step(status(410), t0, 0.0), Effect::BeginList);
+    assert_eq!(stream_action(&w), "");
+    // A required streaming list just streams again.
+    let mut w = streaming(WatchList::Always);
+    let line = too_large(Bounded::EventLine);
+    w.step(line, t0, 0.0);
+    assert_eq!(w.step(Outcome::Waited, t0, 0.0), Effect::BeginList);
+    assert_eq!(stream_action(&w), "");
 }
