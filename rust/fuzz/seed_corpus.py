@@ -183,6 +183,9 @@ def record_seeds(streams: dict[str, bytes]) -> None:
     write("record_file", "bad-op", b"\x00\x00" + header + rec(0.0, "services", "explode"))
     write("record_file", "no-header", b"\x00\x00" + rec(0.0, "services", "commit"))
     write("record_file", "version-2", b"\x00\x00{\"kubeproxy-config-recording\": 2}\n")
+    # Mode bit 8: lines limited to 16 + 4 * byte 1 bytes (here 80).
+    write("record_file", "short-lines", b"\x08\x10" + body)
+    write("record_file", "negative-time", b"\x00\x00" + header + rec(-1.0, "services", "commit"))
 
 
 def proxy_seeds() -> None:

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use _core::engine::error::CoreError;
 use _core::engine::watcher::{Audited, EventsInfo, PageInfo, Sink};
 use _core::transport::record::{Record, Recorder, FORMAT, VERSION};
-use _core::transport::replay::{replay, ReplayError, Replayed};
+use _core::transport::replay::{replay, ReplayError, Replayed, DEFAULT_MAX_LINE_BYTES};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::Value;
@@ -28,14 +28,20 @@ const SINKS: [&str; 2] = ["services", "endpoints"];
 /// One call a sink received: resource, op, data.
 type Call = (String, String, String);
 
-/// `data[0]` picks how the file is stored (and `data[1]` where a gzip file is cut); the rest is
-/// the file's text.
+/// `data[0]` picks how the file is stored and whether lines have a small limit; `data[1]` where
+/// a gzip file is cut, and the limit; the rest is the file's text.
 pub fn record_file(data: &[u8]) {
     let mut input = Input::new(data);
     let mode = input.byte();
     let cut = input.byte();
     let text = input.rest();
-    let reference = reference(text);
+    let max_line = if mode & 8 == 0 {
+        DEFAULT_MAX_LINE_BYTES
+    } else {
+        16 + 4 * usize::from(cut)
+    };
+    let play = |path: &Path| play(path, max_line);
+    let reference = reference(text, max_line);
     match mode % 4 {
         0 => {
             let (calls, result) = play(&file("plain.ndjson", text));
@@ -72,14 +78,17 @@ struct Reference {
     records: Vec<Record>,
 }
 
-/// The format read by hand: lines as `BufRead::lines` gives them (`\n` or `\r\n` ends one).
-fn reference(text: &[u8]) -> Reference {
+/// The format read by hand: lines end at `\n` (a `\r` before it dropped); one longer than
+/// `max_line` bytes (its `\r` included) is refused, as is a time that is not seconds >= 0.
+fn reference(text: &[u8], max_line: usize) -> Reference {
     let mut calls = Vec::new();
     let mut records = Vec::new();
     let mut lines = split_lines(text).into_iter();
     let mut done = Replayed::default();
     let header_ok = lines
         .next()
+        .filter(|line| line.len() <= max_line)
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
         .and_then(|line| std::str::from_utf8(line).ok())
         .and_then(|line| serde_json::from_str::<Value>(line).ok())
         .is_some_and(|h| h.get(FORMAT).and_then(Value::as_u64) == Some(VERSION));
@@ -97,6 +106,10 @@ fn reference(text: &[u8]) -> Reference {
             outcome: Err(number),
             records,
         };
+        if line.len() > max_line {
+            return fail(calls, records);
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let Ok(line) = std::str::from_utf8(line) else {
             return fail(calls, records);
         };
@@ -106,6 +119,9 @@ fn reference(text: &[u8]) -> Reference {
         let Ok(record) = serde_json::from_str::<Record>(line) else {
             return fail(calls, records);
         };
+        if !(record.t.is_finite() && record.t >= 0.0) {
+            return fail(calls, records);
+        }
         if !SINKS.contains(&record.resource.as_str()) {
             done.skipped += 1;
             records.push(record);
@@ -154,9 +170,6 @@ fn split_lines(text: &[u8]) -> Vec<&[u8]> {
         lines.pop();
     }
     lines
-        .into_iter()
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .collect()
 }
 
 enum Verdict {
@@ -218,7 +231,7 @@ fn rewrite(reference: &Reference, done: &Replayed, gz: bool) {
     }
     recorder.finish().expect("scratch file writable");
     drop(recorder);
-    let (calls, result) = play(&path);
+    let (calls, result) = play(&path, DEFAULT_MAX_LINE_BYTES);
     assert_eq!(calls, reference.calls, "calls after writing again");
     match result {
         Ok(again) => assert_eq!(&again, done, "counts after writing again"),
@@ -278,7 +291,7 @@ impl Sink for LogSink {
 }
 
 /// Replay `path` into logging sinks, then remove it: the calls they got, and the result.
-fn play(path: &Path) -> (Vec<Call>, Result<Replayed, ReplayError>) {
+fn play(path: &Path, max_line: usize) -> (Vec<Call>, Result<Replayed, ReplayError>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut sinks: HashMap<String, Box<dyn Sink>> = SINKS
         .iter()
@@ -290,7 +303,7 @@ fn play(path: &Path) -> (Vec<Call>, Result<Replayed, ReplayError>) {
             ((*r).to_owned(), Box::new(sink) as Box<dyn Sink>)
         })
         .collect();
-    let result = replay(path, &mut sinks, None, &|| false);
+    let result = replay(path, &mut sinks, None, max_line, &|| false);
     let _ = std::fs::remove_file(path);
     drop(sinks);
     let calls = std::mem::take(&mut *log.lock().unwrap_or_else(PoisonError::into_inner));
@@ -337,7 +350,7 @@ mod tests {
             .expect("corpus readable")
             .iter()
             .filter(|(_, d)| {
-                let r = reference(&d[2.min(d.len())..]);
+                let r = reference(&d[2.min(d.len())..], DEFAULT_MAX_LINE_BYTES);
                 r.outcome.is_ok() && r.calls.len() >= 3
             })
             .count();
