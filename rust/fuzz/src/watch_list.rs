@@ -22,7 +22,7 @@ use _core::engine::snapshot::Items;
 use _core::engine::store::{Op, Store};
 use _core::engine::watcher::initial::initial_events_end;
 use _core::engine::watcher::{
-    Action, Effect, Options, Outcome, State, WatchError, WatchList, Watcher,
+    Action, Bounded, Effect, Options, Outcome, State, WatchError, WatchList, Watcher,
 };
 use serde_json::Value;
 
@@ -339,7 +339,8 @@ fn follow(machine: &mut Watcher, end: &End, after: u8, start: Instant) {
                 now = now.max(until);
                 Outcome::Waited
             }
-            Action::ListPage { .. } | Action::AuditPage { .. } => match input.below(3) {
+            Action::ListPage { .. } | Action::AuditPage { .. } => match input.below(4) {
+                3 => Outcome::Failed(too_large(Bounded::ListPage)),
                 0 => Outcome::Failed(WatchError::Status {
                     code: 410,
                     reason: "Expired".to_owned(),
@@ -354,7 +355,8 @@ fn follow(machine: &mut Watcher, end: &End, after: u8, start: Instant) {
                     continue_token: None,
                 },
             },
-            Action::WatchList { .. } | Action::Watch { .. } => match input.below(3) {
+            Action::WatchList { .. } | Action::Watch { .. } => match input.below(4) {
+                3 => Outcome::Failed(too_large(Bounded::EventLine)),
                 0 => Outcome::Failed(WatchError::Status {
                     code: 422,
                     reason: "Invalid".to_owned(),
@@ -370,6 +372,16 @@ fn follow(machine: &mut Watcher, end: &End, after: u8, start: Instant) {
         machine.step(outcome, now, 0.75);
     }
     check_machine(machine, listed_before);
+}
+
+/// A line or page over its limit.
+fn too_large(what: Bounded) -> WatchError {
+    WatchError::TooLarge {
+        what,
+        limit: 1024,
+        seen: 1025,
+        announced: false,
+    }
 }
 
 /// A resume version exactly when the machine is (or will next be) watching or auditing, and a
