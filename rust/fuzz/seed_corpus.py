@@ -109,18 +109,35 @@ def http_seeds(streams: dict[str, bytes]) -> None:
     """First byte: how the answer is read (and how the lines are served); then the answer."""
     body = streams["Service"][:4000]
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-    write("http_framing", "chunked", b"\x00" + head + b"Transfer-Encoding: chunked\r\n\r\n"
-          + chunked(body, 300))
-    write("http_framing", "length", b"\x01" + head + b"Content-Length: %d\r\n\r\n" % len(body)
-          + body)
+    write(
+        "http_framing",
+        "chunked",
+        b"\x00" + head + b"Transfer-Encoding: chunked\r\n\r\n" + chunked(body, 300),
+    )
+    write(
+        "http_framing", "length", b"\x01" + head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    )
     write("http_framing", "eof", b"\x02" + head + b"\r\n" + body)
-    write("http_framing", "status-410", b"\x03HTTP/1.1 410 Gone\r\nContent-Length: 40\r\n\r\n"
-          + b'{"kind":"Status","code":410,"reason":"Ex')
-    write("http_framing", "bad-chunk", b"\x04" + head + b"Transfer-Encoding: chunked\r\n\r\n"
-          + b"zz\r\nabc\r\n0\r\n\r\n")
-    write("http_framing", "trailers", b"\x05" + head + b"Transfer-Encoding: chunked\r\n\r\n"
-          + b"3;ext=1\r\nab\n\r\n0\r\nX-T: 1\r\n\r\n")
-    write("http_framing", "lines", b"\x06" + b"line one\nline two\n\n{\"type\":\"ADDED\"}\n")
+    write(
+        "http_framing",
+        "status-410",
+        b"\x03HTTP/1.1 410 Gone\r\nContent-Length: 40\r\n\r\n"
+        + b'{"kind":"Status","code":410,"reason":"Ex',
+    )
+    write(
+        "http_framing",
+        "bad-chunk",
+        b"\x04" + head + b"Transfer-Encoding: chunked\r\n\r\n" + b"zz\r\nabc\r\n0\r\n\r\n",
+    )
+    write(
+        "http_framing",
+        "trailers",
+        b"\x05"
+        + head
+        + b"Transfer-Encoding: chunked\r\n\r\n"
+        + b"3;ext=1\r\nab\n\r\n0\r\nX-T: 1\r\n\r\n",
+    )
+    write("http_framing", "lines", b"\x06" + b'line one\nline two\n\n{"type":"ADDED"}\n')
 
 
 def watch_list_seeds(by_kind: dict[str, list[dict[str, Any]]]) -> None:
@@ -182,7 +199,7 @@ def record_seeds(streams: dict[str, bytes]) -> None:
     write("record_file", "gzip-cut", b"\x02\x60" + body)
     write("record_file", "bad-op", b"\x00\x00" + header + rec(0.0, "services", "explode"))
     write("record_file", "no-header", b"\x00\x00" + rec(0.0, "services", "commit"))
-    write("record_file", "version-2", b"\x00\x00{\"kubeproxy-config-recording\": 2}\n")
+    write("record_file", "version-2", b'\x00\x00{"kubeproxy-config-recording": 2}\n')
     # Mode bit 8: lines limited to 16 + 4 * byte 1 bytes (here 80).
     write("record_file", "short-lines", b"\x08\x10" + body)
     write("record_file", "negative-time", b"\x00\x00" + header + rec(-1.0, "services", "commit"))
