@@ -1,24 +1,43 @@
-//! Fuzz checks of the engine's JSON parsers, shared by the cargo-fuzz targets, the stable
-//! `mutate` harness and the corpus-replay tests.
+//! Fuzz checks of the engine's parsers and decoders, shared by the cargo-fuzz targets, the
+//! stable `mutate` harness and the corpus-replay tests: each target's body lives here, so the
+//! libFuzzer binaries and the replay run the same invariant checks.
 //!
-//! Invariants, for any input bytes: no panic (any `Err` is fine), and every object that parses
-//! survives a round trip through its Kubernetes JSON shape (`to_value`, then parsed again as a
-//! value and as text) unchanged. Watch chunks also give exactly the same result (objects or
-//! error) through the typed fast path as through the walk, and cut into pieces as whole.
+//! Targets: the JSON parsers ([`json`]: objects, watch events, list pages), the transport's
+//! HTTP framing ([`http`]), streaming lists through the watcher machine ([`watch_list`]), the
+//! record file reader of replay ([`record`]), the incremental proxy view ([`proxy`]), and the
+//! small text parsers (trigger times, IPs and CIDRs, port keys, URLs: [`fields`]). Each
+//! module states its invariants; any `Err` from the code under test is fine, a panic is a
+//! finding.
 #![forbid(unsafe_code)]
 
-use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
-use _core::engine::json::watch::{
-    parse_list_page, parse_watch_events, parse_watch_events_split, parse_watch_events_walk,
-};
-use _core::engine::json::{parse_batch, parse_one, Kind};
-use _core::engine::model::{EndpointSlice, Endpoints, Interner, Service};
-use _core::engine::store::Op;
+pub mod fields;
+pub mod http;
+pub mod input;
+pub mod json;
+pub mod proxy;
+pub mod record;
+pub mod watch_list;
+
+pub use fields::fields;
+pub use http::http_framing;
+pub use json::{list_page, objects, watch_events};
+pub use proxy::proxy_view;
+pub use record::record_file;
+pub use watch_list::watch_list;
 
 /// The fuzz targets, by name (also the corpus directory names).
-pub const TARGETS: [&str; 3] = ["objects", "watch_events", "list_page"];
+pub const TARGETS: [&str; 8] = [
+    "objects",
+    "watch_events",
+    "list_page",
+    "http_framing",
+    "watch_list",
+    "record_file",
+    "proxy_view",
+    "fields",
+];
 
 /// Run the check of target `name` on `data`; panics on an invariant violation.
 pub fn run(name: &str, data: &[u8]) {
@@ -26,82 +45,12 @@ pub fn run(name: &str, data: &[u8]) {
         "objects" => objects(data),
         "watch_events" => watch_events(data),
         "list_page" => list_page(data),
+        "http_framing" => http_framing(data),
+        "watch_list" => watch_list(data),
+        "record_file" => record_file(data),
+        "proxy_view" => proxy_view(data),
+        "fields" => fields(data),
         other => panic!("unknown fuzz target {other:?}"),
-    }
-}
-
-/// `data` as one object, an array of objects or a `…List`, of each kind.
-pub fn objects(data: &[u8]) {
-    objects_of::<Service>(data);
-    objects_of::<Endpoints>(data);
-    objects_of::<EndpointSlice>(data);
-}
-
-/// `data` as a chunk of watch-event lines, of each kind.
-pub fn watch_events(data: &[u8]) {
-    watch_events_of::<Service>(data);
-    watch_events_of::<Endpoints>(data);
-    watch_events_of::<EndpointSlice>(data);
-}
-
-/// `data` as one list page, of each kind.
-pub fn list_page(data: &[u8]) {
-    list_page_of::<Service>(data);
-    list_page_of::<Endpoints>(data);
-    list_page_of::<EndpointSlice>(data);
-}
-
-fn objects_of<K: Kind>(data: &[u8]) {
-    if let Ok(batch) = parse_batch::<K>(data) {
-        batch.iter().for_each(round_trip);
-    }
-    if let Ok(one) = parse_one::<K>(data) {
-        round_trip(&one);
-    }
-}
-
-fn watch_events_of<K: Kind>(data: &[u8]) {
-    // Strict (the chunk fails whole) and lenient (invalid objects skipped) parsing.
-    for skip_invalid in [false, true] {
-        let result = parse_watch_events::<K>(data, skip_invalid);
-        let walked = parse_watch_events_walk::<K>(data, skip_invalid);
-        assert_eq!(format!("{result:?}"), format!("{walked:?}"), "fast path vs walk");
-        let split = parse_watch_events_split::<K>(data, skip_invalid, 3);
-        assert_eq!(format!("{result:?}"), format!("{split:?}"), "3 pieces vs serial");
-        let Ok(batch) = result else {
-            continue;
-        };
-        for op in &batch.ops {
-            match op {
-                Op::Set(objs) | Op::Add(objs) => objs.iter().for_each(|o| round_trip(&**o)),
-                Op::Remove(_) => {}
-            }
-        }
-    }
-}
-
-fn list_page_of<K: Kind>(data: &[u8]) {
-    for skip_invalid in [false, true] {
-        if let Ok(page) = parse_list_page::<K>(data, skip_invalid) {
-            page.items.iter().for_each(round_trip);
-        }
-    }
-}
-
-/// An accepted object, written out in API shape, must parse back to itself.
-fn round_trip<K: Kind + Debug>(obj: &K) {
-    let value = obj.to_value();
-    match K::from_value(&value, &mut Interner::new()) {
-        Ok(again) => assert_eq!(&again, obj, "round trip changed the object: {value}"),
-        Err(e) => panic!(
-            "{} written by to_value() does not parse: {e}\n{value}",
-            K::KIND
-        ),
-    }
-    let text = serde_json::to_vec(&value).expect("a JSON value always serialises");
-    match parse_one::<K>(&text) {
-        Ok(again) => assert_eq!(&again, obj, "text round trip changed the object"),
-        Err(e) => panic!("{} written as JSON text does not parse: {e}", K::KIND),
     }
 }
 
@@ -130,24 +79,80 @@ pub fn corpus(target: &str) -> std::io::Result<Vec<(PathBuf, Vec<u8>)>> {
 mod tests {
     use super::*;
 
-    /// CI's quick form: every corpus file through its target (and the other targets too:
-    /// each parser must also survive input meant for another one).
-    #[test]
-    fn replay_corpus() {
+    /// Every corpus file (of every target) through the check `check`: each target must also
+    /// survive input meant for another one.
+    fn replay(check: &str) {
+        let mut count = 0;
         for target in TARGETS {
             let files = corpus(target).expect("corpus directory readable");
             assert!(!files.is_empty(), "empty corpus for {target}");
             for (path, data) in &files {
-                for check in TARGETS {
-                    let ok = std::panic::catch_unwind(|| run(check, data));
-                    assert!(ok.is_ok(), "{check} panicked on {}", path.display());
-                }
+                let ok = std::panic::catch_unwind(|| run(check, data));
+                assert!(ok.is_ok(), "{check} panicked on {}", path.display());
+                count += 1;
             }
+        }
+        assert!(count > 0);
+    }
+
+    // CI's replay of the corpus, one test per check so they run in parallel.
+    #[test]
+    fn replay_objects() {
+        replay("objects");
+    }
+
+    #[test]
+    fn replay_watch_events() {
+        replay("watch_events");
+    }
+
+    #[test]
+    fn replay_list_page() {
+        replay("list_page");
+    }
+
+    #[test]
+    fn replay_http_framing() {
+        replay("http_framing");
+    }
+
+    #[test]
+    fn replay_watch_list() {
+        replay("watch_list");
+    }
+
+    #[test]
+    fn replay_record_file() {
+        replay("record_file");
+    }
+
+    #[test]
+    fn replay_proxy_view() {
+        replay("proxy_view");
+    }
+
+    #[test]
+    fn replay_fields() {
+        replay("fields");
+    }
+
+    #[test]
+    fn every_target_is_replayed() {
+        // Keep the tests above in step with TARGETS.
+        let source = include_str!("lib.rs");
+        for target in TARGETS {
+            assert!(
+                source.contains(&format!("fn replay_{target}()")),
+                "no replay test for {target}"
+            );
         }
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
+        use _core::engine::json::{parse_batch, parse_one};
+        use _core::engine::model::Service;
+
         for depth in [127, 128, 129, 10_000, 100_000] {
             let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
             assert!(parse_batch::<Service>(text.as_bytes()).is_err());

@@ -71,6 +71,11 @@ pub fn get(
         .write_all(request.as_bytes())
         .and_then(|()| stream.flush())
         .map_err(|e| io_error(&e, cancel, "sending the request"))?;
+    read_response(stream, cancel)
+}
+
+/// Read an answer's head from `stream` (the request was sent); the body is read on demand.
+pub fn read_response(stream: Stream, cancel: &Canceller) -> Result<Response, WatchError> {
     let mut reader = BufReader::with_capacity(BUFFER, stream);
     let head = read_head(&mut reader, cancel)?;
     let mut parsed_headers = [httparse::EMPTY_HEADER; 64];

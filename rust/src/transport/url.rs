@@ -36,15 +36,25 @@ impl BaseUrl {
             let (host, after) = v6
                 .split_once(']')
                 .ok_or_else(|| bad("unclosed '[' in the host"))?;
+            if !after.is_empty() && !after.starts_with(':') {
+                return Err(bad("unexpected text after ']'"));
+            }
             (host, after.strip_prefix(':'))
         } else {
             match authority.rsplit_once(':') {
+                // `fd00::1:6443` is not a host and a port: which colon would it be?
+                Some((host, _)) if host.contains(':') => {
+                    return Err(bad("an IPv6 address needs brackets"));
+                }
                 Some((host, port)) => (host, Some(port)),
                 None => (authority, None),
             }
         };
         if host.is_empty() {
             return Err(bad("no host"));
+        }
+        if host.contains(['[', ']']) {
+            return Err(bad("a stray '[' or ']' in the host"));
         }
         let port = match port {
             Some(p) => p.parse().map_err(|_| bad("bad port"))?,
@@ -116,6 +126,10 @@ mod tests {
             ("::1", "[::1]:8080".to_owned())
         );
         assert_eq!(BaseUrl::parse("http://proxy", "proxy").unwrap().port, 80);
+        assert_eq!(
+            BaseUrl::parse("https://[fd00::1]", "server").unwrap().port,
+            443
+        );
     }
 
     #[test]
@@ -126,6 +140,12 @@ mod tests {
             "https://h:x",
             "https://",
             "https://h/?a=1",
+            // Found by fuzzing: these were read as some other host or port, silently.
+            "https://[fd00::1]6443",
+            "https://fd00::1",
+            "https://fd00::1:6443",
+            "http://[[::1]]:80",
+            "http://a]b:80",
         ] {
             let err = BaseUrl::parse(url, "proxy").unwrap_err();
             assert!(err.starts_with("proxy "), "{err}");

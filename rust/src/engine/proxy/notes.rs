@@ -104,9 +104,13 @@ impl ProxyNotes {
         self.full_sync
     }
 
-    /// Some updated service has a UDP port, before or after.
+    /// Some updated service has a UDP port, before or after; on a full sync, some service
+    /// recomputed in the span has one. (A service deleted before a topology change and added
+    /// back unchanged after it is no net change, yet its ports were categorised anew: a UDP
+    /// flow to an endpoint it no longer uses must still be cleaned up.)
     pub fn conntrack_cleanup_required(&self) -> bool {
-        self.updated_services().iter().any(|k| self.udp.contains(k))
+        (self.full_sync && !self.udp.is_empty())
+            || self.updated_services().iter().any(|k| self.udp.contains(k))
     }
 
     /// Trigger times per service.
@@ -208,6 +212,29 @@ mod tests {
         assert_eq!(resolved.updated_services(), [key("ns/b"), key("ns/c")]);
         assert!(!resolved.full_sync());
         assert!(first.resolve(true).full_sync());
+    }
+
+    // Found by fuzzing (proxy_view): a UDP service deleted, the node changed, the service
+    // added back as it was: no net change, but its local endpoints are not what the handler
+    // saw, and the flag was false.
+    #[test]
+    fn a_full_sync_over_a_recomputed_udp_service_asks_for_conntrack_cleanup() {
+        let state: ServiceState = Arc::from(Vec::new());
+        let mut notes = ProxyNotes::default();
+        notes.service_changed(&key("ns/c"), Some(Arc::clone(&state)), None);
+        notes.has_udp(&key("ns/c"));
+        let mut later = ProxyNotes::default();
+        later.set_full_sync();
+        later.service_changed(&key("ns/c"), None, Some(state));
+        later.has_udp(&key("ns/c"));
+        notes.absorb(&later);
+        let resolved = notes.resolve(false);
+        assert!(resolved.updated_services().is_empty());
+        assert!(resolved.conntrack_cleanup_required());
+        // Without a full sync, only updated services count.
+        let mut quiet = ProxyNotes::default();
+        quiet.has_udp(&key("ns/c"));
+        assert!(!quiet.resolve(false).conntrack_cleanup_required());
     }
 
     #[test]
