@@ -356,9 +356,11 @@ impl Watcher {
         if error.is_gone() {
             return (self.fresh_list(), Effect::BeginList);
         }
-        if error.is_too_large() && self.options.watch_list == WatchList::Auto {
+        if error.is_too_large() {
             // An initial event over the event limit: list this once in pages, whose limit is
-            // larger, so one big object cannot keep the loop from ever listing.
+            // larger, so one big object cannot keep the loop from ever listing. Also when
+            // streaming was asked for (`Always`): streaming again would meet the same object
+            // every time, and the source would never sync again.
             let next = State::Listing {
                 continue_token: None,
                 resource_version: None,
