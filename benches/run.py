@@ -289,8 +289,7 @@ def render(
         "map (HAMT) for the merged state, sorted only when a snapshot is iterated in order, and "
         "one change map shared by the version and the slots.",
         "- **W2 ≥ 60× at 1k events**: the baseline's own spread at 1k is as large as its "
-        "median (its rounds are ~50 ms and include the GC's pauses); at 10k the ratio is "
-        "over 60×.",
+        "median; at 10k the ratio is over 60×.",
         "- **W4 under churn, p50**: within ~10% of baseline-delta, on either side from run to "
         "run (not profiled further). A probe that finds a churn merge in progress (its "
         "`try_lock` fails) or another send within 50 µs goes through the merger thread, one "
