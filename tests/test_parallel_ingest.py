@@ -75,8 +75,13 @@ def run_child(code: str, threads: str | None) -> str:
 def test_pool_threads_are_named_and_made_once() -> None:
     out = run_child(
         """
+        import time
         assert pool_threads() == []  # nothing before the first large chunk
         assert ingest(400) == 400
+        # A pool thread names itself once it runs, which may be after the chunk is parsed.
+        deadline = time.monotonic() + 30
+        while len(pool_threads()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling /proc until both have started
         first = pool_threads()
         for _ in range(3):
             assert ingest(200) == 200
