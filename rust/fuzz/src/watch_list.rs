@@ -178,7 +178,7 @@ fn stream<K: Kind>(flags: u8, body: &[u8], ends: &[usize], after: u8) -> RunResu
                     error: Some(status),
                     ..
                 }) => {
-                    end = End::Status(status_error(&status));
+                    end = End::Status(WatchError::from_status(&status));
                     break 'chunks;
                 }
                 Ok(_) => {}
@@ -219,7 +219,7 @@ fn stream<K: Kind>(flags: u8, body: &[u8], ends: &[usize], after: u8) -> RunResu
                 machine.progressed(version);
             }
             if let Some(status) = took.error {
-                end = End::Status(status_error(&status));
+                end = End::Status(WatchError::from_status(&status));
                 break 'chunks;
             }
         }
@@ -270,26 +270,6 @@ fn checked_events<K: Kind>(
             );
             Err(())
         }
-    }
-}
-
-/// An ERROR event's `Status` as the driver reads it.
-fn status_error(status: &Value) -> WatchError {
-    let text = |field: &str| {
-        status
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    WatchError::Status {
-        code: status
-            .get("code")
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok())
-            .unwrap_or(0),
-        reason: text("reason"),
-        message: text("message"),
     }
 }
 

@@ -63,6 +63,27 @@ impl Bounded {
 }
 
 impl WatchError {
+    /// A Kubernetes `Status` object (an ERROR watch event's, or an error response's body):
+    /// its code, reason and message; absent fields read as 0 and "".
+    pub fn from_status(status: &serde_json::Value) -> Self {
+        let text = |field: &str| {
+            status
+                .get(field)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        Self::Status {
+            code: status
+                .get("code")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(0),
+            reason: text("reason"),
+            message: text("message"),
+        }
+    }
+
     /// A line or page over its limit (see [`WatchError::TooLarge`]).
     pub fn is_too_large(&self) -> bool {
         matches!(self, Self::TooLarge { .. })

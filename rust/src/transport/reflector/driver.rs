@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::host::{Host, Level, Settings};
 use super::shared::{Counter, Shared};
-use super::status::{sink_error, status_error, status_value_error};
+use super::status::{sink_error, status_error};
 use crate::engine::watcher::initial::{initial_events_end, INITIAL_EVENTS_END};
 use crate::engine::watcher::{
     Action, Bounded, EventsInfo, Outcome, Sink, State, WatchError, Watcher,
@@ -423,7 +423,7 @@ impl Run {
             self.auth_failing = false;
         }
         match info.error {
-            Some(status) => Err(status_value_error(&status)),
+            Some(status) => Err(WatchError::from_status(&status)),
             None => Ok(info.events),
         }
     }

@@ -18,7 +18,7 @@ pub(super) fn sink_error(error: &CoreError) -> WatchError {
 pub(super) fn status_error(code: u16, reason: &str, body: &[u8]) -> WatchError {
     match serde_json::from_slice::<Value>(body) {
         Ok(status @ Value::Object(_)) => {
-            let mut error = status_value_error(&status);
+            let mut error = WatchError::from_status(&status);
             if let WatchError::Status {
                 code: c, reason: r, ..
             } = &mut error
@@ -38,26 +38,6 @@ pub(super) fn status_error(code: u16, reason: &str, body: &[u8]) -> WatchError {
     }
 }
 
-/// An ERROR event's `Status` object.
-pub(super) fn status_value_error(status: &Value) -> WatchError {
-    let text = |field: &str| {
-        status
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    WatchError::Status {
-        code: status
-            .get("code")
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok())
-            .unwrap_or(0),
-        reason: text("reason"),
-        message: text("message"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,7 +54,7 @@ mod tests {
         );
         let event = serde_json::json!({"code": 500, "message": "etcd down"});
         assert_eq!(
-            status_value_error(&event).to_string(),
+            WatchError::from_status(&event).to_string(),
             "500 Unknown: etcd down"
         );
     }
