@@ -92,8 +92,12 @@ fn dict_key(ob: &Bound<'_, PyAny>) -> Option<String> {
 }
 
 fn py_str(s: &Bound<'_, PyString>) -> Result<String, Failure> {
+    py_text(s).map(str::to_owned)
+}
+
+fn py_text<'a>(s: &'a Bound<'_, PyString>) -> Result<&'a str, Failure> {
     // A lone surrogate cannot be encoded as UTF-8, so JSON text could not carry it either.
-    s.to_str().map(str::to_owned).map_err(|_| {
+    s.to_str().map_err(|_| {
         Failure::invalid(CoreError::invalid(
             "",
             "a string with a lone surrogate is not valid text",
@@ -166,6 +170,64 @@ fn to_node(ob: &Bound<'_, PyAny>, depth: usize, fallback: bool) -> Result<Node<'
     Err(PyTypeError::new_err(format!("cannot convert {ty} to JSON")).into())
 }
 
+/// `key` as a `'static` string when it is a field name of the kinds read here (most keys are),
+/// so that the tree holds no copy of it.
+fn field_name(key: &str) -> Option<&'static str> {
+    macro_rules! known {
+        ($($name:literal),* $(,)?) => {
+            match key {
+                $($name => Some($name),)*
+                _ => None,
+            }
+        };
+    }
+    known!(
+        "ip",
+        "nodeName",
+        "targetRef",
+        "kind",
+        "name",
+        "namespace",
+        "uid",
+        "port",
+        "protocol",
+        "addresses",
+        "ports",
+        "metadata",
+        "spec",
+        "resourceVersion",
+        "labels",
+        "annotations",
+        "hostname",
+        "notReadyAddresses",
+        "subsets",
+        "targetPort",
+        "nodePort",
+        "appProtocol",
+        "clusterIP",
+        "clusterIPs",
+        "type",
+        "selector",
+        "conditions",
+        "ready",
+        "serving",
+        "terminating",
+        "zone",
+        "hints",
+        "forZones",
+        "forNodes",
+        "endpoints",
+        "addressType",
+        "apiVersion",
+        "status",
+        "sessionAffinity",
+        "ipFamilies",
+        "ipFamilyPolicy",
+        "internalTrafficPolicy",
+        "externalTrafficPolicy",
+    )
+}
+
 fn object(d: &Bound<'_, PyDict>, depth: usize, fallback: bool) -> Result<Node<'static>, Failure> {
     let mut map = Members::with_capacity(d.len());
     for (k, v) in d.iter() {
@@ -173,10 +235,12 @@ fn object(d: &Bound<'_, PyDict>, depth: usize, fallback: bool) -> Result<Node<'s
             let ty = k.get_type().name()?;
             return Err(PyTypeError::new_err(format!("dict keys must be str, got {ty}")).into());
         };
-        let key = py_str(key)?;
-        let value = to_node(&v, depth + 1, fallback).map_err(|f| f.under(&key))?;
+        let key = py_text(key)?;
+        let value = to_node(&v, depth + 1, fallback).map_err(|f| f.under(key))?;
+        // A field name the readers know is not copied: most keys are one of them.
+        let key = field_name(key).map_or_else(|| Cow::Owned(key.to_owned()), Cow::Borrowed);
         // Dict keys are unique, so pushing keeps `Value`'s one-entry-per-key shape.
-        map.push(Cow::Owned(key), value);
+        map.push(key, value);
     }
     Ok(Node::Object(map))
 }
