@@ -163,6 +163,33 @@ impl<T: Object> ChangeSet<T> {
     }
 }
 
+/// Most keys a drained [`ChangeSet`] keeps room for: a batch of watch events reuses its table,
+/// while the one left by a large SET is given back.
+const KEEP_ROOM: usize = 4096;
+
+impl<T: Object> ChangeSet<T> {
+    /// The exact changes, as [`ChangeSet::resolve`] gives them, leaving the set empty. The
+    /// objects move out rather than being shared, and the table keeps its room for the next
+    /// batch (up to [`KEEP_ROOM`] keys).
+    pub fn take(&mut self) -> Changes<T> {
+        let mut touched: Vec<_> = self.touched.drain().collect();
+        if self.touched.capacity() > KEEP_ROOM {
+            self.touched = HashMap::default();
+        }
+        touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Changes::default();
+        for (_, change) in touched {
+            match change {
+                (None, Some(new)) => out.added.push(new),
+                (Some(old), None) => out.removed.push(old),
+                (Some(old), Some(new)) if !same(&old, &new) => out.updated.push((old, new)),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
 /// Content equality with a pointer shortcut (most unchanged objects are the same `Arc`).
 pub fn same<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
     Arc::ptr_eq(a, b) || **a == **b
@@ -270,6 +297,29 @@ mod tests {
         );
         let removed: Vec<ObjKey> = out.removed.iter().map(|o| o.key()).collect();
         assert!(removed.windows(2).all(|w| w[0] < w[1]), "{removed:?}");
+    }
+
+    #[test]
+    fn take_gives_what_resolve_gives_and_empties_the_set() {
+        let steps = || {
+            [
+                added(vec![obj("ns/c", 1), obj("ns/a", 1)]),
+                updated(obj("ns/b", 1), obj("ns/b", 2)),
+                removed(vec![obj("ns/d", 1)]),
+                updated(obj("ns/e", 1), obj("ns/e", 1)),
+            ]
+        };
+        let expected = absorbed(steps()).resolve();
+        let mut set = absorbed(steps());
+        let taken = set.take();
+        assert_eq!(kv(&taken.added), kv(&expected.added));
+        assert_eq!(upd(&taken.updated), upd(&expected.updated));
+        assert_eq!(kv(&taken.removed), kv(&expected.removed));
+        assert_eq!(kv(&taken.added), ["ns/a=1", "ns/c=1"]);
+        assert!(set.is_empty() && set.take().is_empty());
+        // The drained set starts over: nothing of the first batch is remembered.
+        set.absorb(&updated(obj("ns/b", 2), obj("ns/b", 3)));
+        assert_eq!(upd(&set.take().updated), ["ns/b:2->3"]);
     }
 
     #[test]

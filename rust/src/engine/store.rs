@@ -142,8 +142,7 @@ impl<T: Object> Store<T> {
         if self.pending.is_empty() {
             return None;
         }
-        let pending = std::mem::take(&mut self.pending);
-        let changes = pending.resolve();
+        let changes = self.pending.take();
         if changes.is_empty() {
             // e.g. added then removed within one batch: no new version.
             return None;

@@ -99,11 +99,11 @@ pub(super) fn take_update<T: Object>(st: &mut SlotState<T>) -> Option<(Snapshot<
     let latest = Arc::clone(&st.latest);
     let first = st.first;
     let changes = if first {
+        st.pending = ChangeSet::default();
         Changes::all_added(&latest.items)
     } else {
-        st.pending.resolve()
+        st.pending.take()
     };
-    st.pending = ChangeSet::default();
     // A handler's first call is "first" for its notes even when it registered before any state
     // existed (its first delivery then carries changes, not everything as added).
     let notes = std::mem::take(&mut st.notes).resolve(first || !st.ever_delivered);
