@@ -96,9 +96,26 @@ impl<T: Object> Store<T> {
 
     /// Make sure source `source` exists (sources are created in index order).
     pub fn ensure_source(&mut self, source: usize) {
-        if self.sources.len() <= source {
-            self.sources.resize_with(source + 1, HashMap::default);
+        if self.sources.len() > source {
+            return;
         }
+        if self.solo() {
+            // A second source: the first gets a map of its own, a copy of the merged state,
+            // which it alone has made so far.
+            self.sources[0] = self
+                .merged
+                .iter()
+                .map(|(k, v)| (k.clone(), Arc::clone(v)))
+                .collect();
+        }
+        self.sources.resize_with(source + 1, HashMap::default);
+    }
+
+    /// True while source 0 is the only source that has sent anything. Its map is then the merged
+    /// map itself and `sources[0]` stays empty: a change updates one map, not two (with one
+    /// source, the common case, the second map was a third of a change's cost).
+    fn solo(&self) -> bool {
+        self.sources.len() == 1
     }
 
     /// Apply one operation of one source. Changes accumulate until [`Store::commit`].
@@ -122,16 +139,17 @@ impl<T: Object> Store<T> {
                 for obj in objs {
                     incoming.insert(obj.key(), obj);
                 }
-                let gone: Vec<ObjKey> = self.sources[source]
-                    .keys()
-                    .filter(|k| !incoming.contains_key(*k))
-                    .cloned()
-                    .collect();
+                let gone = if self.solo() {
+                    absent(self.merged.keys(), &incoming)
+                } else {
+                    absent(self.sources[source].keys(), &incoming)
+                };
                 for key in gone {
                     self.delete(source, &key);
                 }
                 for (_, obj) in incoming {
-                    self.put(source, obj);
+                    // A SET is mostly a relist: most objects are unchanged.
+                    self.put_checked(source, obj);
                 }
             }
         }
@@ -170,8 +188,26 @@ impl<T: Object> Store<T> {
         self.sources[..source].iter().any(|s| s.contains_key(key))
     }
 
+    /// [`Store::put`] for an object that is likely unchanged: alone, its source looks it up before
+    /// writing (an insert into a published map copies its path even when nothing changes).
+    fn put_checked(&mut self, source: usize, obj: Arc<T>) {
+        if self.solo()
+            && self
+                .merged
+                .get(&obj.key())
+                .is_some_and(|held| same(held, &obj))
+        {
+            return;
+        }
+        self.put(source, obj);
+    }
+
     fn put(&mut self, source: usize, obj: Arc<T>) {
         let key = obj.key();
+        if self.solo() {
+            self.set_merged(key, Some(obj));
+            return;
+        }
         let held_elsewhere = self.sources.len() > 1
             && self
                 .sources
@@ -199,6 +235,10 @@ impl<T: Object> Store<T> {
     }
 
     fn delete(&mut self, source: usize, key: &ObjKey) {
+        if self.solo() {
+            self.set_merged(key.clone(), None);
+            return;
+        }
         if self.sources[source].remove(key).is_none() || self.holder_below(source, key) {
             return;
         }
@@ -227,6 +267,16 @@ impl<T: Object> Store<T> {
         };
         self.pending.record(key, before, value);
     }
+}
+
+/// The keys of `held` that `incoming` lacks.
+fn absent<'a, T>(
+    held: impl Iterator<Item = &'a ObjKey>,
+    incoming: &HashMap<ObjKey, Arc<T>>,
+) -> Vec<ObjKey> {
+    held.filter(|k| !incoming.contains_key(*k))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -298,6 +348,28 @@ mod tests {
         assert_eq!(kv(&snap.changes.removed), ["ns/a=30"]);
         assert_eq!(s.counters().conflicts, 3, "removals are no conflicts");
         assert_eq!(s.counters().objects_merged, 6);
+    }
+
+    #[test]
+    fn a_second_source_finds_the_first_ones_objects_held_by_it() {
+        // Source 0 alone keeps its objects in the merged map only; a second source must still
+        // see them as source 0's: they win over its own, and leave when source 0 lets go.
+        let mut s = Store::new();
+        s.apply(0, Op::Set(vec![obj("ns/a", 1), obj("ns/b", 1)]));
+        s.apply(0, Op::Remove(vec![key("ns/a")]));
+        s.apply(0, Op::Add(vec![obj("ns/c", 1)]));
+        s.commit();
+        s.apply(1, Op::Add(vec![obj("ns/b", 2), obj("ns/d", 2)]));
+        assert_eq!(s.counters().conflicts, 1, "b is held by source 0");
+        assert_eq!(state(&s), ["ns/b=1", "ns/c=1", "ns/d=2"]);
+        s.commit();
+        s.apply(0, Op::Remove(vec![key("ns/b")]));
+        let snap = s.commit().expect("source 1's b shows");
+        assert_eq!(upd(&snap.changes.updated), ["ns/b:1->2"]);
+        s.apply(0, Op::Set(vec![]));
+        let snap = s.commit().expect("source 0's c leaves");
+        assert_eq!(kv(&snap.changes.removed), ["ns/c=1"]);
+        assert_eq!(state(&s), ["ns/b=2", "ns/d=2"]);
     }
 
     #[test]
