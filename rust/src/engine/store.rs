@@ -112,8 +112,8 @@ impl<T: Object> Store<T> {
     }
 
     /// True while source 0 is the only source that has sent anything. Its map is then the merged
-    /// map itself and `sources[0]` stays empty: a change updates one map, not two (with one
-    /// source, the common case, the second map was a third of a change's cost).
+    /// map itself and `sources[0]` stays empty: a change updates one map, not two (one source is
+    /// the common case; at 100k objects the second map cost about a sixth of a change).
     fn solo(&self) -> bool {
         self.sources.len() == 1
     }
