@@ -196,7 +196,7 @@ fn change_set_keeps_the_first_base_value() {
     let last = commit_after(&mut store, 0, Op::Add(vec![obj("ns/upd", 3)]));
     fold(&last);
 
-    let changes: Changes<Obj> = acc.resolve();
+    let changes: Changes<Obj> = acc.take();
     assert_eq!(keys(&changes.added), ["ns/new"]);
     assert_eq!(keys(&changes.removed), ["ns/gone"]);
     assert_eq!(

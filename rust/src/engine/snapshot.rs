@@ -144,33 +144,9 @@ impl<T: Object> ChangeSet<T> {
         self.touched.is_empty()
     }
 
-    /// The exact changes from the base state to the current one, in O(k log k) for k keys.
-    pub fn resolve(&self) -> Changes<T> {
-        let mut touched: Vec<_> = self.touched.iter().collect();
-        touched.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut out = Changes::default();
-        for (_, (before, after)) in touched {
-            match (before, after) {
-                (None, Some(new)) => out.added.push(Arc::clone(new)),
-                (Some(old), None) => out.removed.push(Arc::clone(old)),
-                (Some(old), Some(new)) if !same(old, new) => {
-                    out.updated.push((Arc::clone(old), Arc::clone(new)));
-                }
-                _ => {}
-            }
-        }
-        out
-    }
-}
-
-/// Most keys a drained [`ChangeSet`] keeps room for: a batch of watch events reuses its table,
-/// while the one left by a large SET is given back.
-const KEEP_ROOM: usize = 4096;
-
-impl<T: Object> ChangeSet<T> {
-    /// The exact changes, as [`ChangeSet::resolve`] gives them, leaving the set empty. The
-    /// objects move out rather than being shared, and the table keeps its room for the next
-    /// batch (up to [`KEEP_ROOM`] keys).
+    /// The exact changes from the base state to the current one, in O(k log k) for k keys,
+    /// leaving the set empty. The objects move out rather than being shared, and the table
+    /// keeps its room for the next batch (up to [`KEEP_ROOM`] keys).
     pub fn take(&mut self) -> Changes<T> {
         let mut touched: Vec<_> = self.touched.drain().collect();
         if self.touched.capacity() > KEEP_ROOM {
@@ -189,6 +165,10 @@ impl<T: Object> ChangeSet<T> {
         out
     }
 }
+
+/// Most keys a drained [`ChangeSet`] keeps room for: a batch of watch events reuses its table,
+/// while the one left by a large SET is given back.
+const KEEP_ROOM: usize = 4096;
 
 /// Content equality with a pointer shortcut (most unchanged objects are the same `Arc`).
 pub fn same<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
@@ -244,20 +224,20 @@ mod tests {
         set.record(key("ns/a"), Some(obj("ns/a", 2)), Some(obj("ns/a", 3)));
         set.absorb(&updated(obj("ns/a", 3), obj("ns/a", 4)));
         assert_eq!(set.len(), 1);
-        let out = set.resolve();
+        let out = set.take();
         assert_eq!(upd(&out.updated), ["ns/a:1->4"]);
         assert!(out.added.is_empty() && out.removed.is_empty());
     }
 
     #[test]
     fn added_then_removed_vanishes() {
-        let set = absorbed([
+        let mut set = absorbed([
             added(vec![obj("ns/a", 1)]),
             updated(obj("ns/a", 1), obj("ns/a", 2)),
             removed(vec![obj("ns/a", 2)]),
         ]);
         assert_eq!(set.len(), 1, "the key is still tracked");
-        assert!(set.resolve().is_empty());
+        assert!(set.take().is_empty());
     }
 
     #[test]
@@ -266,7 +246,7 @@ mod tests {
             updated(obj("ns/a", 1), obj("ns/a", 2)),
             removed(vec![obj("ns/a", 2)]),
         ])
-        .resolve();
+        .take();
         assert_eq!(kv(&out.removed), ["ns/a=1"]);
         assert!(out.added.is_empty() && out.updated.is_empty());
     }
@@ -277,20 +257,20 @@ mod tests {
             removed(vec![obj("ns/a", 1), obj("ns/b", 1)]),
             added(vec![obj("ns/a", 1), obj("ns/b", 2)]),
         ])
-        .resolve();
+        .take();
         assert_eq!(upd(&out.updated), ["ns/b:1->2"]);
         assert!(out.added.is_empty() && out.removed.is_empty());
     }
 
     #[test]
-    fn resolve_sorts_each_list_by_namespace_then_name() {
+    fn take_sorts_each_list_by_namespace_then_name() {
         let mut set = ChangeSet::default();
         for k in ["b/x", "a-b/a", "a/z", "/top", "a/b"] {
             set.record(key(k), None, Some(obj(k, 1)));
             let gone = format!("{k}-gone");
             set.record(key(&gone), Some(obj(&gone, 1)), None);
         }
-        let out = set.resolve();
+        let out = set.take();
         assert_eq!(
             kv(&out.added),
             ["/top=1", "a/b=1", "a/z=1", "a-b/a=1", "b/x=1"]
@@ -300,22 +280,17 @@ mod tests {
     }
 
     #[test]
-    fn take_gives_what_resolve_gives_and_empties_the_set() {
-        let steps = || {
-            [
-                added(vec![obj("ns/c", 1), obj("ns/a", 1)]),
-                updated(obj("ns/b", 1), obj("ns/b", 2)),
-                removed(vec![obj("ns/d", 1)]),
-                updated(obj("ns/e", 1), obj("ns/e", 1)),
-            ]
-        };
-        let expected = absorbed(steps()).resolve();
-        let mut set = absorbed(steps());
+    fn take_empties_the_set_and_it_starts_over() {
+        let mut set = absorbed([
+            added(vec![obj("ns/c", 1), obj("ns/a", 1)]),
+            updated(obj("ns/b", 1), obj("ns/b", 2)),
+            removed(vec![obj("ns/d", 1)]),
+            updated(obj("ns/e", 1), obj("ns/e", 1)),
+        ]);
         let taken = set.take();
-        assert_eq!(kv(&taken.added), kv(&expected.added));
-        assert_eq!(upd(&taken.updated), upd(&expected.updated));
-        assert_eq!(kv(&taken.removed), kv(&expected.removed));
         assert_eq!(kv(&taken.added), ["ns/a=1", "ns/c=1"]);
+        assert_eq!(upd(&taken.updated), ["ns/b:1->2"]);
+        assert_eq!(kv(&taken.removed), ["ns/d=1"]);
         assert!(set.is_empty() && set.take().is_empty());
         // The drained set starts over: nothing of the first batch is remembered.
         set.absorb(&updated(obj("ns/b", 2), obj("ns/b", 3)));
